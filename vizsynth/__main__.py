@@ -1,0 +1,5 @@
+import sys
+
+from vizsynth.cli import main
+
+sys.exit(main())

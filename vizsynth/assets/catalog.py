@@ -1,0 +1,94 @@
+"""The asset catalog of a config: every candidate asset with its category and weight."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from vizsynth.assets.meshes import MESH_SUFFIXES, MeshLibrary, has_own_appearance
+from vizsynth.config import MeshAsset, MeshFolderAsset, ObjectsConfig, PrimitiveAsset
+from vizsynth.errors import AssetError
+
+
+@dataclass(frozen=True)
+class AssetEntry:
+    """One candidate asset.
+
+    Attributes:
+        category: category name.
+        primitive: primitive name, or None for a mesh file.
+        mesh: absolute mesh path, or None for a primitive.
+        unit_scale_m: metres per mesh unit (1 for primitives: their size is sampled separately).
+        weight: relative odds of being drawn.
+        own_appearance: whether the mesh has its own texture/colours.
+    """
+
+    category: str
+    primitive: str | None
+    mesh: str | None
+    unit_scale_m: float
+    weight: float
+    own_appearance: bool
+
+
+@dataclass(frozen=True)
+class AssetCatalog:
+    """The candidates a config draws from, and the category id of every category name.
+
+    Category ids are 1-based, in order of first appearance in ``objects.assets``.
+    """
+
+    entries: tuple[AssetEntry, ...]
+    categories: tuple[str, ...]
+
+    @property
+    def probabilities(self) -> np.ndarray:
+        """(len(entries),) float64 draw probabilities."""
+        weights = np.array([e.weight for e in self.entries], dtype=np.float64)
+        return weights / weights.sum()
+
+    def category_id(self, name: str) -> int:
+        return self.categories.index(name) + 1
+
+
+def build_catalog(objects: ObjectsConfig, library: MeshLibrary) -> AssetCatalog:
+    """Expands ``objects.assets`` into entries, loading (and so checking) every mesh file once.
+
+    Raises:
+        AssetError: a missing, unreadable or face-less mesh, or an empty folder.
+    """
+    entries: list[AssetEntry] = []
+    for asset in objects.assets:
+        if isinstance(asset, PrimitiveAsset):
+            library.get(primitive=asset.primitive)
+            entries.append(AssetEntry(asset.primitive, asset.primitive, None, 1.0, asset.weight, False))
+        elif isinstance(asset, MeshAsset):
+            mesh = library.get(mesh=asset.mesh)
+            entries.append(
+                AssetEntry(asset.category, None, asset.mesh, asset.unit_scale_m, asset.weight, has_own_appearance(mesh))
+            )
+        elif isinstance(asset, MeshFolderAsset):
+            entries += _folder_entries(asset, library)
+    categories = tuple(dict.fromkeys(e.category for e in entries))
+    return AssetCatalog(tuple(entries), categories)
+
+
+def _folder_entries(asset: MeshFolderAsset, library: MeshLibrary) -> list[AssetEntry]:
+    folder = Path(asset.folder)
+    if not folder.is_dir():
+        raise AssetError(f"mesh folder {folder} does not exist")
+    files = sorted(p for p in folder.rglob("*") if p.suffix.lower() in MESH_SUFFIXES and p.is_file())
+    if not files:
+        raise AssetError(f"mesh folder {folder} holds no mesh files ({', '.join(MESH_SUFFIXES)})")
+    entries = []
+    for path in files:
+        relative = path.relative_to(folder)
+        # models/<name>/textured.obj (one mesh per subfolder) takes the subfolder's name.
+        category = asset.category or (relative.parts[0] if len(relative.parts) > 1 else path.stem)
+        mesh = library.get(mesh=str(path))
+        entries.append(
+            AssetEntry(category, None, str(path), asset.unit_scale_m, asset.weight, has_own_appearance(mesh))
+        )
+    return entries

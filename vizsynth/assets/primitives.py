@@ -1,0 +1,36 @@
+"""Built-in primitive meshes, made with trimesh, centred at the origin with largest extent 1 m.
+
+An object's ``mesh_scale`` is then its size in metres.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import trimesh
+
+from vizsynth.errors import AssetError
+
+_BUILDERS = {
+    "cube": lambda: trimesh.creation.box(extents=(1.0, 1.0, 1.0)),
+    "sphere": lambda: trimesh.creation.icosphere(subdivisions=3, radius=0.5),
+    "cylinder": lambda: trimesh.creation.cylinder(radius=0.5, height=1.0, sections=48),
+    "cone": lambda: trimesh.creation.cone(radius=0.5, height=1.0, sections=48),
+    "torus": lambda: trimesh.creation.torus(major_radius=0.35, minor_radius=0.15, major_sections=48, minor_sections=24),
+    "capsule": lambda: trimesh.creation.capsule(height=0.5, radius=0.25, count=(24, 24)),
+}
+
+PRIMITIVE_NAMES = tuple(_BUILDERS)
+
+
+def make_primitive(name: str) -> trimesh.Trimesh:
+    """A new unit primitive mesh: bounding-box centre at the origin, largest extent 1.
+
+    Raises:
+        AssetError: for an unknown name (with the known names).
+    """
+    if name not in _BUILDERS:
+        raise AssetError(f"unknown primitive '{name}'; known primitives: {', '.join(PRIMITIVE_NAMES)}")
+    mesh = _BUILDERS[name]()
+    mesh.apply_translation(-mesh.bounds.mean(axis=0))
+    mesh.apply_scale(1.0 / float(np.max(mesh.extents)))
+    return mesh

@@ -1,0 +1,355 @@
+"""The dataset config: a pydantic schema, YAML loading, ``--set`` overrides and readable errors.
+
+Every random field accepts a constant or a distribution (see ``vizsynth.distributions``). Unknown
+keys are errors. ``DatasetConfig()`` is the built-in default: it renders sensible scenes of
+primitives with no files at all. Stages receive their own sub-config (``config.camera`` ...).
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+from pathlib import Path
+from typing import Annotated, Any, Literal, Union
+
+import yaml
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Discriminator,
+    Field,
+    PlainSerializer,
+    Tag,
+    ValidationError,
+    model_validator,
+)
+
+from vizsynth.distributions import Param, bounded, parse_param
+from vizsynth.errors import ConfigError
+
+PRIMITIVES = ("cube", "sphere", "cylinder", "cone", "torus", "capsule")
+LIGHT_TYPES = ("point", "directional", "spot")
+
+
+def _param(**bounds: float) -> Any:
+    """A config field type: a constant or distribution whose every draw obeys ``bounds``."""
+    return Annotated[
+        Param,
+        BeforeValidator(parse_param),
+        AfterValidator(bounded(**bounds)),
+        PlainSerializer(lambda p: p.to_config()),
+    ]
+
+
+Number = _param()
+NonNegative = _param(ge=0)
+Positive = _param(gt=0)
+Unit = _param(ge=0, le=1)
+Color = tuple[Unit, Unit, Unit]
+Vec3 = tuple[Number, Number, Number]
+
+
+def _u(low: float, high: float) -> Param:
+    return Param("uniform", (float(low), float(high)))
+
+
+def _c(value: Any) -> Param:
+    return Param("constant", (value,))
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ImageConfig(_Model):
+    """Output image size in pixels."""
+
+    width: int = Field(640, gt=0)
+    height: int = Field(480, gt=0)
+
+
+class PrimitiveAsset(_Model):
+    """A built-in primitive (made with trimesh); its category is its name."""
+
+    primitive: Literal[PRIMITIVES]  # type: ignore[valid-type]
+    weight: float = Field(1.0, ge=0)
+
+
+class MeshAsset(_Model):
+    """One mesh file (OBJ, PLY, GLB/GLTF, STL) with its category and unit scale."""
+
+    mesh: str
+    category: str
+    unit_scale_m: float = Field(1.0, gt=0, description="metres per mesh unit, 0.001 for millimetres")
+    weight: float = Field(1.0, ge=0)
+
+
+class MeshFolderAsset(_Model):
+    """Every mesh file in a folder; each file's category is its file stem unless given."""
+
+    folder: str
+    category: str | None = None
+    unit_scale_m: float = Field(1.0, gt=0)
+    weight: float = Field(1.0, ge=0, description="weight of each mesh in the folder")
+
+
+def _asset_kind(value: Any) -> str | None:
+    if isinstance(value, BaseModel):
+        return {PrimitiveAsset: "primitive", MeshAsset: "mesh", MeshFolderAsset: "folder"}[type(value)]
+    if isinstance(value, dict):
+        return next((k for k in ("primitive", "mesh", "folder") if k in value), None)
+    return None
+
+
+AssetEntry = Annotated[
+    Union[
+        Annotated[PrimitiveAsset, Tag("primitive")],
+        Annotated[MeshAsset, Tag("mesh")],
+        Annotated[MeshFolderAsset, Tag("folder")],
+    ],
+    Discriminator(
+        _asset_kind,
+        custom_error_type="asset_kind",
+        custom_error_message="an asset needs one of the keys 'primitive', 'mesh' or 'folder'",
+    ),
+]
+
+
+def _default_assets() -> tuple:
+    return tuple(PrimitiveAsset(primitive=name) for name in PRIMITIVES)
+
+
+class ObjectsConfig(_Model):
+    """How many objects, which assets, and how they are posed and sized."""
+
+    count: NonNegative = Field(default_factory=lambda: _u(3, 6))
+    assets: tuple[AssetEntry, ...] = Field(default_factory=_default_assets)
+    primitive_size_m: Positive = Field(default_factory=lambda: _u(0.12, 0.3))
+    mesh_scale: Positive = Field(default_factory=lambda: _c(1.0))
+    position_m: Vec3 = Field(default_factory=lambda: (_u(-0.3, 0.3), _u(-0.3, 0.3), _u(0.0, 0.15)))
+    rotation: Literal["uniform", "upright", "none"] = "uniform"
+
+    @model_validator(mode="after")
+    def _some_weight(self) -> "ObjectsConfig":
+        if self.count.support()[1] > 0 and not any(a.weight > 0 for a in self.assets):
+            raise ValueError("objects.assets must hold at least one asset with weight > 0")
+        return self
+
+
+class MaterialConfig(_Model):
+    """Physically based material ranges for objects without their own appearance."""
+
+    base_color: Color = Field(default_factory=lambda: (_u(0.05, 1), _u(0.05, 1), _u(0.05, 1)))
+    metallic: Unit = Field(default_factory=lambda: _u(0.0, 0.6))
+    roughness: Unit = Field(default_factory=lambda: _u(0.2, 1.0))
+    keep_asset_appearance: bool = Field(
+        True, description="meshes with their own texture or vertex colours keep them"
+    )
+
+
+def _check_light_types(param: Param) -> Param:
+    options = param.args
+    bad = [o for o in options if o not in LIGHT_TYPES]
+    if bad:
+        raise ValueError(f"light types must be among {list(LIGHT_TYPES)}, got {bad}")
+    return param
+
+
+LightType = Annotated[
+    Param, BeforeValidator(parse_param), AfterValidator(_check_light_types),
+    PlainSerializer(lambda p: p.to_config()),
+]
+
+
+class LightsConfig(_Model):
+    """Lights placed on a sphere around the look-at target, pointing at it."""
+
+    count: NonNegative = Field(default_factory=lambda: _u(1, 3))
+    type: LightType = Field(default_factory=lambda: Param("choice", LIGHT_TYPES))
+    intensity: NonNegative = Field(
+        default_factory=lambda: _u(2.0, 6.0),
+        description="irradiance at the target; point/spot intensity is scaled by distance squared",
+    )
+    color: Color = Field(default_factory=lambda: (_u(0.8, 1), _u(0.8, 1), _u(0.8, 1)))
+    distance_m: Positive = Field(default_factory=lambda: _u(1.5, 3.0))
+    elevation_deg: _param(ge=-90, le=90) = Field(default_factory=lambda: _u(20, 85))
+    azimuth_deg: Number = Field(default_factory=lambda: _u(0, 360))
+    spot_cone_deg: _param(gt=0, le=90) = Field(default_factory=lambda: _u(20, 45))
+    ambient: Color = Field(default_factory=lambda: (_c(0.15), _c(0.15), _c(0.15)))
+
+
+class Intrinsics(_Model):
+    """Explicit pinhole intrinsics in pixels, OpenCV convention (pixel centres at integers)."""
+
+    fx: float = Field(gt=0)
+    fy: float = Field(gt=0)
+    cx: float
+    cy: float
+
+
+class CameraConfig(_Model):
+    """A pinhole camera orbiting a look-at target."""
+
+    yfov_deg: _param(gt=0, le=170) = Field(default_factory=lambda: _u(40, 60))
+    intrinsics: Intrinsics | None = Field(None, description="overrides yfov_deg when given")
+    distance_m: Positive = Field(default_factory=lambda: _u(1.2, 1.8))
+    elevation_deg: _param(ge=-90, le=90) = Field(default_factory=lambda: _u(20, 75))
+    azimuth_deg: Number = Field(default_factory=lambda: _u(0, 360))
+    roll_deg: Number = Field(default_factory=lambda: _u(-10, 10))
+    look_at_m: Vec3 = Field(default_factory=lambda: (_c(0.0), _c(0.0), _c(0.05)))
+    look_at_jitter_m: NonNegative = Field(default_factory=lambda: _c(0.05))
+    znear_m: float = Field(0.01, gt=0)
+    zfar_m: float = Field(50.0, gt=0)
+
+    @model_validator(mode="after")
+    def _near_far(self) -> "CameraConfig":
+        if self.znear_m >= self.zfar_m:
+            raise ValueError(f"camera needs znear_m < zfar_m, got {self.znear_m:g} >= {self.zfar_m:g}")
+        return self
+
+
+class BackgroundConfig(_Model):
+    """A flat background colour."""
+
+    color: Color = Field(default_factory=lambda: (_u(0.1, 0.9), _u(0.1, 0.9), _u(0.1, 0.9)))
+
+
+class OutputConfig(_Model):
+    """How frames are written."""
+
+    image_format: Literal["png", "jpg"] = "jpg"
+    jpeg_quality: int = Field(95, ge=1, le=100)
+    depth_scale_m: float = Field(0.001, gt=0, description="metres per unit of the uint16 depth PNG")
+
+
+class DatasetConfig(_Model):
+    """Everything that decides a dataset, except the seed and the frame count."""
+
+    image: ImageConfig = Field(default_factory=ImageConfig)
+    objects: ObjectsConfig = Field(default_factory=ObjectsConfig)
+    material: MaterialConfig = Field(default_factory=MaterialConfig)
+    lights: LightsConfig = Field(default_factory=LightsConfig)
+    camera: CameraConfig = Field(default_factory=CameraConfig)
+    background: BackgroundConfig = Field(default_factory=BackgroundConfig)
+    output: OutputConfig = Field(default_factory=OutputConfig)
+
+    def to_dict(self) -> dict:
+        """The fully resolved config as plain JSON/YAML data (round-trips through load_config)."""
+        return self.model_dump(mode="json")
+
+    def to_yaml(self) -> str:
+        return yaml.safe_dump(self.to_dict(), sort_keys=False)
+
+
+def _all_field_names(model: type[BaseModel], seen: set | None = None) -> set[str]:
+    seen = set() if seen is None else seen
+    names = set(model.model_fields)
+    for field in model.model_fields.values():
+        for sub in _nested_models(field.annotation):
+            if sub not in seen:
+                seen.add(sub)
+                names |= _all_field_names(sub, seen)
+    return names
+
+
+def _nested_models(annotation: Any) -> list[type[BaseModel]]:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    out = []
+    for arg in getattr(annotation, "__args__", ()) or ():
+        out += _nested_models(arg)
+    return out
+
+
+def format_validation_error(error: ValidationError, source: str, known_names: set[str]) -> str:
+    """One line per problem: where, the rule, and the value seen."""
+    lines = []
+    for item in error.errors():
+        loc = ".".join(str(p) for p in item["loc"] if not str(p).startswith("function-"))
+        if item["type"] == "extra_forbidden":
+            key = str(item["loc"][-1])
+            hint = difflib.get_close_matches(key, sorted(known_names), n=1)
+            suggestion = f"; did you mean '{hint[0]}'?" if hint else ""
+            lines.append(f"{source}: unknown key '{loc}'{suggestion}")
+            continue
+        message = item["msg"].removeprefix("Value error, ")
+        lines.append(f"{source}: field '{loc}': {message} (got {item.get('input')!r})")
+    return "\n".join(dict.fromkeys(lines))
+
+
+def _set_override(data: dict, assignment: str) -> None:
+    if "=" not in assignment:
+        raise ConfigError(f"--set needs key=value, got {assignment!r}")
+    key, raw = assignment.split("=", 1)
+    try:
+        value = yaml.safe_load(raw)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"--set {key}: value {raw!r} is not valid YAML ({exc})") from None
+    node = data
+    parts = key.strip().split(".")
+    for part in parts[:-1]:
+        child = node.get(part)
+        if child is None:
+            child = node[part] = {}
+        if not isinstance(child, dict):
+            raise ConfigError(f"--set {key}: '{part}' is not a section")
+        node = child
+    node[parts[-1]] = value
+
+
+def load_config(
+    source: str | os.PathLike | dict | DatasetConfig | None = None,
+    overrides: list[str] | tuple[str, ...] = (),
+) -> DatasetConfig:
+    """Builds a validated DatasetConfig.
+
+    Args:
+        source: a YAML file path, a dict, a DatasetConfig, or None for the built-in default.
+        overrides: ``"section.key=value"`` strings (value parsed as YAML), applied on top.
+
+    Returns:
+        The validated config. Relative mesh paths in a YAML file are resolved against its folder.
+
+    Raises:
+        ConfigError: naming the file, the field, the rule and the value.
+    """
+    name = "config"
+    base_dir = Path.cwd()
+    if source is None:
+        data: dict = {}
+    elif isinstance(source, DatasetConfig):
+        data = source.to_dict()
+    elif isinstance(source, dict):
+        data = source
+    else:
+        path = Path(source)
+        name = str(path)
+        base_dir = path.parent.resolve()
+        if not path.is_file():
+            raise ConfigError(f"config file {path} does not exist")
+        try:
+            data = yaml.safe_load(path.read_text()) or {}
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+        if not isinstance(data, dict):
+            raise ConfigError(f"{path}: the top level must be a mapping, got {type(data).__name__}")
+    data = _resolve_asset_paths(yaml.safe_load(yaml.safe_dump(data)) if data else {}, base_dir)
+    for assignment in overrides:
+        _set_override(data, assignment)
+    try:
+        return DatasetConfig.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(format_validation_error(exc, name, _all_field_names(DatasetConfig))) from None
+
+
+def _resolve_asset_paths(data: dict, base_dir: Path) -> dict:
+    assets = (data.get("objects") or {}).get("assets") if isinstance(data.get("objects"), dict) else None
+    if isinstance(assets, list):
+        for entry in assets:
+            if isinstance(entry, dict):
+                for key in ("mesh", "folder"):
+                    if isinstance(entry.get(key), str):
+                        entry[key] = str((base_dir / entry[key]).resolve())
+    return data

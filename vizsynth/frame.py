@@ -1,0 +1,107 @@
+"""Frame and FrameRenderer: sample -> render -> annotate for one frame, with per-process state.
+
+A FrameRenderer owns what is expensive to make and is reused for every frame of a process: the
+mesh library (each file loaded once), the asset catalog, and the renderer's GL context (each mesh
+uploaded once). Executors (local processes, Ray) each hold one and call ``frame(index)``.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from vizsynth.annotate.frame import FrameAnnotations, annotate_frame
+from vizsynth.assets.catalog import build_catalog
+from vizsynth.assets.meshes import MeshLibrary
+from vizsynth.config import DatasetConfig
+from vizsynth.render import Renderer
+from vizsynth.sampling.scene import sample_scene
+from vizsynth.errors import SceneError
+from vizsynth.scene import ObjectSpec, SceneSpec
+
+
+@dataclass(frozen=True)
+class Frame:
+    """One rendered, annotated frame.
+
+    Attributes:
+        index: frame index within its dataset (or position among given scenes).
+        spec: the scene that was rendered.
+        rgb: (H, W, 3) uint8.
+        depth_m: (H, W) float32 z-depth in metres, 0 = no surface.
+        instance_ids: (H, W) uint16, 0 = background.
+        annotations: boxes, masks and poses of the visible objects.
+    """
+
+    index: int
+    spec: SceneSpec
+    rgb: np.ndarray
+    depth_m: np.ndarray
+    instance_ids: np.ndarray
+    annotations: FrameAnnotations
+
+
+class FrameRenderer:
+    """Renders frames of one config and seed, or given scenes. Use as a context manager."""
+
+    def __init__(self, config: DatasetConfig, seed: int, categories: list[str] | None = None) -> None:
+        """Loads (and so checks) every asset of ``config``, then opens a GL context.
+
+        Args:
+            config: the dataset config.
+            seed: dataset seed.
+            categories: category names in id order; defaults to the config's catalog order.
+                Given scenes may name categories beyond the config's.
+        """
+        self.config = config
+        self.seed = seed
+        self._library = MeshLibrary()
+        self.catalog = build_catalog(config.objects, self._library)
+        self.categories = list(categories) if categories is not None else list(self.catalog.categories)
+        self._category_ids = {name: i + 1 for i, name in enumerate(self.categories)}
+        self._renderer = Renderer(self._library, config.image.width, config.image.height)
+
+    def __enter__(self) -> "FrameRenderer":
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._renderer.close()
+
+    def check_asset(self, obj: ObjectSpec) -> None:
+        """Loads an object's geometry now (once per process), raising AssetError if it is unusable."""
+        self._library.get(primitive=obj.primitive, mesh=obj.mesh)
+
+    def scene(self, index: int) -> SceneSpec:
+        """The sampled scene of frame ``index`` (no rendering)."""
+        return sample_scene(self.config, self.catalog, seed=self.seed, index=index)
+
+    def frame(self, index: int) -> Frame:
+        """Samples, renders and annotates frame ``index``."""
+        return self.render_scene(self.scene(index), index)
+
+    def render_scene(self, spec: SceneSpec, index: int = 0, timings: dict | None = None) -> Frame:
+        """Renders and annotates a given scene (fixed scene or replayed record).
+
+        Args:
+            timings: when given, receives the seconds spent in "render" and "annotate".
+
+        Raises:
+            SceneError: an object's category is not among this renderer's categories.
+        """
+        unknown = sorted({o.category for o in spec.objects} - set(self._category_ids))
+        if unknown:
+            raise SceneError(
+                f"scene {index}: unknown category {unknown[0]!r}; known categories: {', '.join(self.categories)}"
+            )
+        t0 = time.perf_counter()
+        result = self._renderer.render(spec)
+        t1 = time.perf_counter()
+        annotations = annotate_frame(spec, result, self._category_ids)
+        if timings is not None:
+            timings.update(render=t1 - t0, annotate=time.perf_counter() - t1)
+        return Frame(index, spec, result.rgb, result.depth_m, result.instance_ids, annotations)

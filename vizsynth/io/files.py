@@ -1,0 +1,46 @@
+"""The output folder layout and atomic file writes.
+
+Per-frame files live in chunk folders of 1000 frames (``images/00012/00012345.jpg``) so folders
+stay fast at millions of frames. A frame is complete when its record (``frames/...json``) exists:
+it is written last, after the images, and every file is written to a temporary name and renamed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+CHUNK = 1000
+TMP_PREFIX = ".tmp-"
+
+
+def frame_stem(index: int) -> str:
+    """Relative path without suffix of frame ``index``'s files, e.g. ``00012/00012345``."""
+    return f"{index // CHUNK:05d}/{index:08d}"
+
+
+def record_path(out_dir: Path, index: int) -> Path:
+    return out_dir / "frames" / f"{frame_stem(index)}.json"
+
+
+def write_bytes_atomic(path: Path, data: bytes) -> None:
+    """Writes ``data`` so that ``path`` is either absent, its old content, or complete."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f"{TMP_PREFIX}{os.getpid()}-{path.name}")
+    with open(tmp, "wb") as f:
+        f.write(data)
+    os.replace(tmp, path)
+
+
+def write_json_atomic(path: Path, data: object) -> None:
+    write_bytes_atomic(path, json.dumps(data, separators=(",", ":")).encode())
+
+
+def remove_stale_temporaries(out_dir: Path) -> int:
+    """Deletes temporary files left by a killed job; returns how many."""
+    removed = 0
+    for path in out_dir.rglob(f"{TMP_PREFIX}*"):
+        path.unlink(missing_ok=True)
+        removed += 1
+    return removed

@@ -1,0 +1,77 @@
+"""write_frame: one frame's images, depth, instance map and record, each written atomically."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from vizsynth.annotate.frame import FrameAnnotations
+from vizsynth.config import OutputConfig
+from vizsynth.io.files import frame_stem, record_path, write_bytes_atomic, write_json_atomic
+from vizsynth.frame import Frame
+from vizsynth.scene import scene_to_dict
+
+DEPTH_MAX_UNITS = 65535
+
+
+def encode_depth(depth_m: np.ndarray, depth_scale_m: float) -> np.ndarray:
+    """(H, W) uint16 depth in units of ``depth_scale_m``; 0 = no surface or beyond the uint16 range."""
+    units = np.rint(depth_m / depth_scale_m)
+    units[(units > DEPTH_MAX_UNITS) | (depth_m <= 0)] = 0
+    return units.astype(np.uint16)
+
+
+def _encode(suffix: str, image: np.ndarray, params: list[int]) -> bytes:
+    ok, buffer = cv2.imencode(suffix, image, params)
+    if not ok:
+        raise RuntimeError(f"OpenCV could not encode a {suffix} image of shape {image.shape}")
+    return buffer.tobytes()
+
+
+def annotation_records(annotations: FrameAnnotations) -> list[dict]:
+    """COCO-style per-object dicts (without global ids) as stored in a frame record."""
+    return [
+        {
+            "instance_id": a.instance_id, "category": a.category, "category_id": a.category_id,
+            "bbox": a.bbox_xywh, "area": a.area, "segmentation": a.segmentation, "iscrowd": 0,
+            "obj_to_cam": a.obj_to_cam.tolist(),
+        }
+        for a in annotations.objects
+    ]
+
+
+def write_frame(out_dir: Path, frame: Frame, output: OutputConfig, record_info: dict) -> dict:
+    """Writes a frame: rgb, uint16 depth PNG, uint16 instance PNG, then its record (last).
+
+    Args:
+        record_info: extra fields for the record (seed, index, ...), stored under ``record``.
+
+    Returns:
+        The record dict that was written.
+    """
+    index = frame.index
+    stem = frame_stem(index)
+    suffix = ".jpg" if output.image_format == "jpg" else ".png"
+    rgb_params = [cv2.IMWRITE_JPEG_QUALITY, output.jpeg_quality] if suffix == ".jpg" else [cv2.IMWRITE_PNG_COMPRESSION, 1]
+    png_params = [cv2.IMWRITE_PNG_COMPRESSION, 1]
+    image_file = f"{stem}{suffix}"
+    write_bytes_atomic(out_dir / "images" / image_file, _encode(suffix, frame.rgb[..., ::-1], rgb_params))
+    depth = encode_depth(frame.depth_m, output.depth_scale_m)
+    write_bytes_atomic(out_dir / "depth" / f"{stem}.png", _encode(".png", depth, png_params))
+    write_bytes_atomic(out_dir / "instances" / f"{stem}.png", _encode(".png", frame.instance_ids, png_params))
+
+    path = record_path(out_dir, index)
+    record = scene_to_dict(frame.spec, base_dir=path.parent)
+    record["record"] = {
+        **record_info,
+        "index": index,
+        "image_file": image_file,
+        "depth_file": f"{stem}.png",
+        "instances_file": f"{stem}.png",
+        "depth_scale_m": output.depth_scale_m,
+        "annotations": annotation_records(frame.annotations),
+    }
+    write_json_atomic(path, record)
+    return record

@@ -1,0 +1,87 @@
+"""FrameTask: the per-frame work of a generation job, independent of who schedules it.
+
+An executor (local process pool, Ray actor, plain loop) makes one FrameTask per process, calls
+``setup()`` once, then ``task(index)`` for each frame it is handed. The outcome is small plain data.
+"""
+
+from __future__ import annotations
+
+import time
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from vizsynth.config import DatasetConfig
+from vizsynth.frame import FrameRenderer
+from vizsynth.io.frame_writer import write_frame
+from vizsynth.version import __version__
+
+STAGES = ("sample", "render", "annotate", "write")
+
+
+@dataclass(frozen=True)
+class FrameOutcome:
+    """What happened to one frame.
+
+    Attributes:
+        index: the frame.
+        ok: whether its files and record were written.
+        num_objects: annotations written (visible objects).
+        error: the last error message when not ok, else None.
+        attempts: 1, or 2 when the first try failed.
+        seconds: per-stage wall time of the successful try.
+    """
+
+    index: int
+    ok: bool
+    num_objects: int = 0
+    error: str | None = None
+    attempts: int = 1
+    seconds: dict = field(default_factory=dict)
+
+
+class FrameTask:
+    """Renders and writes frames of one job in the current process."""
+
+    def __init__(self, config: DatasetConfig, seed: int, out_dir: Path, categories: list[str]) -> None:
+        self.config = config
+        self.seed = seed
+        self.out_dir = Path(out_dir)
+        self.categories = categories
+        self._frames: FrameRenderer | None = None
+
+    def setup(self) -> None:
+        """Loads assets and opens the GL context (once per process)."""
+        if self._frames is None:
+            self._frames = FrameRenderer(self.config, self.seed, self.categories)
+
+    def close(self) -> None:
+        if self._frames is not None:
+            self._frames.close()
+            self._frames = None
+
+    def __call__(self, index: int) -> FrameOutcome:
+        """Renders and writes frame ``index``, retrying once; never raises for a frame's failure."""
+        self.setup()
+        error = None
+        for attempt in (1, 2):
+            try:
+                seconds, num_objects = self._run(index)
+                return FrameOutcome(index, True, num_objects, None, attempt, seconds)
+            except Exception as exc:  # a frame's failure must not stop the job: record it
+                error = f"{type(exc).__name__}: {exc}"
+                last_trace = traceback.format_exc(limit=3)
+        return FrameOutcome(index, False, 0, f"{error}\n{last_trace}", 2)
+
+    def _run(self, index: int) -> tuple[dict, int]:
+        frames = self._frames
+        t0 = time.perf_counter()
+        spec = frames.scene(index)
+        t1 = time.perf_counter()
+        timings: dict = {}
+        frame = frames.render_scene(spec, index, timings=timings)
+        t2 = time.perf_counter()
+        write_frame(self.out_dir, frame, self.config.output, {"vizsynth_version": __version__, "seed": self.seed})
+        t3 = time.perf_counter()
+        seconds = {"sample": t1 - t0, "render": timings["render"], "annotate": timings["annotate"], "write": t3 - t2}
+        return seconds, len(frame.annotations.objects)

@@ -1,0 +1,58 @@
+"""Object sampling: which assets, where, how big, and with which material."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from vizsynth.assets.catalog import AssetCatalog
+from vizsynth.config import MaterialConfig, ObjectsConfig
+from vizsynth.sampling.geometry import quaternion_to_matrix
+from vizsynth.scene import MaterialSpec, ObjectSpec
+
+
+def sample_rotation(mode: str, *, rng: np.random.Generator) -> np.ndarray:
+    """(3, 3) rotation: uniform over SO(3), uniform about world z ("upright"), or identity."""
+    if mode == "uniform":
+        q = rng.normal(size=4)
+        return quaternion_to_matrix(q / np.linalg.norm(q))
+    if mode == "upright":
+        angle = rng.uniform(0, 2 * np.pi)
+        c, s = np.cos(angle), np.sin(angle)
+        return np.array([[c, -s, 0.0], [s, c, 0.0], [0.0, 0.0, 1.0]])
+    return np.eye(3)
+
+
+def sample_material(config: MaterialConfig, *, rng: np.random.Generator) -> MaterialSpec:
+    """Draws base colour (r, g, b), metallic, roughness in that order."""
+    color = tuple(float(c.sample(rng=rng)) for c in config.base_color)
+    return MaterialSpec(color, float(config.metallic.sample(rng=rng)), float(config.roughness.sample(rng=rng)))
+
+
+def sample_objects(
+    objects: ObjectsConfig,
+    material: MaterialConfig,
+    catalog: AssetCatalog,
+    *,
+    rng: np.random.Generator,
+    material_rng: np.random.Generator,
+) -> tuple[ObjectSpec, ...]:
+    """Draws the objects of one frame; instance ids are 1..count in draw order.
+
+    Every object draws a material from ``material_rng`` (used or not), so whether an asset keeps
+    its own appearance never shifts the materials of the others.
+    """
+    count = objects.count.sample(rng=rng, integer=True)
+    out = []
+    for instance_id in range(1, count + 1):
+        entry = catalog.entries[int(rng.choice(len(catalog.entries), p=catalog.probabilities))]
+        pose = np.eye(4)
+        pose[:3, :3] = sample_rotation(objects.rotation, rng=rng)
+        pose[:3, 3] = [p.sample(rng=rng) for p in objects.position_m]
+        size = (objects.primitive_size_m if entry.primitive else objects.mesh_scale).sample(rng=rng)
+        drawn = sample_material(material, rng=material_rng)
+        keep_own = material.keep_asset_appearance and entry.own_appearance
+        out.append(ObjectSpec(
+            instance_id=instance_id, category=entry.category, primitive=entry.primitive, mesh=entry.mesh,
+            mesh_scale=float(size * entry.unit_scale_m), obj_to_world=pose, material=None if keep_own else drawn,
+        ))
+    return tuple(out)
