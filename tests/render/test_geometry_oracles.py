@@ -1,0 +1,86 @@
+"""Rendered geometry against analytic pinhole oracles (independent of pyrender's conventions)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tests.conftest import camera, single_object_scene
+from vizsynth.annotate import annotate_frame
+from vizsynth.sampling.objects import sample_rotation
+
+W, H = 160, 120
+
+
+def _translation(x, y, z):
+    pose = np.eye(4)
+    pose[:3, 3] = [x, y, z]
+    return pose
+
+
+@pytest.mark.parametrize(
+    "fx, fy, cx, cy",
+    [(150.0, 150.0, 79.5, 59.5), (140.0, 170.0, 60.25, 70.8), (200.0, 190.0, 95.0, 44.0)],
+)
+def test_sphere_depth_and_projected_circle(renderer, fx, fy, cx, cy):
+    r, d = 0.1, 1.0
+    cam = camera([[fx, 0, cx], [0, fy, cy], [0, 0, 1]], W, H)
+    result = renderer.render(single_object_scene(cam, "sphere", 2 * r, _translation(0, 0, d)))
+    # The sphere's centre projects to (cx, cy); when that is a pixel centre its depth is d - r.
+    u, v = int(round(cx)), int(round(cy))
+    ray = np.array([(u - cx) / fx, (v - cy) / fy, 1.0])
+    # z of the first hit of the ray through (u, v) on the sphere |p - (0,0,d)| = r.
+    a, b, c = ray @ ray, -2 * d * ray[2], d * d - r * r
+    expected_z = (-b - np.sqrt(b * b - 4 * a * c)) / (2 * a)
+    assert abs(result.depth_m[v, u] - expected_z) < 1e-3
+
+    # Silhouette: the tangent cone has half-angle asin(r/d): a circle of radius f*tan on the image.
+    tan = r / np.sqrt(d * d - r * r)
+    expected = [np.ceil(cx - fx * tan), np.ceil(cy - fy * tan), np.floor(cx + fx * tan), np.floor(cy + fy * tan)]
+    ys, xs = np.nonzero(result.instance_ids == 1)
+    measured = [xs.min(), ys.min(), xs.max(), ys.max()]
+    np.testing.assert_allclose(measured, expected, atol=1)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_cube_bbox_equals_projected_corners(renderer, library, seed):
+    rng = np.random.default_rng(seed)
+    K = np.array([[rng.uniform(120, 200), 0, rng.uniform(60, 100)], [0, rng.uniform(120, 200), rng.uniform(45, 75)], [0, 0, 1]])
+    size = rng.uniform(0.1, 0.2)
+    pose = _translation(rng.uniform(-0.1, 0.1), rng.uniform(-0.1, 0.1), rng.uniform(0.9, 1.3))
+    pose[:3, :3] = sample_rotation("uniform", rng=rng)
+    cam = camera(K, W, H)
+    scene = single_object_scene(cam, "cube", size, pose)
+    result = renderer.render(scene)
+    corners = np.array([[x, y, z] for x in (-0.5, 0.5) for y in (-0.5, 0.5) for z in (-0.5, 0.5)]) * size
+    in_cam = corners @ pose[:3, :3].T + pose[:3, 3]
+    uv = in_cam[:, :2] / in_cam[:, 2:] * [K[0, 0], K[1, 1]] + [K[0, 2], K[1, 2]]
+    assert uv.min() > 0 and uv[:, 0].max() < W - 1 and uv[:, 1].max() < H - 1, "test pose must stay in view"
+    # Pixels whose centres (integers in OpenCV) fall inside the projected hull.
+    expected = [np.ceil(uv[:, 0].min()), np.ceil(uv[:, 1].min()), np.floor(uv[:, 0].max()), np.floor(uv[:, 1].max())]
+    x, y, w, h = annotate_frame(scene, result, {"cube": 1}).objects[0].bbox_xywh
+    np.testing.assert_allclose([x, y, x + w - 1, y + h - 1], expected, atol=1)
+
+
+def test_cube_face_depth_is_distance_minus_half_size(renderer):
+    cam = camera([[150, 0, 79.5], [0, 150, 59.5], [0, 0, 1]], W, H)
+    size, d = 0.2, 1.5
+    result = renderer.render(single_object_scene(cam, "cube", size, _translation(0, 0, d)))
+    face = result.depth_m[result.instance_ids == 1]
+    # Every visible pixel sees the front face, which is parallel to the image plane.
+    np.testing.assert_allclose(face, d - size / 2, atol=1e-3)
+    assert (result.depth_m[result.instance_ids == 0] == 0).all()
+
+
+def test_world_to_cam_moves_the_camera_not_the_object(renderer):
+    """The same object seen through a camera pose equals the object moved by that pose."""
+    K = [[150, 0, 79.5], [0, 150, 59.5], [0, 0, 1]]
+    rng = np.random.default_rng(3)
+    world_to_cam = _translation(0.05, -0.02, 1.2)
+    world_to_cam[:3, :3] = sample_rotation("uniform", rng=rng)
+    obj_to_world = _translation(0.0, 0.0, 0.0)
+    a = renderer.render(single_object_scene(camera(K, W, H, world_to_cam), "cube", 0.2, obj_to_world))
+    b = renderer.render(single_object_scene(camera(K, W, H), "cube", 0.2, world_to_cam @ obj_to_world))
+    assert (a.instance_ids == 1).sum() > 100
+    np.testing.assert_array_equal(a.instance_ids, b.instance_ids)
+    np.testing.assert_allclose(a.depth_m, b.depth_m, atol=1e-4)
