@@ -1,0 +1,124 @@
+"""vizsynth generate: output contract, worker-count independence, crash-safe resume, failures."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+import vizsynth
+from vizsynth.cli import main
+from vizsynth.errors import OutputError
+from vizsynth.frame import FrameRenderer
+
+CONFIG = {"image": {"width": 64, "height": 48}, "objects": {"count": {"uniform": [2, 5]}}}
+
+
+def tree_bytes(root: Path) -> dict[str, bytes]:
+    """Every file under root except the manifest (which records timings)."""
+    return {
+        str(p.relative_to(root)): p.read_bytes()
+        for p in sorted(root.rglob("*")) if p.is_file() and p.name != "manifest.json"
+    }
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory):
+    out = tmp_path_factory.mktemp("ref") / "data"
+    summary = vizsynth.generate(CONFIG, out, num_frames=12, seed=3, progress=False)
+    assert summary.ok and summary.completed == 12
+    return out
+
+
+def test_output_folder_contract(reference):
+    files = tree_bytes(reference)
+    for folder, suffix in (("images", ".jpg"), ("depth", ".png"), ("instances", ".png"), ("frames", ".json")):
+        assert len([f for f in files if f.startswith(folder + "/") and f.endswith(suffix)]) == 12
+    assert yaml.safe_load(files["config.yaml"])["image"] == {"width": 64, "height": 48}
+    manifest = json.loads((reference / "manifest.json").read_text())
+    assert manifest["status"] == "complete" and manifest["completed"] == 12 and manifest["seed"] == 3
+    coco = json.loads(files["annotations.json"])
+    assert [im["frame_index"] for im in coco["images"]] == list(range(12))
+    assert [a["id"] for a in coco["annotations"]] == list(range(1, len(coco["annotations"]) + 1))
+
+
+def test_two_workers_give_byte_identical_dataset(reference, tmp_path):
+    out = tmp_path / "data"
+    summary = vizsynth.generate(CONFIG, out, num_frames=12, seed=3, workers=2, progress=False)
+    assert summary.ok
+    assert tree_bytes(out) == tree_bytes(reference)
+
+
+def test_record_replays_to_the_same_frame(reference, tmp_path):
+    records = sorted((reference / "frames").rglob("*.json"))[:3]
+    out = tmp_path / "replayed"
+    assert main(["render-scene", *map(str, records), "--out", str(out), "--image-format", "jpg"]) == 0
+    for i, record in enumerate(records):
+        stem = record.relative_to(reference / "frames").with_suffix("")
+        replay_stem = f"00000/{i:08d}"
+        for folder, suffix in (("instances", ".png"), ("depth", ".png"), ("images", ".jpg")):
+            original = (reference / folder / f"{stem}{suffix}").read_bytes()
+            assert (out / folder / f"{replay_stem}{suffix}").read_bytes() == original, (folder, stem)
+
+
+def test_killed_job_resumes_to_the_uninterrupted_result(reference, tmp_path):
+    out = tmp_path / "data"
+    config = tmp_path / "config.yaml"
+    config.write_text(yaml.safe_dump(CONFIG))
+    cmd = [sys.executable, "-m", "vizsynth", "generate", str(config), "--out", str(out), "-n", "12",
+           "--seed", "3", "--no-progress"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while len(list((out / "frames").rglob("*.json"))) < 3 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    done = len(list((out / "frames").rglob("*.json")))
+    assert 3 <= done < 12, "the job must be killed part-way for this test to mean anything"
+    assert not (out / "annotations.json").exists()
+
+    with pytest.raises(OutputError, match="seed 4 differs"):
+        vizsynth.generate(CONFIG, out, num_frames=12, seed=4, resume=True, progress=False)
+    with pytest.raises(OutputError, match="config differs"):
+        vizsynth.generate({**CONFIG, "image": {"width": 32, "height": 48}}, out, num_frames=12, seed=3,
+                          resume=True, progress=False)
+    assert subprocess.run([*cmd, "--resume"], capture_output=True).returncode == 0
+    assert tree_bytes(out) == tree_bytes(reference)
+    assert not list(out.rglob(".tmp-*"))
+
+
+def test_failing_frame_is_retried_then_recorded(tmp_path, monkeypatch, capsys):
+    real = FrameRenderer.render_scene
+    calls = {}
+
+    def flaky(self, spec, index=0, timings=None):
+        calls[index] = calls.get(index, 0) + 1
+        if index == 4 or (index == 2 and calls[index] == 1):
+            raise RuntimeError(f"injected failure on frame {index}")
+        return real(self, spec, index, timings)
+
+    monkeypatch.setattr(FrameRenderer, "render_scene", flaky)
+    out = tmp_path / "data"
+    config = tmp_path / "c.yaml"
+    config.write_text(yaml.safe_dump(CONFIG))
+    code = main(["generate", str(config), "--out", str(out), "-n", "6", "--seed", "3", "--no-progress"])
+    assert code == 1
+    assert calls[4] == 2 and calls[2] == 2
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["completed"] == 5 and [f["index"] for f in manifest["failed"]] == [4]
+    assert "injected failure on frame 4" in manifest["failed"][0]["error"]
+    assert "frame 4 failed" in capsys.readouterr().err
+    coco = json.loads((out / "annotations.json").read_text())
+    assert [im["frame_index"] for im in coco["images"]] == [0, 1, 2, 3, 5]
+
+    monkeypatch.setattr(FrameRenderer, "render_scene", real)
+    assert main(["generate", str(config), "--out", str(out), "-n", "6", "--seed", "3", "--resume", "--no-progress"]) == 0
+    coco = json.loads((out / "annotations.json").read_text())
+    assert [im["frame_index"] for im in coco["images"]] == list(range(6))
