@@ -16,7 +16,7 @@ from vizsynth.annotate.frame import FrameAnnotations, annotate_frame
 from vizsynth.assets.catalog import build_catalog
 from vizsynth.assets.meshes import MeshLibrary
 from vizsynth.config import DatasetConfig
-from vizsynth.render import Renderer
+from vizsynth.render import Renderer, RenderResult
 from vizsynth.sampling.scene import sample_scene
 from vizsynth.errors import SceneError
 from vizsynth.scene import ObjectSpec, SceneSpec
@@ -83,6 +83,10 @@ class FrameRenderer:
     def frame(self, index: int) -> Frame:
         """Samples, renders and annotates frame ``index``."""
         return self.render_scene(self.scene(index), index)
+
+    def render(self, spec: SceneSpec) -> RenderResult:
+        """Renders a scene without annotating it (RGB, depth, instance ids)."""
+        return self._renderer.render(spec)
 
     def render_scene(self, spec: SceneSpec, index: int = 0, timings: dict | None = None) -> Frame:
         """Renders and annotates a given scene (fixed scene or replayed record).

@@ -19,6 +19,7 @@ import pyrender
 
 from vizsynth.assets.meshes import MeshLibrary
 from vizsynth.errors import RenderError
+from vizsynth.render.context import GLContext
 from vizsynth.scene import LightSpec, ObjectSpec, SceneSpec
 
 # OpenCV camera frame -> OpenGL camera frame (and back): flip y and z.
@@ -51,7 +52,7 @@ class Renderer:
     def __init__(self, library: MeshLibrary, width: int = 640, height: int = 480) -> None:
         self._library = library
         try:
-            self._offscreen = pyrender.OffscreenRenderer(width, height)
+            self._gl = GLContext(width, height)
         except Exception as exc:
             raise RenderError(
                 f"cannot create an offscreen GL context ({type(exc).__name__}: {exc}); headless rendering "
@@ -72,9 +73,9 @@ class Renderer:
 
     def close(self) -> None:
         """Releases the GL context; the renderer cannot be used afterwards."""
-        if self._offscreen is not None:
-            self._offscreen.delete()
-            self._offscreen = None
+        if self._gl is not None:
+            self._gl.close()
+            self._gl = None
 
     def render(self, spec: SceneSpec) -> RenderResult:
         """Renders one scene.
@@ -82,17 +83,16 @@ class Renderer:
         Raises:
             RenderError: more than 65535 objects, or the GL context is closed.
         """
-        if self._offscreen is None:
+        if self._gl is None:
             raise RenderError("this renderer was closed")
         if len(spec.objects) > MAX_INSTANCES:
             raise RenderError(f"a frame holds at most {MAX_INSTANCES} objects, got {len(spec.objects)}")
-        self._offscreen.viewport_width = spec.camera.width
-        self._offscreen.viewport_height = spec.camera.height
+        width, height = spec.camera.width, spec.camera.height
         seg_map = self._stage(spec)
-        rgb, _ = self._offscreen.render(self._scene)
-        seg, depth = self._offscreen.render(self._scene, flags=pyrender.RenderFlags.SEG, seg_node_map=seg_map)
-        ids = seg[..., 0].astype(np.uint16) | (seg[..., 1].astype(np.uint16) << 8)
-        return RenderResult(rgb=np.ascontiguousarray(rgb), depth_m=depth.astype(np.float32, copy=False), instance_ids=ids)
+        rgb = self._gl.render(self._scene, width, height)
+        id_bytes, depth_m = self._gl.render(self._scene, width, height, seg_map)
+        ids = id_bytes[..., 0].astype(np.uint16) | (id_bytes[..., 1].astype(np.uint16) << 8)
+        return RenderResult(rgb=np.ascontiguousarray(rgb), depth_m=depth_m, instance_ids=ids)
 
     # --- scene staging -----------------------------------------------------------------------
 

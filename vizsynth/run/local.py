@@ -7,6 +7,7 @@ worker gets ``LP_NUM_THREADS`` = cores // workers (unless the user set it).
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 from collections.abc import Iterable, Iterator
@@ -20,13 +21,26 @@ _WORKER_TASK: FrameTask | None = None
 
 def _init_worker(task: FrameTask, lp_threads: int) -> None:
     global _WORKER_TASK
-    os.environ.setdefault("LP_NUM_THREADS", str(lp_threads))
-    task.setup()
+    with _default_env("LP_NUM_THREADS", str(lp_threads)):
+        task.setup()
     _WORKER_TASK = task
 
 
 def _run_in_worker(index: int) -> FrameOutcome:
     return _WORKER_TASK(index)
+
+
+@contextlib.contextmanager
+def _default_env(name: str, value: str) -> Iterator[None]:
+    """Sets an environment variable the user did not set, for the duration of the block only."""
+    if name in os.environ:
+        yield
+        return
+    os.environ[name] = value
+    try:
+        yield
+    finally:
+        del os.environ[name]
 
 
 def llvmpipe_threads(workers: int) -> int:
@@ -42,7 +56,8 @@ def run_frames(task: FrameTask, indices: Iterable[int], workers: int) -> Iterato
     """
     indices = list(indices)
     if workers <= 1:
-        os.environ.setdefault("LP_NUM_THREADS", str(llvmpipe_threads(1)))
+        with _default_env("LP_NUM_THREADS", str(llvmpipe_threads(1))):
+            task.setup()  # llvmpipe reads LP_NUM_THREADS when the context is made
         try:
             for index in indices:
                 yield task(index)

@@ -6,6 +6,7 @@ An executor (local process pool, Ray actor, plain loop) makes one FrameTask per 
 
 from __future__ import annotations
 
+import os
 import time
 import traceback
 from dataclasses import dataclass, field
@@ -30,6 +31,8 @@ class FrameOutcome:
         error: the last error message when not ok, else None.
         attempts: 1, or 2 when the first try failed.
         seconds: per-stage wall time of the successful try.
+        pid: the process that ran it.
+        rss_bytes: that process's resident memory after the frame.
     """
 
     index: int
@@ -38,6 +41,17 @@ class FrameOutcome:
     error: str | None = None
     attempts: int = 1
     seconds: dict = field(default_factory=dict)
+    pid: int = 0
+    rss_bytes: int = 0
+
+
+def resident_bytes() -> int:
+    """This process's resident set size in bytes (0 where /proc is unavailable)."""
+    try:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError):
+        return 0
 
 
 class FrameTask:
@@ -67,11 +81,11 @@ class FrameTask:
         for attempt in (1, 2):
             try:
                 seconds, num_objects = self._run(index)
-                return FrameOutcome(index, True, num_objects, None, attempt, seconds)
+                return FrameOutcome(index, True, num_objects, None, attempt, seconds, os.getpid(), resident_bytes())
             except Exception as exc:  # a frame's failure must not stop the job: record it
                 error = f"{type(exc).__name__}: {exc}"
                 last_trace = traceback.format_exc(limit=3)
-        return FrameOutcome(index, False, 0, f"{error}\n{last_trace}", 2)
+        return FrameOutcome(index, False, 0, f"{error}\n{last_trace}", 2, {}, os.getpid(), resident_bytes())
 
     def _run(self, index: int) -> tuple[dict, int]:
         frames = self._frames

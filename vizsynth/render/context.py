@@ -1,0 +1,100 @@
+"""The GL context: pyrender's EGL platform and a renderer whose read-back fits vizsynth.
+
+pyrender's own ``OffscreenRenderer`` reads colour and depth back after every pass and converts
+depth with boolean-mask copies. vizsynth needs colour from the colour pass and labels (ids, depth)
+from the label pass, so ``_Renderer`` overrides pyrender 0.1.45's read-back step (the version is
+pinned in pyproject.toml) to read only what each pass is for.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pyrender
+from OpenGL import GL
+from pyrender.constants import RenderFlags
+
+
+class _Renderer(pyrender.Renderer):
+    """pyrender's renderer with a read-back per pass kind.
+
+    Colour pass: resolve the multisampled colour, read RGB (uint8).
+    Label pass (SEG): resolve colour and depth (multisampling was off, so the resolve is a copy),
+    read the id colour's R and G bytes (uint8, (H, W, 2)) and the depth buffer, linearised to metres.
+    """
+
+    def _read_main_framebuffer(self, scene, flags):
+        width, height = self._main_fb_dims
+        GL.glBindFramebuffer(GL.GL_READ_FRAMEBUFFER, self._main_fb_ms)
+        GL.glBindFramebuffer(GL.GL_DRAW_FRAMEBUFFER, self._main_fb)
+        GL.glBlitFramebuffer(0, 0, width, height, 0, 0, width, height, GL.GL_COLOR_BUFFER_BIT, GL.GL_LINEAR)
+        GL.glBindFramebuffer(GL.GL_READ_FRAMEBUFFER, self._main_fb)
+        GL.glPixelStorei(GL.GL_PACK_ALIGNMENT, 1)
+        if not flags & RenderFlags.SEG:
+            rgb = GL.glReadPixels(0, 0, width, height, GL.GL_RGB, GL.GL_UNSIGNED_BYTE)
+            return np.frombuffer(rgb, dtype=np.uint8).reshape(height, width, 3)[::-1], None
+
+        GL.glBindFramebuffer(GL.GL_READ_FRAMEBUFFER, self._main_fb_ms)
+        GL.glBlitFramebuffer(0, 0, width, height, 0, 0, width, height, GL.GL_DEPTH_BUFFER_BIT, GL.GL_NEAREST)
+        GL.glBindFramebuffer(GL.GL_READ_FRAMEBUFFER, self._main_fb)
+        # PyOpenGL 3.1.0 cannot size a GL_RG read: read RGB, use R and G.
+        ids = GL.glReadPixels(0, 0, width, height, GL.GL_RGB, GL.GL_UNSIGNED_BYTE)
+        ids = np.frombuffer(ids, dtype=np.uint8).reshape(height, width, 3)[::-1, :, :2]
+        window_z = GL.glReadPixels(0, 0, width, height, GL.GL_DEPTH_COMPONENT, GL.GL_FLOAT)
+        window_z = np.frombuffer(window_z, dtype=np.float32).reshape(height, width)[::-1]
+        camera = scene.main_camera_node.camera
+        return ids, linear_depth(window_z, camera.znear, camera.zfar)
+
+
+def linear_depth(window_z: np.ndarray, znear: float, zfar: float) -> np.ndarray:
+    """(H, W) float32 z-depth in metres from OpenGL window depth in [0, 1]; 1 (cleared) -> 0.
+
+    z = 2 n f / (f + n - (2 w - 1)(f - n)), computed in float64: near 1 a float32 would lose
+    tens of micrometres.
+    """
+    ndc = 2.0 * window_z.astype(np.float64) - 1.0
+    depth = (2.0 * znear * zfar) / (zfar + znear - ndc * (zfar - znear))
+    depth[window_z >= 1.0] = 0.0
+    return depth.astype(np.float32)
+
+
+class GLContext:
+    """One headless EGL context with a pyrender renderer. Not thread-safe; one per process.
+
+    The EGL device is ``EGL_DEVICE_ID`` (default 0): on multi-GPU machines EGL numbers devices
+    differently from CUDA, so pick it explicitly.
+    """
+
+    def __init__(self, width: int, height: int) -> None:
+        from pyrender.platforms import egl
+
+        device = egl.get_device_by_index(int(os.environ.get("EGL_DEVICE_ID", "0")))
+        self._platform = egl.EGLPlatform(width, height, device=device)
+        self._platform.init_context()
+        self._platform.make_current()
+        self._renderer = _Renderer(width, height)
+
+    def render(self, scene: pyrender.Scene, width: int, height: int, seg_node_map: dict | None = None):
+        """Colour pass (``seg_node_map`` None): (H, W, 3) uint8 RGB.
+        Label pass: ((H, W, 2) uint8 id bytes, (H, W) float32 depth in metres)."""
+        self._platform.make_current()
+        self._renderer.viewport_width, self._renderer.viewport_height = width, height
+        if seg_node_map is None:
+            rgb, _ = self._renderer.render(scene, RenderFlags.OFFSCREEN)
+            return rgb
+        return self._renderer.render(scene, RenderFlags.OFFSCREEN | RenderFlags.SEG, seg_node_map)
+
+    def close(self) -> None:
+        """Frees this context's GL objects and the context itself.
+
+        pyrender's ``delete_context`` would also ``eglTerminate`` the display, which EGL shares
+        between all contexts of a process on one device, breaking every other open context.
+        """
+        from OpenGL import EGL
+
+        self._platform.make_current()
+        self._renderer.delete()
+        display, context = self._platform._egl_display, self._platform._egl_context
+        EGL.eglMakeCurrent(display, EGL.EGL_NO_SURFACE, EGL.EGL_NO_SURFACE, EGL.EGL_NO_CONTEXT)
+        EGL.eglDestroyContext(display, context)
