@@ -216,6 +216,12 @@ class BackgroundConfig(_Model):
     color: Color = Field(default_factory=lambda: (_u(0.1, 0.9), _u(0.1, 0.9), _u(0.1, 0.9)))
 
 
+class RenderConfig(_Model):
+    """How frames are rasterised (labels are one sample per pixel centre either way)."""
+
+    antialias: bool = Field(True, description="4x multisampled colour; off renders about twice as fast on a CPU")
+
+
 class OutputConfig(_Model):
     """How frames are written."""
 
@@ -233,6 +239,7 @@ class DatasetConfig(_Model):
     lights: LightsConfig = Field(default_factory=LightsConfig)
     camera: CameraConfig = Field(default_factory=CameraConfig)
     background: BackgroundConfig = Field(default_factory=BackgroundConfig)
+    render: RenderConfig = Field(default_factory=RenderConfig)
     output: OutputConfig = Field(default_factory=OutputConfig)
 
     def to_dict(self) -> dict:

@@ -61,7 +61,7 @@ class FrameRenderer:
         self.catalog = build_catalog(config.objects, self._library)
         self.categories = list(categories) if categories is not None else list(self.catalog.categories)
         self._category_ids = {name: i + 1 for i, name in enumerate(self.categories)}
-        self._renderer = Renderer(self._library, config.image.width, config.image.height)
+        self._renderer = Renderer(self._library, config.image.width, config.image.height, config.render.antialias)
 
     def __enter__(self) -> "FrameRenderer":
         return self

@@ -17,34 +17,76 @@ from pyrender.constants import RenderFlags
 
 
 class _Renderer(pyrender.Renderer):
-    """pyrender's renderer with a read-back per pass kind.
+    """pyrender's renderer with a single-sample framebuffer for labels and a lean read-back.
 
-    Colour pass: resolve the multisampled colour, read RGB (uint8).
-    Label pass (SEG): resolve colour and depth (multisampling was off, so the resolve is a copy),
-    read the id colour's R and G bytes (uint8, (H, W, 2)) and the depth buffer, linearised to metres.
+    Colour pass: draws into pyrender's 4x multisampled framebuffer (or, with ``antialias`` off,
+    the single-sample one), reads RGB only.
+    Label pass (SEG): draws into a single-sample framebuffer, so each pixel is decided at its
+    centre and costs one sample, and reads the id colour's R and G bytes and the depth buffer.
     """
 
-    def _read_main_framebuffer(self, scene, flags):
-        width, height = self._main_fb_dims
-        GL.glBindFramebuffer(GL.GL_READ_FRAMEBUFFER, self._main_fb_ms)
-        GL.glBindFramebuffer(GL.GL_DRAW_FRAMEBUFFER, self._main_fb)
-        GL.glBlitFramebuffer(0, 0, width, height, 0, 0, width, height, GL.GL_COLOR_BUFFER_BIT, GL.GL_LINEAR)
-        GL.glBindFramebuffer(GL.GL_READ_FRAMEBUFFER, self._main_fb)
-        GL.glPixelStorei(GL.GL_PACK_ALIGNMENT, 1)
-        if not flags & RenderFlags.SEG:
-            rgb = GL.glReadPixels(0, 0, width, height, GL.GL_RGB, GL.GL_UNSIGNED_BYTE)
-            return np.frombuffer(rgb, dtype=np.uint8).reshape(height, width, 3)[::-1], None
+    def __init__(self, width: int, height: int, antialias: bool) -> None:
+        super().__init__(width, height)
+        self.antialias = antialias
+        self._single_fb = None
+        self._single_buffers = None
+        self._single_dims = None
 
-        GL.glBindFramebuffer(GL.GL_READ_FRAMEBUFFER, self._main_fb_ms)
-        GL.glBlitFramebuffer(0, 0, width, height, 0, 0, width, height, GL.GL_DEPTH_BUFFER_BIT, GL.GL_NEAREST)
-        GL.glBindFramebuffer(GL.GL_READ_FRAMEBUFFER, self._main_fb)
-        # PyOpenGL 3.1.0 cannot size a GL_RG read: read RGB, use R and G.
-        ids = GL.glReadPixels(0, 0, width, height, GL.GL_RGB, GL.GL_UNSIGNED_BYTE)
-        ids = np.frombuffer(ids, dtype=np.uint8).reshape(height, width, 3)[::-1, :, :2]
+    def _single_sample(self, flags) -> bool:
+        return bool(flags & RenderFlags.SEG) or not self.antialias
+
+    def _configure_forward_pass_viewport(self, flags):
+        if not self._single_sample(flags):
+            return super()._configure_forward_pass_viewport(flags)
+        dims = (self.viewport_width, self.viewport_height)
+        if self._single_dims != dims:
+            self._delete_single_framebuffer()
+            color, depth = GL.glGenRenderbuffers(2)
+            GL.glBindRenderbuffer(GL.GL_RENDERBUFFER, color)
+            GL.glRenderbufferStorage(GL.GL_RENDERBUFFER, GL.GL_RGBA8, *dims)
+            GL.glBindRenderbuffer(GL.GL_RENDERBUFFER, depth)
+            GL.glRenderbufferStorage(GL.GL_RENDERBUFFER, GL.GL_DEPTH_COMPONENT24, *dims)
+            self._single_fb = GL.glGenFramebuffers(1)
+            GL.glBindFramebuffer(GL.GL_DRAW_FRAMEBUFFER, self._single_fb)
+            GL.glFramebufferRenderbuffer(GL.GL_DRAW_FRAMEBUFFER, GL.GL_COLOR_ATTACHMENT0, GL.GL_RENDERBUFFER, color)
+            GL.glFramebufferRenderbuffer(GL.GL_DRAW_FRAMEBUFFER, GL.GL_DEPTH_ATTACHMENT, GL.GL_RENDERBUFFER, depth)
+            self._single_buffers, self._single_dims = (color, depth), dims
+        GL.glBindFramebuffer(GL.GL_DRAW_FRAMEBUFFER, self._single_fb)
+        GL.glViewport(0, 0, *dims)
+        GL.glEnable(GL.GL_DEPTH_TEST)
+        GL.glDepthMask(GL.GL_TRUE)
+        GL.glDepthFunc(GL.GL_LESS)
+        GL.glDepthRange(0.0, 1.0)
+
+    def _read_main_framebuffer(self, scene, flags):
+        width, height = self.viewport_width, self.viewport_height
+        GL.glPixelStorei(GL.GL_PACK_ALIGNMENT, 1)
+        if self._single_sample(flags):
+            GL.glBindFramebuffer(GL.GL_READ_FRAMEBUFFER, self._single_fb)
+        else:  # resolve the multisampled colour into pyrender's single-sample buffer
+            GL.glBindFramebuffer(GL.GL_READ_FRAMEBUFFER, self._main_fb_ms)
+            GL.glBindFramebuffer(GL.GL_DRAW_FRAMEBUFFER, self._main_fb)
+            GL.glBlitFramebuffer(0, 0, width, height, 0, 0, width, height, GL.GL_COLOR_BUFFER_BIT, GL.GL_LINEAR)
+            GL.glBindFramebuffer(GL.GL_READ_FRAMEBUFFER, self._main_fb)
+        # PyOpenGL 3.1.0 cannot size a GL_RG read: ids are read as RGB too (R, G carry the id).
+        rgb = GL.glReadPixels(0, 0, width, height, GL.GL_RGB, GL.GL_UNSIGNED_BYTE)
+        rgb = np.frombuffer(rgb, dtype=np.uint8).reshape(height, width, 3)[::-1]
+        if not flags & RenderFlags.SEG:
+            return rgb, None
         window_z = GL.glReadPixels(0, 0, width, height, GL.GL_DEPTH_COMPONENT, GL.GL_FLOAT)
         window_z = np.frombuffer(window_z, dtype=np.float32).reshape(height, width)[::-1]
         camera = scene.main_camera_node.camera
-        return ids, linear_depth(window_z, camera.znear, camera.zfar)
+        return rgb[..., :2], linear_depth(window_z, camera.znear, camera.zfar)
+
+    def _delete_single_framebuffer(self) -> None:
+        if self._single_fb is not None:
+            GL.glDeleteFramebuffers(1, [self._single_fb])
+            GL.glDeleteRenderbuffers(2, list(self._single_buffers))
+        self._single_fb = self._single_buffers = self._single_dims = None
+
+    def delete(self):
+        self._delete_single_framebuffer()
+        super().delete()
 
 
 def linear_depth(window_z: np.ndarray, znear: float, zfar: float) -> np.ndarray:
@@ -66,14 +108,14 @@ class GLContext:
     differently from CUDA, so pick it explicitly.
     """
 
-    def __init__(self, width: int, height: int) -> None:
+    def __init__(self, width: int, height: int, antialias: bool = True) -> None:
         from pyrender.platforms import egl
 
         device = egl.get_device_by_index(int(os.environ.get("EGL_DEVICE_ID", "0")))
         self._platform = egl.EGLPlatform(width, height, device=device)
         self._platform.init_context()
         self._platform.make_current()
-        self._renderer = _Renderer(width, height)
+        self._renderer = _Renderer(width, height, antialias)
 
     def render(self, scene: pyrender.Scene, width: int, height: int, seg_node_map: dict | None = None):
         """Colour pass (``seg_node_map`` None): (H, W, 3) uint8 RGB.

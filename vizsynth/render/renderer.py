@@ -1,7 +1,7 @@
 """The offscreen renderer: one GL context per process, meshes uploaded once, two passes a frame.
 
-Pass 1 (colour) renders RGB with 4x multisampling, so edges are antialiased like a camera's.
-Pass 2 (labels) renders instance ids and depth with multisampling disabled, so every pixel is
+Pass 1 (colour) renders RGB with 4x multisampling (unless turned off), so edges are antialiased
+like a camera's. Pass 2 (labels) renders instance ids and depth single-sampled, so every pixel is
 decided at its centre exactly once: the id map, the depth map and therefore every mask, box and
 area come from the same single sample per pixel.
 
@@ -49,10 +49,17 @@ class Renderer:
     Use as a context manager (or call ``close``) to release the GL context.
     """
 
-    def __init__(self, library: MeshLibrary, width: int = 640, height: int = 480) -> None:
+    def __init__(self, library: MeshLibrary, width: int = 640, height: int = 480, antialias: bool = True) -> None:
+        """Opens the GL context.
+
+        Args:
+            library: where meshes come from (each is uploaded once, on first use).
+            width, height: initial framebuffer size; scenes of other sizes are fine.
+            antialias: 4x multisampled colour pass (labels are single-sample regardless).
+        """
         self._library = library
         try:
-            self._gl = GLContext(width, height)
+            self._gl = GLContext(width, height, antialias)
         except Exception as exc:
             raise RenderError(
                 f"cannot create an offscreen GL context ({type(exc).__name__}: {exc}); headless rendering "

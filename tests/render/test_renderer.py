@@ -1,0 +1,69 @@
+"""Renderer behaviour beyond geometry: passes agree, materials apply per instance, textures stay."""
+
+from __future__ import annotations
+
+import numpy as np
+import trimesh
+from PIL import Image
+
+from tests.conftest import camera
+from vizsynth.assets.meshes import MeshLibrary
+from vizsynth.render import Renderer
+from vizsynth.scene import MaterialSpec, ObjectSpec, SceneSpec
+
+K = [[60, 0, 31.5], [0, 60, 23.5], [0, 0, 1]]
+
+
+def _pose(x, z=1.0):
+    pose = np.eye(4)
+    pose[0, 3], pose[2, 3] = x, z
+    return pose
+
+
+def _scene(objects, background=(0.0, 0.0, 1.0)):
+    return SceneSpec(camera=camera(K, 64, 48), objects=tuple(objects), lights=(), background_rgb=background,
+                     ambient_rgb=(1.0, 1.0, 1.0))
+
+
+def test_labels_do_not_depend_on_antialiasing(library):
+    scene = _scene([ObjectSpec(i + 1, "cube", "cube", None, 0.25, _pose(x)) for i, x in enumerate((-0.2, 0.15))])
+    with Renderer(library, 64, 48, antialias=True) as smooth, Renderer(library, 64, 48, antialias=False) as sharp:
+        a, b = smooth.render(scene), sharp.render(scene)
+    np.testing.assert_array_equal(a.instance_ids, b.instance_ids)
+    np.testing.assert_array_equal(a.depth_m, b.depth_m)
+    background = b.instance_ids == 0
+    # Without antialiasing every background pixel is exactly the background colour.
+    assert (b.rgb[background] == [0, 0, 255]).all()
+    # With it, some edge pixels blend object and background colour.
+    assert (a.rgb != b.rgb).any()
+
+
+def test_same_asset_twice_gets_each_material(renderer):
+    red = MaterialSpec((1.0, 0.0, 0.0), 0.0, 1.0)
+    green = MaterialSpec((0.0, 1.0, 0.0), 0.0, 1.0)
+    scene = _scene([
+        ObjectSpec(1, "sphere", "sphere", None, 0.25, _pose(-0.2), red),
+        ObjectSpec(2, "sphere", "sphere", None, 0.25, _pose(0.2), green),
+    ])
+    result = renderer.render(scene)
+    left = result.rgb[result.instance_ids == 1].mean(axis=0)
+    right = result.rgb[result.instance_ids == 2].mean(axis=0)
+    assert left[0] > 2 * left[1] and right[1] > 2 * right[0]
+    # The next frame hides unused pooled meshes: one sphere only.
+    result = renderer.render(_scene([ObjectSpec(7, "sphere", "sphere", None, 0.25, _pose(0.0), red)]))
+    assert set(np.unique(result.instance_ids)) == {0, 7}
+
+
+def test_mesh_texture_is_kept_when_no_material_is_given(tmp_path):
+    mesh = trimesh.creation.box(extents=(1, 1, 1))
+    mesh = mesh.unmerge_vertices() or mesh
+    uv = np.zeros((len(mesh.vertices), 2))
+    texture = np.zeros((4, 4, 3), np.uint8)
+    texture[..., 1] = 255  # pure green image
+    mesh.visual = trimesh.visual.TextureVisuals(uv=uv + 0.5, image=Image.fromarray(texture))
+    path = tmp_path / "green_box.glb"
+    mesh.export(path)
+    scene = _scene([ObjectSpec(1, "box", None, str(path), 0.3, _pose(0.0))], background=(0.0, 0.0, 0.0))
+    with Renderer(MeshLibrary(), 64, 48) as r:
+        colour = r.render(scene).rgb[24, 32]
+    assert colour[1] > 100 and colour[0] < 30 and colour[2] < 30
