@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 
@@ -33,7 +34,9 @@ def test_same_frame_in_a_new_process_is_identical():
         "import vizsynth; from tests.test_determinism import frame_digest, SMALL; "
         "print(frame_digest(vizsynth.render_frame(SMALL, seed=7, index=3)))"
     )
-    there = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    there = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=Path(__file__).parents[1]
+    ).stdout.strip()
     assert here == there
 
 

@@ -14,6 +14,7 @@ examples:
   vizsynth generate configs/default.yaml --out data -n 1000 --workers 2 --set image.width=320
   vizsynth generate configs/default.yaml --out data -n 1000 --resume     finish an interrupted job
   vizsynth render-scene scene.json data/frames/00000/00000007.json --out replayed
+  vizsynth preview data --to preview.jpg                    labels drawn on frames 0-5
   vizsynth show-config > my.yaml                            the default config, every field
 """
 
@@ -59,6 +60,15 @@ def _parser() -> argparse.ArgumentParser:
     scene.add_argument("--overwrite", action="store_true", help="delete an existing vizsynth dataset in OUT first")
     scene.add_argument("--image-format", choices=("png", "jpg"), default="png", help="rgb format (default png)")
 
+    preview = sub.add_parser("preview", help="draw a dataset's labels on its frames into one image",
+                             description="Decode each frame's record (RLE masks, boxes, categories) and draw "
+                             "them on its image: a quick visual check of a dataset.")
+    preview.add_argument("dataset", type=Path, help="a dataset folder made by generate or render-scene")
+    preview.add_argument("--to", required=True, type=Path, help="image to write (.jpg or .png)")
+    preview.add_argument("--frames", type=int, nargs="+", default=list(range(6)), help="frame indices (default 0-5)")
+    preview.add_argument("--columns", type=int, default=3, help="frames per row (default 3)")
+    preview.add_argument("--scale", type=float, default=0.5, help="resize factor per frame (default 0.5)")
+
     show = sub.add_parser("show-config", help="print the fully resolved config as YAML")
     show.add_argument("config", nargs="?", help="YAML config (default: the built-in default)")
     show.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
@@ -99,6 +109,19 @@ def _render_scene(args: argparse.Namespace) -> int:
     return 0
 
 
+def _preview(args: argparse.Namespace) -> int:
+    import cv2
+
+    from vizsynth.io.preview import preview_grid
+
+    grid = preview_grid(args.dataset, args.frames, args.columns, args.scale)
+    args.to.parent.mkdir(parents=True, exist_ok=True)
+    if not cv2.imwrite(str(args.to), grid):
+        raise VizsynthError(f"cannot write {args.to}: use a .jpg or .png name in a writable folder")
+    print(f"{args.to}: {len(args.frames)} frames")
+    return 0
+
+
 def _show_config(args: argparse.Namespace) -> int:
     from vizsynth.config import load_config
 
@@ -109,7 +132,7 @@ def _show_config(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     """Runs the CLI; returns the exit code (0 ok, 1 some frames failed, 2 bad input, 130 interrupted)."""
     args = _parser().parse_args(argv)
-    handlers = {"generate": _generate, "render-scene": _render_scene, "show-config": _show_config}
+    handlers = {"generate": _generate, "render-scene": _render_scene, "preview": _preview, "show-config": _show_config}
     try:
         return handlers[args.command](args)
     except VizsynthError as exc:

@@ -194,7 +194,7 @@ class CameraConfig(_Model):
 
     yfov_deg: _param(gt=0, le=170) = Field(default_factory=lambda: _u(40, 60))
     intrinsics: Intrinsics | None = Field(None, description="overrides yfov_deg when given")
-    distance_m: Positive = Field(default_factory=lambda: _u(1.2, 1.8))
+    distance_m: Positive = Field(default_factory=lambda: _u(0.8, 1.3))
     elevation_deg: _param(ge=-90, le=90) = Field(default_factory=lambda: _u(20, 75))
     azimuth_deg: Number = Field(default_factory=lambda: _u(0, 360))
     roll_deg: Number = Field(default_factory=lambda: _u(-10, 10))

@@ -122,3 +122,15 @@ def test_failing_frame_is_retried_then_recorded(tmp_path, monkeypatch, capsys):
     assert main(["generate", str(config), "--out", str(out), "-n", "6", "--seed", "3", "--resume", "--no-progress"]) == 0
     coco = json.loads((out / "annotations.json").read_text())
     assert [im["frame_index"] for im in coco["images"]] == list(range(6))
+
+
+def test_preview_draws_decoded_labels(reference, tmp_path):
+    target = tmp_path / "preview.png"
+    assert main(["preview", str(reference), "--to", str(target), "--frames", "0", "1", "--columns", "2",
+                 "--scale", "1"]) == 0
+    import cv2
+
+    grid = cv2.imread(str(target))
+    assert grid.shape == (48, 128, 3)
+    original = cv2.imread(str(reference / "images" / "00000" / "00000000.jpg"))
+    assert (grid[:, :64] != original).any(), "outlines and boxes must be drawn on the frame"
