@@ -3,6 +3,7 @@
     python benchmarks/throughput.py                       # 200 frames, 1 worker
     python benchmarks/throughput.py --workers 1 2         # scaling
     python benchmarks/throughput.py -n 2000 --workers 1   # memory growth over 2,000 frames
+    python benchmarks/throughput.py --workers 2 --ray     # also Ray actors vs the local pool
 
 For each worker count it measures, on the same frames 0..N-1 of the built-in default (640x480):
   (a) render-only: sampling + render, nothing annotated or written;
@@ -24,7 +25,7 @@ from collections import defaultdict
 import vizsynth
 from vizsynth.config import load_config
 from vizsynth.frame import FrameRenderer
-from vizsynth.run.local import llvmpipe_threads
+from vizsynth.run.local import llvmpipe_threads, run_frames
 from vizsynth.run.task import resident_bytes
 
 _FRAMES: FrameRenderer | None = None  # per benchmark worker process
@@ -53,14 +54,12 @@ def render_only(config, n, seed, workers) -> float:
         return n / (time.perf_counter() - start)
 
 
-def end_to_end(config, n, seed, workers):
+def end_to_end(config, n, seed, workers, scheduler=run_frames):
     """Frames per second of vizsynth.generate, with its stage seconds and per-worker memory."""
     memory = defaultdict(list)
 
     def executor(task, indices, w):
-        from vizsynth.run.local import run_frames
-
-        for outcome in run_frames(task, indices, w):
+        for outcome in scheduler(task, indices, w):
             memory[outcome.pid].append(outcome.rss_bytes)
             yield outcome
 
@@ -78,6 +77,7 @@ def main() -> None:
     parser.add_argument("-n", "--num-frames", type=int, default=200)
     parser.add_argument("--workers", type=int, nargs="+", default=[1])
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--ray", action="store_true", help="also run end-to-end on local Ray actors")
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
     args = parser.parse_args()
     config = load_config(None, args.overrides)
@@ -100,6 +100,15 @@ def main() -> None:
         for pid, rss in sorted(memory.items()):
             print(f"  worker {pid}: {len(rss)} frames, RSS {rss[0] / 2**20:.0f} MB after first -> "
                   f"{rss[-1] / 2**20:.0f} MB after last ({(rss[-1] - rss[0]) / 2**20:+.1f} MB)")
+        if args.ray:
+            import ray
+
+            from vizsynth.run.ray_executor import RayExecutor
+
+            ray.init(num_cpus=os.cpu_count(), include_dashboard=False, log_to_driver=False, configure_logging=False)
+            r, _, _ = end_to_end(config, args.num_frames, args.seed, workers, RayExecutor())
+            ray.shutdown()
+            print(f"  (c) end-to-end on Ray actors: {r:7.1f} frames/s   Ray / local pool = {r / b:.2f}")
 
 
 if __name__ == "__main__":

@@ -47,6 +47,12 @@ def _parser() -> argparse.ArgumentParser:
     gen.add_argument("--resume", action="store_true", help="finish an interrupted job in OUT (same config, seed, -n)")
     gen.add_argument("--overwrite", action="store_true", help="delete an existing vizsynth dataset in OUT first")
     gen.add_argument("--no-progress", action="store_true", help="no progress bar")
+    gen.add_argument("--executor", choices=("local", "ray"), default="local",
+                     help="local process pool (default) or Ray actors (pip install 'vizsynth[ray]')")
+    gen.add_argument("--ray-address", default=None, metavar="ADDR",
+                     help="Ray cluster to join (e.g. auto, ray://head:10001); default: start a local Ray")
+    gen.add_argument("--ray-gpus-per-worker", type=float, default=0.0, metavar="G",
+                     help="GPUs each Ray worker reserves; fractions share a GPU (default 0)")
 
     scene = sub.add_parser(
         "render-scene", help="render given scenes (JSON) into a dataset folder",
@@ -78,11 +84,17 @@ def _parser() -> argparse.ArgumentParser:
 def _generate(args: argparse.Namespace) -> int:
     from vizsynth.config import load_config
     from vizsynth.run.job import generate
+    from vizsynth.run.local import run_frames
 
     config = load_config(args.config, args.overrides)
+    executor = run_frames
+    if args.executor == "ray":
+        from vizsynth.run.ray_executor import RayExecutor
+
+        executor = RayExecutor(args.ray_address, gpus_per_worker=args.ray_gpus_per_worker)
     summary = generate(
         config, args.out, args.num_frames, seed=args.seed, workers=args.workers,
-        resume=args.resume, overwrite=args.overwrite, progress=not args.no_progress,
+        resume=args.resume, overwrite=args.overwrite, progress=not args.no_progress, executor=executor,
     )
     kept = summary.completed - summary.rendered
     rate = summary.rendered / summary.seconds if summary.seconds > 0 else 0.0

@@ -130,6 +130,7 @@ def generate(
         write_json_atomic(out_dir / MANIFEST, {**manifest, "status": "interrupted"})
         raise
     bar.close()
+    remove_stale_temporaries(out_dir)  # left by a worker that died mid-write; no writer is active now
 
     merge_started = time.perf_counter()
     complete = [i for i in range(num_frames) if i not in failed]
