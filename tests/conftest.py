@@ -34,3 +34,20 @@ def single_object_scene(cam: CameraSpec, primitive: str, size_m: float, obj_to_c
     """A scene whose world frame is the camera frame, holding one primitive."""
     obj = ObjectSpec(1, primitive, primitive, None, size_m, np.asarray(obj_to_cam, dtype=np.float64))
     return SceneSpec(camera=cam, objects=(obj,), lights=())
+
+
+def annotate(scene: SceneSpec, result, library: MeshLibrary, **settings):
+    """annotate_frame with every category id 1 and the assets' real bounds and keypoints."""
+    from vizsynth.annotate.frame import AssetInfo, annotate_frame
+    from vizsynth.assets.keypoints import NO_KEYPOINTS, PRIMITIVE_KEYPOINTS
+    from vizsynth.config import AnnotateConfig
+
+    info = {
+        o.asset_key: AssetInfo(
+            np.asarray(library.get(primitive=o.primitive, mesh=o.mesh).bounds, dtype=np.float64),
+            PRIMITIVE_KEYPOINTS.get(o.primitive, NO_KEYPOINTS),
+        )
+        for o in scene.objects
+    }
+    categories = {o.category: 1 for o in scene.objects}
+    return annotate_frame(scene, result, categories, info, AnnotateConfig(**settings))

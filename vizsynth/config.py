@@ -84,6 +84,17 @@ class MeshAsset(_Model):
     category: str
     unit_scale_m: float = Field(1.0, gt=0, description="metres per mesh unit, 0.001 for millimetres")
     weight: float = Field(1.0, ge=0)
+    keypoints: dict[str, tuple[float, float, float]] = Field(
+        default_factory=dict, description="named 3D points in the model frame, mesh units"
+    )
+    skeleton: tuple[tuple[str, str], ...] = Field((), description="pairs of keypoint names to connect")
+
+    @model_validator(mode="after")
+    def _skeleton_names(self) -> "MeshAsset":
+        unknown = sorted({n for pair in self.skeleton for n in pair} - set(self.keypoints))
+        if unknown:
+            raise ValueError(f"skeleton names {unknown} are not among the keypoints {sorted(self.keypoints)}")
+        return self
 
 
 class MeshFolderAsset(_Model):
@@ -216,6 +227,19 @@ class BackgroundConfig(_Model):
     color: Color = Field(default_factory=lambda: (_u(0.1, 0.9), _u(0.1, 0.9), _u(0.1, 0.9)))
 
 
+class AnnotateConfig(_Model):
+    """Which labels are measured, and when an object is too hidden to count."""
+
+    amodal: bool = Field(True, description="full silhouettes: amodal masks/boxes, visibility, truncation")
+    min_visibility: float = Field(0.0, ge=0, le=1, description="below: flagged ignore/iscrowd, left out of YOLO")
+    min_visible_pixels: int = Field(1, ge=1, description="below: flagged ignore/iscrowd, left out of YOLO")
+    keypoint_occlusion_tolerance_m: float = Field(
+        0.01, ge=0, description="a keypoint is hidden when a surface is this much nearer than it"
+    )
+    semantic_map: bool = Field(False, description="write semantic/ (uint16 PNG of category ids)")
+    ray_distance_map: bool = Field(False, description="write ray_distance/ (uint16 PNG, camera-centre distance)")
+
+
 class RenderConfig(_Model):
     """How frames are rasterised (labels are one sample per pixel centre either way)."""
 
@@ -225,6 +249,11 @@ class RenderConfig(_Model):
 class OutputConfig(_Model):
     """How frames are written."""
 
+    formats: tuple[Literal["coco", "yolo", "bop"], ...] = Field(
+        ("coco",), description="label formats written after the frames (all from the frame records)"
+    )
+    coco_segmentation: Literal["rle", "polygon"] = "rle"
+    yolo_task: Literal["detect", "segment"] = "segment"
     image_format: Literal["png", "jpg"] = "jpg"
     jpeg_quality: int = Field(95, ge=1, le=100)
     depth_scale_m: float = Field(0.001, gt=0, description="metres per unit of the uint16 depth PNG")
@@ -239,6 +268,7 @@ class DatasetConfig(_Model):
     lights: LightsConfig = Field(default_factory=LightsConfig)
     camera: CameraConfig = Field(default_factory=CameraConfig)
     background: BackgroundConfig = Field(default_factory=BackgroundConfig)
+    annotate: AnnotateConfig = Field(default_factory=AnnotateConfig)
     render: RenderConfig = Field(default_factory=RenderConfig)
     output: OutputConfig = Field(default_factory=OutputConfig)
 

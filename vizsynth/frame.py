@@ -8,11 +8,12 @@ uploaded once). Executors (local processes, Ray) each hold one and call ``frame(
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
-from vizsynth.annotate.frame import FrameAnnotations, annotate_frame
+from vizsynth.annotate.maps import ray_distance, semantic_map
+from vizsynth.annotate.frame import AssetInfo, FrameAnnotations, annotate_frame
 from vizsynth.assets.catalog import build_catalog
 from vizsynth.assets.meshes import MeshLibrary
 from vizsynth.config import DatasetConfig
@@ -32,7 +33,9 @@ class Frame:
         rgb: (H, W, 3) uint8.
         depth_m: (H, W) float32 z-depth in metres, 0 = no surface.
         instance_ids: (H, W) uint16, 0 = background.
-        annotations: boxes, masks and poses of the visible objects.
+        annotations: boxes, masks, poses, occlusion and keypoints of every object.
+        maps: optional extra per-pixel maps by folder name: "semantic" (H, W) uint16 category
+            ids, "ray_distance" (H, W) float32 metres.
     """
 
     index: int
@@ -41,6 +44,7 @@ class Frame:
     depth_m: np.ndarray
     instance_ids: np.ndarray
     annotations: FrameAnnotations
+    maps: dict = field(default_factory=dict)
 
 
 class FrameRenderer:
@@ -61,6 +65,7 @@ class FrameRenderer:
         self.catalog = build_catalog(config.objects, self._library)
         self.categories = list(categories) if categories is not None else list(self.catalog.categories)
         self._category_ids = {name: i + 1 for i, name in enumerate(self.categories)}
+        self._info: dict[str, AssetInfo] = {}
         self._renderer = Renderer(self._library, config.image.width, config.image.height, config.render.antialias)
 
     def __enter__(self) -> "FrameRenderer":
@@ -71,6 +76,13 @@ class FrameRenderer:
 
     def close(self) -> None:
         self._renderer.close()
+
+    def _asset_info(self, obj: ObjectSpec) -> AssetInfo:
+        if obj.asset_key not in self._info:
+            geometry = self._library.get(primitive=obj.primitive, mesh=obj.mesh)
+            keypoints = self.catalog.keypoints(primitive=obj.primitive, mesh=obj.mesh)
+            self._info[obj.asset_key] = AssetInfo(np.asarray(geometry.bounds, dtype=np.float64), keypoints)
+        return self._info[obj.asset_key]
 
     def check_asset(self, obj: ObjectSpec) -> None:
         """Loads an object's geometry now (once per process), raising AssetError if it is unusable."""
@@ -103,9 +115,16 @@ class FrameRenderer:
                 f"scene {index}: unknown category {unknown[0]!r}; known categories: {', '.join(self.categories)}"
             )
         t0 = time.perf_counter()
-        result = self._renderer.render(spec)
+        settings = self.config.annotate
+        result = self._renderer.render(spec, amodal=settings.amodal)
         t1 = time.perf_counter()
-        annotations = annotate_frame(spec, result, self._category_ids)
+        info = {o.asset_key: self._asset_info(o) for o in spec.objects}
+        annotations = annotate_frame(spec, result, self._category_ids, info, settings)
+        maps = {}
+        if settings.semantic_map:
+            maps["semantic"] = semantic_map(result.instance_ids, spec, self._category_ids)
+        if settings.ray_distance_map:
+            maps["ray_distance"] = ray_distance(result.depth_m, spec.camera)
         if timings is not None:
             timings.update(render=t1 - t0, annotate=time.perf_counter() - t1)
-        return Frame(index, spec, result.rgb, result.depth_m, result.instance_ids, annotations)
+        return Frame(index, spec, result.rgb, result.depth_m, result.instance_ids, annotations, maps)

@@ -5,8 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tests.conftest import camera, single_object_scene
-from vizsynth.annotate import annotate_frame
+from tests.conftest import annotate, camera, single_object_scene
 from vizsynth.sampling.objects import sample_rotation
 
 W, H = 160, 120
@@ -58,7 +57,7 @@ def test_cube_bbox_equals_projected_corners(renderer, library, seed):
     assert uv.min() > 0 and uv[:, 0].max() < W - 1 and uv[:, 1].max() < H - 1, "test pose must stay in view"
     # Pixels whose centres (integers in OpenCV) fall inside the projected hull.
     expected = [np.ceil(uv[:, 0].min()), np.ceil(uv[:, 1].min()), np.floor(uv[:, 0].max()), np.floor(uv[:, 1].max())]
-    x, y, w, h = annotate_frame(scene, result, {"cube": 1}).objects[0].bbox_xywh
+    x, y, w, h = annotate(scene, result, library).objects[0].bbox_xywh
     np.testing.assert_allclose([x, y, x + w - 1, y + h - 1], expected, atol=1)
 
 

@@ -8,35 +8,73 @@ from dataclasses import dataclass
 import numpy as np
 
 from vizsynth.annotate.masks import box_xywh, encode_rle, instance_boxes
-from vizsynth.render.renderer import RenderResult
-from vizsynth.scene import SceneSpec
+from vizsynth.annotate.projection import box_corners, in_image, keypoint_visibility, project
+from vizsynth.assets.keypoints import KeypointSchema
+from vizsynth.config import AnnotateConfig
+from vizsynth.render.renderer import RenderResult, Silhouette
+from vizsynth.scene import ObjectSpec, SceneSpec
+
+
+@dataclass(frozen=True)
+class AssetInfo:
+    """What the annotator needs to know of an asset's geometry.
+
+    Attributes:
+        bounds: (2, 3) model-frame box [min, max] in mesh units (times ``mesh_scale`` = metres).
+        keypoints: its named keypoints (may be empty).
+    """
+
+    bounds: np.ndarray
+    keypoints: KeypointSchema
 
 
 @dataclass(frozen=True)
 class ObjectAnnotation:
-    """Labels of one visible object.
+    """Labels of one object of the scene, visible or not.
 
     Attributes:
         instance_id: its value in the instance map.
         category, category_id: category name and 1-based dataset id.
-        bbox_xywh: COCO [x, y, w, h] tight around the visible mask (pixels, w = x_max - x_min + 1).
-        area: visible pixel count.
-        segmentation: COCO compressed RLE of the visible mask.
+        area: visible pixel count (0: fully hidden or out of view; no positive label then).
+        bbox_xywh: COCO [x, y, w, h] tight around the visible mask (w = x_max - x_min + 1), or None.
+        segmentation: COCO compressed RLE of the visible mask, or None.
         obj_to_cam: (4, 4) float64 pose in the OpenCV camera frame, metres.
+        amodal_area: pixels of the full silhouette inside the image (None without amodal).
+        amodal_bbox_xywh: box of the full silhouette, not clipped to the image (may be negative).
+        amodal_segmentation: COCO RLE of the full silhouette's part inside the image.
+        silhouette_pixels: pixels of the full silhouette on a canvas 3x the image (BOP px_count_all).
+        visibility: area / amodal_area (0 when nothing of it is in the image).
+        truncation: fraction of the silhouette outside the image.
+        ignore: below the visibility / pixel thresholds: flagged ignore + iscrowd, not in YOLO.
+        box_extents_m: (2, 3) the object's 3D box in its own frame, metres [min, max].
+        box_2d: (9, 2) projected 8 box corners (x slowest) and box centre; NaN behind the camera.
+        box_in_image: (9,) bool, which of those fall on an image pixel.
+        keypoints: (K, 3) [u, v, flag] with COCO flags 2 visible, 1 occluded, 0 outside.
     """
 
     instance_id: int
     category: str
     category_id: int
-    bbox_xywh: list[int]
     area: int
-    segmentation: dict
+    bbox_xywh: list[int] | None
+    segmentation: dict | None
     obj_to_cam: np.ndarray
+    amodal_area: int | None
+    amodal_bbox_xywh: list[int] | None
+    amodal_segmentation: dict | None
+    silhouette_pixels: int | None
+    visibility: float | None
+    truncation: float | None
+    ignore: bool
+    box_extents_m: np.ndarray
+    box_2d: np.ndarray
+    box_in_image: np.ndarray
+    keypoints: np.ndarray
 
 
 @dataclass(frozen=True)
 class FrameAnnotations:
-    """Labels of one frame: image-level camera data plus one entry per visible object."""
+    """Labels of one frame: image-level camera data plus one entry per object of the scene."""
 
     width: int
     height: int
@@ -44,33 +82,107 @@ class FrameAnnotations:
     world_to_cam: np.ndarray
     objects: tuple[ObjectAnnotation, ...]
 
+    @property
+    def visible(self) -> tuple[ObjectAnnotation, ...]:
+        """The objects with at least one visible pixel (the ones that get positive labels)."""
+        return tuple(o for o in self.objects if o.area > 0)
 
-def annotate_frame(spec: SceneSpec, result: RenderResult, category_ids: Mapping[str, int]) -> FrameAnnotations:
-    """Measures every object's visible mask in ``result.instance_ids``.
 
-    Objects with no visible pixel get no annotation.
+def annotate_frame(
+    spec: SceneSpec,
+    result: RenderResult,
+    category_ids: Mapping[str, int],
+    asset_info: Mapping[str, AssetInfo],
+    settings: AnnotateConfig,
+) -> FrameAnnotations:
+    """Measures every object's visible and (when rendered) full silhouette, pose, box and keypoints.
 
     Raises:
-        KeyError: an object's category is missing from ``category_ids``.
+        KeyError: an object's category or asset is missing from the mappings.
     """
+    cam = spec.camera
     ids = result.instance_ids
     boxes = instance_boxes(ids)
     objects = []
     for obj in spec.objects:
         box = boxes.get(obj.instance_id)
-        if box is None:
-            continue
-        area = int(np.count_nonzero(ids[box] == obj.instance_id))
-        objects.append(ObjectAnnotation(
-            instance_id=obj.instance_id,
-            category=obj.category,
-            category_id=category_ids[obj.category],
-            bbox_xywh=box_xywh(box),
-            area=area,
-            segmentation=encode_rle(ids, obj.instance_id, box),
-            obj_to_cam=spec.obj_to_cam(obj),
-        ))
-    return FrameAnnotations(
-        width=spec.camera.width, height=spec.camera.height, camera_K=spec.camera.K,
-        world_to_cam=spec.camera.world_to_cam, objects=tuple(objects),
+        visible = None if box is None else ids[box] == obj.instance_id
+        objects.append(_annotate_object(spec, obj, box, visible, result, category_ids, asset_info, settings))
+    return FrameAnnotations(cam.width, cam.height, cam.K, cam.world_to_cam, tuple(objects))
+
+
+def _annotate_object(spec, obj: ObjectSpec, box, visible, result, category_ids, asset_info, settings):
+    cam = spec.camera
+    height, width = cam.height, cam.width
+    area, bbox, segmentation = 0, None, None
+    if visible is not None:
+        rows, cols = np.nonzero(visible)
+        rows, cols = rows + box[0].start, cols + box[1].start
+        area = int(rows.size)
+        bbox = box_xywh(rows, cols)
+        segmentation = encode_rle(visible, box[1].start, box[0].start, height, width)
+
+    amodal = _amodal(result.silhouettes.get(obj.instance_id), box, visible, height, width) \
+        if result.silhouettes is not None else None
+    info = asset_info[obj.asset_key]
+    obj_to_cam = spec.obj_to_cam(obj)
+    extents = info.bounds * obj.mesh_scale
+    box_2d, _ = project(box_corners(extents), obj_to_cam, cam)
+    if info.keypoints.names:
+        points = np.asarray(info.keypoints.points, dtype=np.float64) * obj.mesh_scale
+        uv, z = project(points, obj_to_cam, cam)
+        flags = keypoint_visibility(uv, z, result.depth_m, cam, settings.keypoint_occlusion_tolerance_m)
+        keypoints = np.column_stack([uv, flags])
+    else:
+        keypoints = np.zeros((0, 3))
+
+    visibility = truncation = None
+    if amodal is not None:
+        visibility = area / amodal["area"] if amodal["area"] else 0.0
+        truncation = 1.0 - amodal["area"] / amodal["pixels"] if amodal["pixels"] else 1.0
+    ignore = area > 0 and (area < settings.min_visible_pixels
+                           or (visibility is not None and visibility < settings.min_visibility))
+    return ObjectAnnotation(
+        instance_id=obj.instance_id, category=obj.category, category_id=category_ids[obj.category],
+        area=area, bbox_xywh=bbox, segmentation=segmentation, obj_to_cam=obj_to_cam,
+        amodal_area=None if amodal is None else amodal["area"],
+        amodal_bbox_xywh=None if amodal is None else amodal["bbox"],
+        amodal_segmentation=None if amodal is None else amodal["segmentation"],
+        silhouette_pixels=None if amodal is None else amodal["pixels"],
+        visibility=visibility, truncation=truncation, ignore=bool(ignore),
+        box_extents_m=extents, box_2d=box_2d, box_in_image=in_image(box_2d, cam), keypoints=keypoints,
     )
+
+
+def _amodal(silhouette: Silhouette | None, box, visible, height: int, width: int) -> dict:
+    """Full-silhouette measures. The visible mask is added to the silhouette so that visible is
+    always inside amodal, whatever rounding the separate silhouette draw had at a pixel edge."""
+    if silhouette is None:
+        mask, x0, y0 = np.zeros((0, 0), bool), 0, 0
+    else:
+        mask, x0, y0 = silhouette.mask.copy(), silhouette.x0, silhouette.y0
+    if visible is not None:
+        # Grow the canvas crop to hold the visible box, then OR the visible mask in.
+        vx0, vy0 = box[1].start, box[0].start
+        nx0, ny0 = min(x0, vx0) if mask.size else vx0, min(y0, vy0) if mask.size else vy0
+        nx1 = max(x0 + mask.shape[1], vx0 + visible.shape[1]) if mask.size else vx0 + visible.shape[1]
+        ny1 = max(y0 + mask.shape[0], vy0 + visible.shape[0]) if mask.size else vy0 + visible.shape[0]
+        grown = np.zeros((ny1 - ny0, nx1 - nx0), bool)
+        if mask.size:
+            grown[y0 - ny0:y0 - ny0 + mask.shape[0], x0 - nx0:x0 - nx0 + mask.shape[1]] = mask
+        grown[vy0 - ny0:vy0 - ny0 + visible.shape[0], vx0 - nx0:vx0 - nx0 + visible.shape[1]] |= visible
+        mask, x0, y0 = grown, nx0, ny0
+    rows, cols = np.nonzero(mask)
+    if rows.size == 0:
+        return {"area": 0, "pixels": 0, "bbox": None, "segmentation": None}
+    # The part inside the image.
+    ix0, iy0 = max(x0, 0), max(y0, 0)
+    ix1, iy1 = min(x0 + mask.shape[1], width), min(y0 + mask.shape[0], height)
+    inside = mask[iy0 - y0:iy1 - y0, ix0 - x0:ix1 - x0] if ix1 > ix0 and iy1 > iy0 else np.zeros((0, 0), bool)
+    area = int(inside.sum())
+    return {
+        "area": area,
+        "pixels": int(rows.size),
+        "bbox": box_xywh(rows + y0, cols + x0),
+        "segmentation": encode_rle(inside, ix0, iy0, height, width) if area else None,
+    }

@@ -21,26 +21,26 @@ def instance_boxes(instance_ids: np.ndarray) -> dict[int, tuple[slice, slice]]:
     return {i + 1: s for i, s in enumerate(slices) if s is not None}
 
 
-def encode_rle(instance_ids: np.ndarray, instance_id: int, box: tuple[slice, slice]) -> dict:
-    """COCO compressed RLE of ``instance_ids == instance_id``, scanning only the box's columns.
+def encode_rle(crop: np.ndarray, x0: int, y0: int, height: int, width: int) -> dict:
+    """COCO compressed RLE of an image-sized mask that is False outside one box.
 
     Args:
-        instance_ids: (H, W) uint16 instance map.
-        instance_id: the id to encode.
-        box: (row slice, column slice) containing every pixel of the id.
+        crop: (h, w) bool, the mask inside the box; the box must lie inside the image.
+        x0, y0: image coordinates of ``crop[0, 0]``.
+        height, width: image size.
 
     Returns:
-        {"size": [H, W], "counts": str}, equal to ``pycocotools.mask.encode`` of the full mask.
+        {"size": [height, width], "counts": str}, equal to ``pycocotools.mask.encode`` of the
+        full mask, computed from the box's full-height columns only.
     """
-    height, width = instance_ids.shape
-    cols = box[1]
-    # Column-major order over full-height columns x0..x1: COCO RLE runs down each column.
-    slab = (instance_ids[:, cols] == instance_id).T.ravel()
+    h, w = crop.shape
+    # Column-major order over full-height columns x0..x0+w-1: COCO RLE runs down each column.
+    slab = np.zeros((w, height), dtype=bool)
+    slab[:, y0:y0 + h] = crop.T
+    slab = slab.ravel()
     change = np.flatnonzero(slab[1:] != slab[:-1]) + 1
-    runs = np.diff(np.concatenate(([0], change, [slab.size])))
-    before = cols.start * height
-    after = (width - cols.stop) * height
-    counts = runs.tolist()
+    counts = np.diff(np.concatenate(([0], change, [slab.size]))).tolist()
+    before, after = x0 * height, (width - x0 - w) * height
     if slab[0]:
         counts.insert(0, before)
     else:
@@ -54,7 +54,7 @@ def encode_rle(instance_ids: np.ndarray, instance_id: int, box: tuple[slice, sli
     return {"size": [height, width], "counts": rle["counts"].decode("ascii")}
 
 
-def box_xywh(box: tuple[slice, slice]) -> list[int]:
-    """COCO [x, y, w, h] of a (row slice, column slice): w = x_max - x_min + 1 in pixels."""
-    rows, cols = box
-    return [cols.start, rows.start, cols.stop - cols.start, rows.stop - rows.start]
+def box_xywh(rows: np.ndarray, cols: np.ndarray) -> list[int]:
+    """COCO [x, y, w, h] of pixel coordinates: w = x_max - x_min + 1."""
+    x, y = int(cols.min()), int(rows.min())
+    return [x, y, int(cols.max()) - x + 1, int(rows.max()) - y + 1]

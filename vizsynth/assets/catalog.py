@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+from vizsynth.assets.keypoints import NO_KEYPOINTS, PRIMITIVE_KEYPOINTS, KeypointSchema
 from vizsynth.assets.meshes import MESH_SUFFIXES, MeshLibrary, has_own_appearance
 from vizsynth.config import MeshAsset, MeshFolderAsset, ObjectsConfig, PrimitiveAsset
 from vizsynth.errors import AssetError
@@ -23,6 +24,7 @@ class AssetEntry:
         unit_scale_m: metres per mesh unit (1 for primitives: their size is sampled separately).
         weight: relative odds of being drawn.
         own_appearance: whether the mesh has its own texture/colours.
+        keypoints: its named keypoints (primitives: built-in defaults; meshes: from the config).
     """
 
     category: str
@@ -31,6 +33,7 @@ class AssetEntry:
     unit_scale_m: float
     weight: float
     own_appearance: bool
+    keypoints: KeypointSchema = NO_KEYPOINTS
 
 
 @dataclass(frozen=True)
@@ -52,6 +55,16 @@ class AssetCatalog:
     def category_id(self, name: str) -> int:
         return self.categories.index(name) + 1
 
+    def keypoints(self, *, primitive: str | None, mesh: str | None) -> KeypointSchema:
+        """The keypoints of an asset: a primitive's defaults, a catalog mesh's configured ones."""
+        if primitive:
+            return PRIMITIVE_KEYPOINTS.get(primitive, NO_KEYPOINTS)
+        return next((e.keypoints for e in self.entries if e.mesh == mesh), NO_KEYPOINTS)
+
+    def category_keypoints(self) -> dict[str, KeypointSchema]:
+        """{category: keypoint schema} (every asset of a category shares one; checked when built)."""
+        return {e.category: e.keypoints for e in self.entries}
+
 
 def build_catalog(objects: ObjectsConfig, library: MeshLibrary) -> AssetCatalog:
     """Expands ``objects.assets`` into entries, loading (and so checking) every mesh file once.
@@ -63,15 +76,27 @@ def build_catalog(objects: ObjectsConfig, library: MeshLibrary) -> AssetCatalog:
     for asset in objects.assets:
         if isinstance(asset, PrimitiveAsset):
             library.get(primitive=asset.primitive)
-            entries.append(AssetEntry(asset.primitive, asset.primitive, None, 1.0, asset.weight, False))
+            entries.append(AssetEntry(asset.primitive, asset.primitive, None, 1.0, asset.weight, False,
+                                      PRIMITIVE_KEYPOINTS[asset.primitive]))
         elif isinstance(asset, MeshAsset):
             mesh = library.get(mesh=asset.mesh)
-            entries.append(
-                AssetEntry(asset.category, None, asset.mesh, asset.unit_scale_m, asset.weight, has_own_appearance(mesh))
+            names = tuple(asset.keypoints)
+            keypoints = KeypointSchema(
+                names, tuple(asset.keypoints[n] for n in names),
+                tuple((names.index(a) + 1, names.index(b) + 1) for a, b in asset.skeleton),
             )
+            entries.append(AssetEntry(asset.category, None, asset.mesh, asset.unit_scale_m, asset.weight,
+                                      has_own_appearance(mesh), keypoints))
         elif isinstance(asset, MeshFolderAsset):
             entries += _folder_entries(asset, library)
     categories = tuple(dict.fromkeys(e.category for e in entries))
+    for category in categories:
+        schemas = {e.keypoints.names for e in entries if e.category == category}
+        if len(schemas) > 1:
+            raise AssetError(
+                f"category '{category}': its assets define different keypoints {sorted(schemas)}; "
+                "COCO keypoints are per category, so every asset of a category needs the same names"
+            )
     return AssetCatalog(tuple(entries), categories)
 
 

@@ -1,10 +1,11 @@
-"""Writers persist: per-frame files, frame records, and the merged COCO file."""
+"""Writers persist: per-frame files and records, then the label formats built from the records."""
 
+from vizsynth.io.coco import CONVENTIONS, write_coco
 from vizsynth.io.files import frame_stem, record_path, remove_stale_temporaries, write_json_atomic
 from vizsynth.io.frame_writer import encode_depth, write_frame
-from vizsynth.io.merge import CONVENTIONS, merge_coco
+from vizsynth.io.labels import coco_categories, write_labels
 
 __all__ = [
-    "CONVENTIONS", "encode_depth", "frame_stem", "merge_coco", "record_path",
-    "remove_stale_temporaries", "write_frame", "write_json_atomic",
+    "CONVENTIONS", "coco_categories", "encode_depth", "frame_stem", "record_path",
+    "remove_stale_temporaries", "write_coco", "write_frame", "write_json_atomic", "write_labels",
 ]

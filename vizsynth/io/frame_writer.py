@@ -37,13 +37,29 @@ def _encode(suffix: str, image: np.ndarray, params: list[int]) -> bytes:
     return buffer.tobytes()
 
 
+def _finite(array: np.ndarray) -> list:
+    """Nested lists with NaN as None (JSON has no NaN)."""
+    return [_finite(a) for a in array] if array.ndim > 1 else [None if np.isnan(x) else float(x) for x in array]
+
+
 def annotation_records(annotations: FrameAnnotations) -> list[dict]:
-    """COCO-style per-object dicts (without global ids) as stored in a frame record."""
+    """Per-object dicts as stored in a frame record: every object of the scene, hidden ones too.
+
+    COCO fields (``bbox``, ``segmentation``, ``area``, ``iscrowd``) plus every other label; the
+    writers (COCO, YOLO, BOP) derive their formats from these records alone.
+    """
     return [
         {
             "instance_id": a.instance_id, "category": a.category, "category_id": a.category_id,
-            "bbox": a.bbox_xywh, "area": a.area, "segmentation": a.segmentation, "iscrowd": 0,
+            "bbox": a.bbox_xywh, "area": a.area, "segmentation": a.segmentation,
+            "iscrowd": int(a.ignore), "ignore": int(a.ignore),
             "obj_to_cam": a.obj_to_cam.tolist(),
+            "amodal_bbox": a.amodal_bbox_xywh, "amodal_area": a.amodal_area,
+            "amodal_segmentation": a.amodal_segmentation, "silhouette_pixels": a.silhouette_pixels,
+            "visibility": a.visibility, "truncation": a.truncation,
+            "box_extents_m": a.box_extents_m.tolist(), "box_2d": _finite(a.box_2d),
+            "box_in_image": a.box_in_image.tolist(),
+            "keypoints": [v for row in _finite(a.keypoints) for v in row],
         }
         for a in annotations.objects
     ]
@@ -67,6 +83,11 @@ def write_frame(out_dir: Path, frame: Frame, output: OutputConfig, record_info: 
     depth = encode_depth(frame.depth_m, output.depth_scale_m)
     write_bytes_atomic(out_dir / "depth" / f"{stem}.png", _encode(".png", depth, _PNG_DEPTH))
     write_bytes_atomic(out_dir / "instances" / f"{stem}.png", _encode(".png", frame.instance_ids, _PNG_IDS))
+    extra_files = {}
+    for name, image in frame.maps.items():
+        data = encode_depth(image, output.depth_scale_m) if image.dtype == np.float32 else image
+        write_bytes_atomic(out_dir / name / f"{stem}.png", _encode(".png", data, _PNG_DEPTH))
+        extra_files[f"{name}_file"] = f"{stem}.png"
 
     path = record_path(out_dir, index)
     record = scene_to_dict(frame.spec, base_dir=path.parent)
@@ -76,6 +97,7 @@ def write_frame(out_dir: Path, frame: Frame, output: OutputConfig, record_info: 
         "image_file": image_file,
         "depth_file": f"{stem}.png",
         "instances_file": f"{stem}.png",
+        **extra_files,
         "depth_scale_m": output.depth_scale_m,
         "annotations": annotation_records(frame.annotations),
     }

@@ -8,12 +8,13 @@ pinned in pyproject.toml) to read only what each pass is for.
 
 from __future__ import annotations
 
+import ctypes
 import os
 
 import numpy as np
 import pyrender
 from OpenGL import GL
-from pyrender.constants import RenderFlags
+from pyrender.constants import ProgramFlags, RenderFlags
 
 
 class _Renderer(pyrender.Renderer):
@@ -31,6 +32,9 @@ class _Renderer(pyrender.Renderer):
         self._single_fb = None
         self._single_buffers = None
         self._single_dims = None
+        self._atlas_fb = None
+        self._atlas_buffer = None
+        self._atlas_dims = None
 
     def _single_sample(self, flags) -> bool:
         return bool(flags & RenderFlags.SEG) or not self.antialias
@@ -78,6 +82,78 @@ class _Renderer(pyrender.Renderer):
         camera = scene.main_camera_node.camera
         return rgb[..., :2], linear_depth(window_z, camera.znear, camera.zfar)
 
+    def _bind_and_draw_primitive(self, primitive, pose, program, flags):
+        if not flags & RenderFlags.SEG:
+            return super()._bind_and_draw_primitive(primitive, pose, program, flags)
+        # pyrender culls back faces in SEG passes while the colour pass draws both sides of
+        # doubleSided materials (vizsynth makes every material double-sided). Draw labels the
+        # same way, so an open mesh seen from inside has the same pixels in both passes.
+        program.set_uniform("M", pose)
+        primitive._bind()
+        GL.glDisable(GL.GL_CULL_FACE)
+        GL.glDisable(GL.GL_BLEND)
+        GL.glPolygonMode(GL.GL_FRONT_AND_BACK, GL.GL_FILL)
+        instances = 1 if primitive.poses is None else len(primitive.poses)
+        if primitive.indices is not None:
+            GL.glDrawElementsInstanced(primitive.mode, primitive.indices.size, GL.GL_UNSIGNED_INT,
+                                       ctypes.c_void_p(0), instances)
+        else:
+            GL.glDrawArraysInstanced(primitive.mode, 0, len(primitive.positions), instances)
+        primitive._unbind()
+
+    def draw_silhouettes(self, scene, jobs: list, atlas_size: tuple[int, int]) -> np.ndarray:
+        """Draws each job's node alone into its own tile of an atlas, in one pass and one read-back.
+
+        Args:
+            scene: the staged pyrender scene (for node poses and the camera's view matrix).
+            jobs: (node, (x, y, w, h) tile in the atlas with y from the bottom, (4, 4) projection).
+            atlas_size: (width, height) of the atlas area used.
+
+        Returns:
+            (height, width) uint8 atlas, rows bottom-up as GL stores them; 255 inside silhouettes.
+        """
+        width, height = atlas_size
+        if self._atlas_dims is None or self._atlas_dims[0] < width or self._atlas_dims[1] < height:
+            self._delete_atlas()
+            grown = (max(width, 256), max(height, 256))
+            color = GL.glGenRenderbuffers(1)
+            GL.glBindRenderbuffer(GL.GL_RENDERBUFFER, color)
+            GL.glRenderbufferStorage(GL.GL_RENDERBUFFER, GL.GL_R8, *grown)
+            self._atlas_fb = GL.glGenFramebuffers(1)
+            GL.glBindFramebuffer(GL.GL_DRAW_FRAMEBUFFER, self._atlas_fb)
+            GL.glFramebufferRenderbuffer(GL.GL_DRAW_FRAMEBUFFER, GL.GL_COLOR_ATTACHMENT0, GL.GL_RENDERBUFFER, color)
+            self._atlas_buffer, self._atlas_dims = color, grown
+        GL.glBindFramebuffer(GL.GL_DRAW_FRAMEBUFFER, self._atlas_fb)
+        GL.glDisable(GL.GL_MULTISAMPLE)
+        GL.glDisable(GL.GL_DEPTH_TEST)
+        GL.glEnable(GL.GL_SCISSOR_TEST)
+        GL.glScissor(0, 0, width, height)
+        GL.glClearColor(0.0, 0.0, 0.0, 0.0)
+        GL.glClear(GL.GL_COLOR_BUFFER_BIT)
+        view = np.linalg.inv(scene.get_pose(scene.main_camera_node))
+        for node, (x, y, w, h), projection in jobs:
+            GL.glViewport(x, y, w, h)
+            GL.glScissor(x, y, w, h)
+            for primitive in node.mesh.primitives:
+                program = self._get_primitive_program(primitive, RenderFlags.SEG, ProgramFlags.USE_MATERIAL)
+                program._bind()
+                program.set_uniform("V", view)
+                program.set_uniform("P", projection)
+                program.set_uniform("color", np.ones(3))
+                self._bind_and_draw_primitive(primitive, scene.get_pose(node), program, RenderFlags.SEG)
+                program._unbind()
+        GL.glDisable(GL.GL_SCISSOR_TEST)
+        GL.glBindFramebuffer(GL.GL_READ_FRAMEBUFFER, self._atlas_fb)
+        GL.glPixelStorei(GL.GL_PACK_ALIGNMENT, 1)
+        data = GL.glReadPixels(0, 0, width, height, GL.GL_RED, GL.GL_UNSIGNED_BYTE)
+        return np.frombuffer(data, dtype=np.uint8).reshape(height, width)
+
+    def _delete_atlas(self) -> None:
+        if self._atlas_fb is not None:
+            GL.glDeleteFramebuffers(1, [self._atlas_fb])
+            GL.glDeleteRenderbuffers(1, [self._atlas_buffer])
+        self._atlas_fb = self._atlas_buffer = self._atlas_dims = None
+
     def _delete_single_framebuffer(self) -> None:
         if self._single_fb is not None:
             GL.glDeleteFramebuffers(1, [self._single_fb])
@@ -86,6 +162,7 @@ class _Renderer(pyrender.Renderer):
 
     def delete(self):
         self._delete_single_framebuffer()
+        self._delete_atlas()
         super().delete()
 
 
@@ -126,6 +203,17 @@ class GLContext:
             rgb, _ = self._renderer.render(scene, RenderFlags.OFFSCREEN)
             return rgb
         return self._renderer.render(scene, RenderFlags.OFFSCREEN | RenderFlags.SEG, seg_node_map)
+
+    def silhouettes(self, scene: pyrender.Scene, jobs: list, atlas_size: tuple[int, int]) -> np.ndarray:
+        """See ``_Renderer.draw_silhouettes``."""
+        self._platform.make_current()
+        return self._renderer.draw_silhouettes(scene, jobs, atlas_size)
+
+    @property
+    def max_size(self) -> int:
+        """The largest renderbuffer side this GL implementation allows."""
+        self._platform.make_current()
+        return int(GL.glGetIntegerv(GL.GL_MAX_RENDERBUFFER_SIZE))
 
     def close(self) -> None:
         """Frees this context's GL objects and the context itself.

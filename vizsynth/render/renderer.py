@@ -29,6 +29,22 @@ _FLAT_SHADED = ("cube", "cylinder", "cone")
 
 
 @dataclass(frozen=True)
+class Silhouette:
+    """An object's full silhouette (amodal mask), as if nothing occluded it.
+
+    Attributes:
+        x0, y0: image pixel coordinates of ``mask[0, 0]`` (may be negative: the silhouette is
+            measured on a canvas three times the image size, the image in its middle, as the BOP
+            toolkit does, so truncated parts are counted too).
+        mask: (h, w) bool, True at pixels whose centre the object covers.
+    """
+
+    x0: int
+    y0: int
+    mask: np.ndarray
+
+
+@dataclass(frozen=True)
 class RenderResult:
     """The images of one render, all from the same geometry.
 
@@ -36,11 +52,13 @@ class RenderResult:
         rgb: (H, W, 3) uint8 colour image.
         depth_m: (H, W) float32 z-depth in metres (distance to the image plane), 0 where no surface.
         instance_ids: (H, W) uint16 instance id of the surface seen at each pixel centre, 0 = background.
+        silhouettes: {instance id: Silhouette} when asked for (``amodal=True``), else None.
     """
 
     rgb: np.ndarray
     depth_m: np.ndarray
     instance_ids: np.ndarray
+    silhouettes: dict[int, Silhouette] | None = None
 
 
 class Renderer:
@@ -70,6 +88,8 @@ class Renderer:
         self._scene = pyrender.Scene()
         self._pool: dict[str, list[pyrender.Node]] = {}
         self._own_materials: dict[pyrender.Node, list] = {}
+        self._bounds: dict[str, np.ndarray] = {}
+        self._max_size = self._gl.max_size
         self._frame_nodes: list[pyrender.Node] = []
 
     def __enter__(self) -> "Renderer":
@@ -84,8 +104,8 @@ class Renderer:
             self._gl.close()
             self._gl = None
 
-    def render(self, spec: SceneSpec) -> RenderResult:
-        """Renders one scene.
+    def render(self, spec: SceneSpec, amodal: bool = False) -> RenderResult:
+        """Renders one scene: colour pass, label pass, and (``amodal``) every object's silhouette.
 
         Raises:
             RenderError: more than 65535 objects, or the GL context is closed.
@@ -99,7 +119,37 @@ class Renderer:
         rgb = self._gl.render(self._scene, width, height)
         id_bytes, depth_m = self._gl.render(self._scene, width, height, seg_map)
         ids = id_bytes[..., 0].astype(np.uint16) | (id_bytes[..., 1].astype(np.uint16) << 8)
-        return RenderResult(rgb=np.ascontiguousarray(rgb), depth_m=depth_m, instance_ids=ids)
+        silhouettes = self._silhouettes(spec, seg_map) if amodal else None
+        return RenderResult(rgb=np.ascontiguousarray(rgb), depth_m=depth_m, instance_ids=ids, silhouettes=silhouettes)
+
+    # --- amodal silhouettes ----------------------------------------------------------------------
+
+    def _silhouettes(self, spec: SceneSpec, seg_map: dict) -> dict[int, Silhouette]:
+        """Each object drawn alone into a tile just covering its projected 3D box, all tiles
+        packed into one atlas: the cost is the objects' own area, not one full frame each."""
+        cam = spec.camera
+        width, height = cam.width, cam.height
+        nodes = {instance_id: node for node, (lo, hi, _) in seg_map.items() for instance_id in [lo | (hi << 8)]}
+        tiles = []
+        for obj in spec.objects:
+            box = _tile_box(spec, obj, self._bounds[obj.asset_key])
+            if box is not None:
+                tiles.append((obj.instance_id, box))
+        out: dict[int, Silhouette] = {}
+        atlas_width = min(self._max_size, 3 * max(width, 1))
+        for batch, placed, atlas_height in _pack(tiles, atlas_width, self._max_size):
+            jobs = []
+            for (instance_id, (x0, y0, w, h)), (ax, ay) in zip(batch, placed):
+                K = cam.K
+                camera = pyrender.IntrinsicsCamera(
+                    fx=K[0, 0], fy=K[1, 1], cx=K[0, 2] - x0 + 0.5, cy=K[1, 2] - y0 + 0.5,
+                    znear=cam.znear_m, zfar=cam.zfar_m,
+                )
+                jobs.append((nodes[instance_id], (ax, ay, w, h), camera.get_projection_matrix(w, h)))
+            atlas = self._gl.silhouettes(self._scene, jobs, (atlas_width, atlas_height))
+            for (instance_id, (x0, y0, w, h)), (ax, ay) in zip(batch, placed):
+                out[instance_id] = Silhouette(x0, y0, atlas[ay:ay + h, ax:ax + w][::-1] > 0)
+        return out
 
     # --- scene staging -----------------------------------------------------------------------
 
@@ -143,6 +193,7 @@ class Renderer:
         nodes = self._pool.setdefault(obj.asset_key, [])
         while len(nodes) <= k:
             geometry = self._library.get(primitive=obj.primitive, mesh=obj.mesh)
+            self._bounds[obj.asset_key] = np.asarray(geometry.bounds, dtype=np.float64)
             smooth = obj.primitive not in _FLAT_SHADED
             mesh = pyrender.Mesh.from_trimesh(geometry, smooth=smooth)
             for primitive in mesh.primitives:
@@ -165,6 +216,48 @@ class Renderer:
         )
         for primitive in node.mesh.primitives:
             primitive.material = material
+
+
+def _tile_box(spec: SceneSpec, obj: ObjectSpec, bounds: np.ndarray) -> tuple[int, int, int, int] | None:
+    """(x0, y0, w, h) in image pixels covering the object's projection, within the canvas
+    [-W, 2W) x [-H, 2H); None when the object cannot reach it."""
+    cam = spec.camera
+    corners = np.array([[x, y, z] for x in bounds[:, 0] for y in bounds[:, 1] for z in bounds[:, 2]]) * obj.mesh_scale
+    pose = spec.obj_to_cam(obj)
+    in_cam = corners @ pose[:3, :3].T + pose[:3, 3]
+    left, top, right, bottom = -cam.width, -cam.height, 2 * cam.width - 1, 2 * cam.height - 1
+    if (in_cam[:, 2] <= cam.znear_m).all() or (in_cam[:, 2] >= cam.zfar_m).all():
+        return None
+    if (in_cam[:, 2] > cam.znear_m).all():
+        uv = in_cam[:, :2] / in_cam[:, 2:] * [cam.K[0, 0], cam.K[1, 1]] + [cam.K[0, 2], cam.K[1, 2]]
+        uv[:, 0] += cam.K[0, 1] * in_cam[:, 1] / in_cam[:, 2]
+        # One pixel of margin: a pixel belongs to the silhouette when its centre is covered.
+        left = max(left, int(np.floor(uv[:, 0].min())) - 1)
+        top = max(top, int(np.floor(uv[:, 1].min())) - 1)
+        right = min(right, int(np.ceil(uv[:, 0].max())) + 1)
+        bottom = min(bottom, int(np.ceil(uv[:, 1].max())) + 1)
+    if right < left or bottom < top:
+        return None
+    return left, top, right - left + 1, bottom - top + 1
+
+
+def _pack(tiles: list, atlas_width: int, max_height: int):
+    """Shelf-packs (id, (x0, y0, w, h)) tiles, tallest first; yields (batch, [(ax, ay)], height)."""
+    order = sorted(tiles, key=lambda t: (-t[1][3], t[0]))
+    batch, placed = [], []
+    x = y = shelf = 0
+    for tile in order:
+        w, h = tile[1][2], tile[1][3]
+        if x + w > atlas_width:
+            x, y, shelf = 0, y + shelf, 0
+        if y + h > max_height and batch:
+            yield batch, placed, y + shelf if x else y
+            batch, placed, x, y, shelf = [], [], 0, 0, 0
+        batch.append(tile)
+        placed.append((x, y))
+        x, shelf = x + w, max(shelf, h)
+    if batch:
+        yield batch, placed, y + shelf
 
 
 def _make_light(light: LightSpec) -> pyrender.Light:

@@ -16,7 +16,8 @@ from vizsynth.assets.meshes import MeshLibrary
 from vizsynth.config import DatasetConfig, load_config
 from vizsynth.errors import ConfigError
 from vizsynth.io.files import record_path, remove_stale_temporaries, write_bytes_atomic, write_json_atomic
-from vizsynth.io.merge import CONVENTIONS, merge_coco
+from vizsynth.io.coco import CONVENTIONS
+from vizsynth.io.labels import coco_categories, write_labels
 from vizsynth.run.local import run_frames
 from vizsynth.run.outdir import MANIFEST, check_resume, config_digest, prepare_output
 from vizsynth.run.task import STAGES, FrameOutcome, FrameTask
@@ -35,7 +36,7 @@ class JobSummary:
         completed: frames complete on disk (including ones kept by --resume).
         rendered: frames rendered by this run.
         failed: {index: error} of frames that failed twice.
-        num_annotations: annotations in annotations.json.
+        num_annotations: annotations in annotations.json (visible objects rendered, without COCO).
         seconds: wall time of this run.
         stage_seconds: summed per-stage seconds of this run's frames (sample, render, annotate, write, merge).
     """
@@ -93,7 +94,8 @@ def generate(
         raise ConfigError(f"workers must be >= 1, got {workers}")
     config = load_config(config)
     out_dir = Path(out_dir)
-    categories = list(build_catalog(config.objects, MeshLibrary()).categories)  # checks every asset now
+    catalog = build_catalog(config.objects, MeshLibrary())  # loads and checks every asset now
+    categories = list(catalog.categories)
     config_yaml = config.to_yaml()
     digest = config_digest(config_yaml)
     prepare_output(out_dir, overwrite=overwrite, resume=resume)
@@ -135,7 +137,9 @@ def generate(
     merge_started = time.perf_counter()
     complete = [i for i in range(num_frames) if i not in failed]
     info = {"description": "vizsynth synthetic dataset", "version": __version__, "seed": seed}
-    num_annotations = merge_coco(out_dir, complete, categories, info)
+    label_counts = write_labels(out_dir, complete, coco_categories(categories, catalog.category_keypoints()),
+                                config.output, info)
+    num_annotations = label_counts.get("coco", num_objects)
     stage_seconds["merge"] = time.perf_counter() - merge_started
     seconds = time.perf_counter() - started
     manifest.update(
@@ -143,6 +147,7 @@ def generate(
         completed=len(complete),
         failed=[{"index": i, "error": failed[i]} for i in sorted(failed)],
         num_annotations=num_annotations,
+        labels_written=label_counts,
         last_run={"rendered": len(todo) - len(failed), "seconds": round(seconds, 3), "workers": workers,
                   "objects": num_objects,
                   "stage_seconds": {k: round(v, 3) for k, v in stage_seconds.items()}},

@@ -1,0 +1,104 @@
+"""write_coco: frame records -> annotations.json, streamed in frame order.
+
+Memory does not grow with the number of frames: records are read one at a time, image entries
+and annotation entries are streamed to two temporary files, which are then joined.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+
+import cv2
+import numpy as np
+from pycocotools import mask as coco_mask
+
+from vizsynth.io.files import TMP_PREFIX
+from vizsynth.io.records import iter_records
+
+CONVENTIONS = {
+    "camera_K": "OpenCV: pixel centres at integer coordinates, x right, y down, z forward",
+    "poses": "4x4 obj_to_cam / world_to_cam, OpenCV camera frame, metres",
+    "depth": "z-depth (distance to the image plane), uint16 PNG, metres = value * depth_scale_m, 0 = no surface",
+    "bbox": "COCO [x, y, w, h] tight around the visible mask, w = x_max - x_min + 1",
+    "instances": "uint16 PNG, 0 = background, values = annotation instance_id",
+    "amodal": "amodal_* = the full silhouette as if unoccluded; amodal_bbox is not clipped to the image",
+    "keypoints": "COCO [x, y, v]: v = 2 visible, 1 in the image but occluded, 0 outside (x = y = 0)",
+}
+
+
+def polygons(rle: dict) -> list[list[float]]:
+    """COCO polygons of an RLE mask: one outer contour per connected part, pixel-centre coords."""
+    mask = coco_mask.decode(rle)
+    contours, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    out = []
+    for contour in contours:
+        points = contour.reshape(-1, 2).astype(np.float64)
+        if len(points) < 3:  # a 1-2 pixel sliver: make a (degenerate-free) box around it
+            x0, y0 = points.min(axis=0) - 0.5
+            x1, y1 = points.max(axis=0) + 0.5
+            points = np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]])
+        out.append(points.ravel().tolist())
+    return out
+
+
+def coco_annotation(ann: dict, segmentation: str) -> dict:
+    """The COCO form of a record's object: keypoints zeroed where v = 0, polygons if asked."""
+    entry = {k: v for k, v in ann.items() if k != "keypoints"}
+    if segmentation == "polygon":
+        entry["segmentation"] = polygons(ann["segmentation"])
+    flat = ann["keypoints"]
+    if flat:
+        keypoints = []
+        for i in range(0, len(flat), 3):
+            flag = int(flat[i + 2])
+            keypoints += [flat[i], flat[i + 1], flag] if flag else [0, 0, 0]
+        entry["keypoints"] = keypoints
+        entry["num_keypoints"] = sum(1 for i in range(2, len(keypoints), 3) if keypoints[i] > 0)
+    return entry
+
+
+def write_coco(out_dir: Path, indices: Iterable[int], categories: list[dict], info: dict,
+               segmentation: str = "rle") -> int:
+    """Writes ``out_dir/annotations.json`` from the records of ``indices`` (in the order given).
+
+    Image ids are ``index + 1``; annotation ids run from 1 in frame order. Objects with no
+    visible pixel are left out (they stay in the frame records). Returns the number of
+    annotations written. The file appears atomically.
+    """
+    out_dir = Path(out_dir)
+    n_annotations = 0
+    with tempfile.TemporaryDirectory(dir=out_dir, prefix=TMP_PREFIX) as tmp:
+        images_path, anns_path = Path(tmp) / "images", Path(tmp) / "annotations"
+        with open(images_path, "w") as images, open(anns_path, "w") as anns:
+            for n, (index, record) in enumerate(iter_records(out_dir, indices)):
+                meta, camera = record["record"], record["camera"]
+                image = {
+                    "id": index + 1, "file_name": meta["image_file"], "width": camera["width"],
+                    "height": camera["height"], "frame_index": index, "camera_K": camera["K"],
+                    "world_to_cam": camera["world_to_cam"], "depth_file": meta["depth_file"],
+                    "instances_file": meta["instances_file"], "depth_scale_m": meta["depth_scale_m"],
+                }
+                images.write(("" if n == 0 else ",\n") + json.dumps(image, separators=(",", ":")))
+                for ann in meta["annotations"]:
+                    if ann["area"] == 0:
+                        continue
+                    n_annotations += 1
+                    entry = {"id": n_annotations, "image_id": index + 1, **coco_annotation(ann, segmentation)}
+                    anns.write(("" if n_annotations == 1 else ",\n") + json.dumps(entry, separators=(",", ":")))
+        head = {"info": {**info, "conventions": CONVENTIONS}, "licenses": [], "categories": categories}
+        partial = out_dir / f"{TMP_PREFIX}{os.getpid()}-annotations.json"
+        with open(partial, "w") as out:
+            out.write(json.dumps(head)[:-1] + ',\n"images": [\n')
+            with open(images_path) as f:
+                shutil.copyfileobj(f, out)
+            out.write('\n],\n"annotations": [\n')
+            with open(anns_path) as f:
+                shutil.copyfileobj(f, out)
+            out.write("\n]}\n")
+        os.replace(partial, out_dir / "annotations.json")
+    return n_annotations

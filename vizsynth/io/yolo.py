@@ -1,0 +1,78 @@
+"""write_yolo: frame records -> ultralytics YOLO labels (detect or segment) and data.yaml.
+
+Layout: labels sit beside the images as ultralytics expects (``OUT/labels/00000/00000042.txt``
+for ``OUT/images/00000/00000042.jpg``), and ``OUT/data.yaml`` names the classes in category order
+(class = category id - 1). Objects flagged ``ignore`` and hidden objects get no line.
+
+Segment labels hold exactly one polygon per object. A mask in several parts (an object split by
+an occluder) is written as one polygon that visits every part: parts are joined in order of
+distance by a zero-width bridge (out to the next part along a segment and back along the same
+segment), the approach ultralytics uses when it converts COCO masks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+import cv2
+import numpy as np
+import yaml
+from pycocotools import mask as coco_mask
+
+from vizsynth.io.files import write_bytes_atomic
+from vizsynth.io.records import iter_records
+
+
+def single_polygon(mask: np.ndarray) -> np.ndarray:
+    """(N, 2) float64 pixel-centre polygon covering every part of ``mask`` (see module doc)."""
+    contours, _ = cv2.findContours(mask.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    parts = sorted((c.reshape(-1, 2).astype(np.float64) for c in contours), key=lambda p: (p[:, 0].min(), p[:, 1].min()))
+    polygon = parts[0]
+    for part in parts[1:]:
+        # Nearest pair of vertices between what we have and the next part.
+        d = np.linalg.norm(polygon[:, None, :] - part[None, :, :], axis=-1)
+        i, j = np.unravel_index(np.argmin(d), d.shape)
+        rotated = np.roll(part, -j, axis=0)
+        polygon = np.vstack([polygon[: i + 1], rotated, rotated[:1], polygon[i:]])
+    return polygon
+
+
+def label_lines(annotations: list[dict], width: int, height: int, task: str) -> list[str]:
+    """One YOLO line per positive object: ``class cx cy w h`` or ``class x1 y1 x2 y2 ...``, in [0, 1]."""
+    lines = []
+    for ann in annotations:
+        if ann["area"] == 0 or ann["ignore"]:
+            continue
+        cls = ann["category_id"] - 1
+        if task == "detect":
+            x, y, w, h = ann["bbox"]  # pixel edges: the box spans [x, x + w] x [y, y + h]
+            values = [(x + w / 2) / width, (y + h / 2) / height, w / width, h / height]
+        else:
+            polygon = single_polygon(coco_mask.decode(ann["segmentation"]))
+            # Pixel centres (integers in OpenCV) are at +0.5 in edge coordinates.
+            polygon = (polygon + 0.5) / [width, height]
+            values = np.clip(polygon, 0.0, 1.0).ravel().tolist()
+        lines.append(" ".join([str(cls)] + [f"{v:.6f}" for v in values]))
+    return lines
+
+
+def write_yolo(out_dir: Path, indices: Iterable[int], categories: list[dict], task: str = "segment") -> int:
+    """Writes one label file per frame and ``data.yaml``; returns the number of label lines."""
+    out_dir = Path(out_dir)
+    total = 0
+    for _, record in iter_records(out_dir, indices):
+        meta, camera = record["record"], record["camera"]
+        lines = label_lines(meta["annotations"], camera["width"], camera["height"], task)
+        total += len(lines)
+        label_file = Path(meta["image_file"]).with_suffix(".txt")
+        write_bytes_atomic(out_dir / "labels" / label_file, "".join(line + "\n" for line in lines).encode())
+    data = {
+        "path": str(out_dir.resolve()),
+        "train": "images",
+        "val": "images",
+        "task": task,
+        "names": {c["id"] - 1: c["name"] for c in categories},
+    }
+    write_bytes_atomic(out_dir / "data.yaml", yaml.safe_dump(data, sort_keys=False).encode())
+    return total
