@@ -12,6 +12,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from pycocotools import mask as coco_mask
 
 from vizsynth.config import DatasetConfig
 from vizsynth.frame import FrameRenderer
@@ -26,8 +27,8 @@ def _mesh(root: Path, name: str) -> Path:
     return ply if ply.is_file() else root / "models" / name / "textured.obj"
 
 
-def _measure(root: Path) -> tuple[list[float], list[float]]:
-    ious, depth_errors = [], []
+def _measure(root: Path) -> tuple[list[float], list[float], list[float]]:
+    ious, depth_errors, contained = [], [], []
     with FrameRenderer(DatasetConfig(), seed=0, categories=None) as frames:
         for frame_dir in sorted((root / "frames").iterdir()):
             meta = json.loads((frame_dir / "meta.json").read_text())
@@ -47,27 +48,30 @@ def _measure(root: Path) -> tuple[list[float], list[float]]:
                 if not real.any():
                     continue
                 ious.append((ours & real).sum() / (ours | real).sum())
+                amodal = next(a for a in frame.annotations.objects if a.instance_id == obj["label_value"])
+                amodal_mask = coco_mask.decode(amodal.amodal_segmentation).astype(bool)
+                contained.append((amodal_mask & real).sum() / real.sum())
                 # Interior pixels (2 px in from the mask edge) where the sensor measured depth:
                 # at object boundaries a depth sensor mixes foreground and background.
                 interior = cv2.erode((ours & real).astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
                 valid = interior & (real_depth > 0)
                 depth_errors.append(float(np.median(np.abs(frame.depth_m[valid] - real_depth[valid]))))
-    return ious, depth_errors
+    return ious, depth_errors, contained
 
 
-def _check(ious, depth_errors, expected_objects):
+def _check(ious, depth_errors, contained, expected_objects):
     assert len(ious) == expected_objects
     assert np.median(ious) >= 0.995, f"median IoU {np.median(ious):.4f}"
     assert min(ious) >= 0.985, f"min IoU {min(ious):.4f}"
     assert max(depth_errors) <= 0.005, f"worst per-object median depth error {max(depth_errors) * 1000:.2f} mm"
+    # Amodal masks hold the real visible masks (occluders only remove pixels from the visible one).
+    assert min(contained) >= 0.99, f"least contained real mask: {min(contained):.4f}"
 
 
 def test_repo_copy_masks_and_depth_match_reality():
-    ious, depth_errors = _measure(REPO_COPY)
-    _check(ious, depth_errors, expected_objects=16)
+    _check(*_measure(REPO_COPY), expected_objects=16)
 
 
 @pytest.mark.skipif(not SHARED.is_dir(), reason="../shared/realdata/ycbv is not present")
 def test_all_shared_frames_match_reality():
-    ious, depth_errors = _measure(SHARED)
-    _check(ious, depth_errors, expected_objects=68)
+    _check(*_measure(SHARED), expected_objects=68)

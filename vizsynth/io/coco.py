@@ -31,19 +31,31 @@ CONVENTIONS = {
 }
 
 
+def outline_contours(mask: np.ndarray) -> list[np.ndarray]:
+    """Outer outlines of a mask's parts along pixel edges: (N, 2) float64 in pixel-edge
+    coordinates (pixel (i, j) spans [j, j+1] x [i, i+1]), so a polygon rasterised by pixel centres
+    gives the mask back.
+
+    OpenCV traces pixel centres; tracing the lattice of pixel corners instead (a corner is set
+    when any of its four pixels is) follows the edges of the pixel squares.
+    """
+    m = mask.astype(np.uint8)
+    corners = np.zeros((m.shape[0] + 1, m.shape[1] + 1), np.uint8)
+    corners[:-1, :-1] |= m
+    corners[1:, :-1] |= m
+    corners[:-1, 1:] |= m
+    corners[1:, 1:] |= m
+    contours, _ = cv2.findContours(corners, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    return [c.reshape(-1, 2).astype(np.float64) for c in contours]
+
+
 def polygons(rle: dict) -> list[list[float]]:
-    """COCO polygons of an RLE mask: one outer contour per connected part, pixel-centre coords."""
-    mask = coco_mask.decode(rle)
-    contours, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
-    out = []
-    for contour in contours:
-        points = contour.reshape(-1, 2).astype(np.float64)
-        if len(points) < 3:  # a 1-2 pixel sliver: make a (degenerate-free) box around it
-            x0, y0 = points.min(axis=0) - 0.5
-            x1, y1 = points.max(axis=0) + 0.5
-            points = np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]])
-        out.append(points.ravel().tolist())
-    return out
+    """COCO polygons of an RLE mask: one outline per connected part (see outline_contours).
+
+    Polygons cannot hold holes: a part's hole (a torus seen face-on) is inside its outline. Use
+    RLE (the default) where every pixel matters.
+    """
+    return [points.ravel().tolist() for points in outline_contours(coco_mask.decode(rle))]
 
 
 def coco_annotation(ann: dict, segmentation: str) -> dict:

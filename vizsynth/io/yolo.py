@@ -15,19 +15,18 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
-import cv2
 import numpy as np
 import yaml
 from pycocotools import mask as coco_mask
 
+from vizsynth.io.coco import outline_contours
 from vizsynth.io.files import write_bytes_atomic
 from vizsynth.io.records import iter_records
 
 
 def single_polygon(mask: np.ndarray) -> np.ndarray:
-    """(N, 2) float64 pixel-centre polygon covering every part of ``mask`` (see module doc)."""
-    contours, _ = cv2.findContours(mask.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
-    parts = sorted((c.reshape(-1, 2).astype(np.float64) for c in contours), key=lambda p: (p[:, 0].min(), p[:, 1].min()))
+    """(N, 2) float64 polygon in pixel-edge coordinates covering every part of ``mask``."""
+    parts = sorted(outline_contours(mask), key=lambda p: (p[:, 0].min(), p[:, 1].min()))
     polygon = parts[0]
     for part in parts[1:]:
         # Nearest pair of vertices between what we have and the next part.
@@ -49,9 +48,7 @@ def label_lines(annotations: list[dict], width: int, height: int, task: str) -> 
             x, y, w, h = ann["bbox"]  # pixel edges: the box spans [x, x + w] x [y, y + h]
             values = [(x + w / 2) / width, (y + h / 2) / height, w / width, h / height]
         else:
-            polygon = single_polygon(coco_mask.decode(ann["segmentation"]))
-            # Pixel centres (integers in OpenCV) are at +0.5 in edge coordinates.
-            polygon = (polygon + 0.5) / [width, height]
+            polygon = single_polygon(coco_mask.decode(ann["segmentation"])) / [width, height]
             values = np.clip(polygon, 0.0, 1.0).ravel().tolist()
         lines.append(" ".join([str(cls)] + [f"{v:.6f}" for v in values]))
     return lines

@@ -1,0 +1,201 @@
+"""COCO (with ignore flags and polygons), YOLO and BOP written from the same frame records."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+import yaml
+from scipy import ndimage
+from pycocotools import mask as coco_mask
+from pycocotools.coco import COCO
+from pycocotools.cocoeval import COCOeval
+
+import vizsynth
+
+MUG = str(Path(__file__).parents[1] / "data" / "ycbv" / "models" / "025_mug.ply")
+CONFIG = {
+    "image": {"width": 128, "height": 96},
+    "objects": {
+        "count": {"uniform": [4, 8]},
+        "primitive_size_m": 0.25,  # BOP needs one fixed model per category
+        "assets": [{"primitive": "cube"}, {"primitive": "sphere"}, {"primitive": "torus"},
+                   {"mesh": MUG, "category": "mug", "unit_scale_m": 1.0, "weight": 2}],
+    },
+    "camera": {"distance_m": 1.0},
+    "annotate": {"min_visibility": 0.4},
+    "output": {"formats": ["coco", "yolo", "bop"], "image_format": "png"},
+}
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory):
+    out = tmp_path_factory.mktemp("labels") / "data"
+    summary = vizsynth.generate(CONFIG, out, num_frames=10, seed=11, progress=False)
+    assert summary.ok
+    return out
+
+
+def _records(out: Path):
+    for path in sorted((out / "frames").rglob("*.json")):
+        yield json.loads(path.read_text())
+
+
+def test_records_keep_every_object_with_consistent_occlusion_measures(dataset):
+    ignored = 0
+    for record in _records(dataset):
+        anns = record["record"]["annotations"]
+        assert [a["instance_id"] for a in anns] == [o["instance_id"] for o in record["objects"]]
+        for a in anns:
+            assert 0 <= a["area"] <= a["amodal_area"] <= a["silhouette_pixels"]
+            assert 0.0 <= a["visibility"] <= 1.0 and 0.0 <= a["truncation"] <= 1.0
+            if a["area"]:
+                outside = coco_mask.decode(a["segmentation"]) > coco_mask.decode(a["amodal_segmentation"])
+                assert not outside.any(), "visible pixels outside the amodal mask"
+                assert a["ignore"] == int(a["visibility"] < 0.4)
+            ignored += a["ignore"]
+    assert ignored > 0, "the config must produce some ignored objects for these tests to mean anything"
+
+
+def _coco(path) -> COCO:
+    with contextlib.redirect_stdout(io.StringIO()):
+        return COCO(str(path))
+
+
+@pytest.mark.parametrize("iou_type", ["bbox", "segm", "keypoints"])
+def test_gt_as_predictions_scores_ap_one_with_ignore_flags(dataset, iou_type):
+    coco = _coco(dataset / "annotations.json")
+    anns = coco.dataset["annotations"]
+    assert any(a["iscrowd"] for a in anns) and any(not a["iscrowd"] for a in anns)
+    predictions = []
+    for a in anns:
+        if iou_type == "keypoints" and "keypoints" not in a:
+            continue
+        predictions.append({k: a[k] for k in ("image_id", "category_id", "bbox", "segmentation", "keypoints")
+                            if k in a} | {"score": 1.0})
+    if iou_type == "keypoints":
+        for cat in coco.dataset["categories"]:
+            cat.setdefault("keypoints", [])
+    with contextlib.redirect_stdout(io.StringIO()):
+        evaluator = COCOeval(coco, coco.loadRes(predictions), iou_type)
+        if iou_type == "keypoints":
+            evaluator.params.catIds = [1]  # cubes: COCOeval needs one keypoint count across categories
+            evaluator.params.kpt_oks_sigmas = np.full(8, 0.05)
+        evaluator.evaluate()
+        evaluator.accumulate()
+        evaluator.summarize()
+    assert evaluator.stats[0] == pytest.approx(1.0)
+
+
+def test_keypoints_follow_coco_conventions(dataset):
+    data = json.loads((dataset / "annotations.json").read_text())
+    names = {c["id"]: c.get("keypoints", []) for c in data["categories"]}
+    assert names[1] == [f"corner_{a}{b}{c}" for a in "-+" for b in "-+" for c in "-+"]
+    assert len(next(c for c in data["categories"] if c["id"] == 1)["skeleton"]) == 12
+    assert "keypoints" not in next(c for c in data["categories"] if c["name"] == "mug")
+    for a in data["annotations"]:
+        if a["category_id"] == 1:
+            kp = np.array(a["keypoints"]).reshape(-1, 3)
+            assert len(kp) == 8 and set(kp[:, 2]) <= {0, 1, 2}
+            assert (kp[kp[:, 2] == 0, :2] == 0).all()
+            assert a["num_keypoints"] == (kp[:, 2] > 0).sum()
+
+
+def test_yolo_labels_load_back_to_the_coco_objects(dataset):
+    data = yaml.safe_load((dataset / "data.yaml").read_text())
+    coco = json.loads((dataset / "annotations.json").read_text())
+    assert data["names"] == {c["id"] - 1: c["name"] for c in coco["categories"]}
+    positives = {}
+    for a in coco["annotations"]:
+        if not a["ignore"]:
+            positives.setdefault(a["image_id"], []).append(a)
+    for image in coco["images"]:
+        label = dataset / "labels" / Path(image["file_name"]).with_suffix(".txt")
+        lines = [line.split() for line in label.read_text().splitlines()]
+        assert len(lines) == len(positives.get(image["id"], []))
+        for line in lines:
+            assert 0 <= int(line[0]) < len(data["names"])
+            values = np.array(line[1:], dtype=float)
+            assert len(values) >= 6 and len(values) % 2 == 0, "one polygon per object"
+            assert ((values >= 0) & (values <= 1)).all()
+
+
+def test_yolo_detect_boxes_are_the_coco_boxes(tmp_path):
+    out = tmp_path / "data"
+    config = {**CONFIG, "output": {"formats": ["coco", "yolo"], "yolo_task": "detect"}}
+    vizsynth.generate(config, out, num_frames=3, seed=2, progress=False)
+    coco = json.loads((out / "annotations.json").read_text())
+    for image in coco["images"]:
+        expected = sorted(
+            [a["category_id"] - 1, (a["bbox"][0] + a["bbox"][2] / 2) / 128, (a["bbox"][1] + a["bbox"][3] / 2) / 96,
+             a["bbox"][2] / 128, a["bbox"][3] / 96]
+            for a in coco["annotations"] if a["image_id"] == image["id"] and not a["ignore"]
+        )
+        label = out / "labels" / Path(image["file_name"]).with_suffix(".txt")
+        got = sorted([float(v) for v in line.split()] for line in label.read_text().splitlines())
+        np.testing.assert_allclose(got, expected, atol=1e-6)
+
+
+def _bop_bbox(mask):
+    """The BOP toolkit's calc_2d_bbox: [x, y, x_max - x_min, y_max - y_min]."""
+    ys, xs = np.nonzero(mask)
+    return [int(xs.min()), int(ys.min()), int(xs.max() - xs.min()), int(ys.max() - ys.min())]
+
+
+def test_bop_gt_info_matches_the_toolkit_definitions(dataset):
+    root = dataset / "bop" / "train_pbr" / "000000"
+    cameras = json.loads((root / "scene_camera.json").read_text())
+    gts = json.loads((root / "scene_gt.json").read_text())
+    infos = json.loads((root / "scene_gt_info.json").read_text())
+    assert sorted(cameras, key=int) == [str(i) for i in range(10)]
+    checked = 0
+    for im_id, entries in infos.items():
+        depth = cv2.imread(str(root / "depth" / f"{int(im_id):06d}.png"), cv2.IMREAD_UNCHANGED)
+        depth_mm = depth * cameras[im_id]["depth_scale"]
+        for gt_id, (info, gt) in enumerate(zip(entries, gts[im_id])):
+            mask = cv2.imread(str(root / "mask" / f"{int(im_id):06d}_{gt_id:06d}.png"), cv2.IMREAD_GRAYSCALE) > 0
+            visib = cv2.imread(str(root / "mask_visib" / f"{int(im_id):06d}_{gt_id:06d}.png"), cv2.IMREAD_GRAYSCALE) > 0
+            assert info["px_count_visib"] == visib.sum()
+            assert info["px_count_valid"] == (depth_mm[mask] > 0).sum()
+            assert info["px_count_all"] >= mask.sum()
+            expected_fract = info["px_count_visib"] / info["px_count_all"] if info["px_count_all"] else 0.0
+            assert info["visib_fract"] == pytest.approx(expected_fract)
+            if info["px_count_visib"] > 0:
+                assert info["bbox_visib"] == _bop_bbox(visib)
+                if info["px_count_all"] == mask.sum():  # not truncated: the full box is the mask's
+                    assert info["bbox_obj"] == _bop_bbox(mask)
+                checked += 1
+            else:
+                assert info["bbox_obj"] == info["bbox_visib"] == [-1, -1, -1, -1]
+            assert 1 <= gt["obj_id"] <= 4 and len(gt["cam_R_m2c"]) == 9
+    assert checked > 20
+    models = json.loads((dataset / "bop" / "models" / "models_info.json").read_text())
+    mug = models["4"]
+    assert 100 < mug["diameter"] < 200, "the YCB mug's diameter in millimetres"
+
+
+def test_coco_polygons_cover_the_masks(dataset, tmp_path):
+    from vizsynth.io.coco import write_coco
+
+    categories = json.loads((dataset / "annotations.json").read_text())["categories"]
+    write_coco(dataset, range(10), categories, {}, segmentation="polygon")
+    try:
+        coco = _coco(dataset / "annotations.json")
+        for ann in coco.dataset["annotations"]:
+            assert isinstance(ann["segmentation"], list) and all(len(p) >= 6 for p in ann["segmentation"])
+            image = coco.imgs[ann["image_id"]]
+            ids = cv2.imread(str(dataset / "instances" / image["instances_file"]), cv2.IMREAD_UNCHANGED)
+            truth = ids == ann["instance_id"]
+            polygon = coco.annToMask(ann).astype(bool)
+            # Outlines follow pixel edges: every mask pixel is inside; beyond the mask only its
+            # holes (polygons have none: a torus' hole is filled) and diagonal corner pixels.
+            assert not (truth & ~polygon).any()
+            filled = ndimage.binary_dilation(ndimage.binary_fill_holes(truth))
+            assert not (polygon & ~filled).any()
+    finally:
+        write_coco(dataset, range(10), categories, {}, segmentation="rle")
