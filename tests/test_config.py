@@ -47,6 +47,12 @@ def test_overrides_parse_yaml_values():
         ({"lights": {"type": {"choice": ["laser"]}}}, ["lights.type", "laser"]),
         ({"camera": {"znear_m": 2, "zfar_m": 1}}, ["znear_m < zfar_m"]),
         ({"objects": {"assets": [{"prim": "cube"}]}}, ["objects.assets.0", "'primitive', 'mesh' or 'folder'"]),
+        ({"annotate": {"min_visibility": 1.5}}, ["annotate.min_visibility", "less than or equal to 1", "1.5"]),
+        ({"annotate": {"min_visible_pixels": 0}}, ["annotate.min_visible_pixels", "greater than or equal to 1"]),
+        ({"output": {"formats": ["coco", "pascal"]}}, ["output.formats.1", "'coco', 'yolo' or 'bop'", "pascal"]),
+        ({"output": {"yolo_task": "pose"}}, ["output.yolo_task", "'detect' or 'segment'"]),
+        ({"objects": {"assets": [{"mesh": "m.ply", "category": "m", "keypoints": {"tip": [0, 0, 1]},
+                                  "skeleton": [["tip", "tail"]]}]}}, ["skeleton names ['tail']", "['tip']"]),
     ],
 )
 def test_bad_values_name_field_rule_and_value(data, expected):

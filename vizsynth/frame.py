@@ -97,8 +97,9 @@ class FrameRenderer:
         return self.render_scene(self.scene(index), index)
 
     def render(self, spec: SceneSpec) -> RenderResult:
-        """Renders a scene without annotating it (RGB, depth, instance ids)."""
-        return self._renderer.render(spec)
+        """Renders a scene without annotating it: RGB, depth, instance ids, and the silhouettes
+        when the config asks for amodal labels."""
+        return self._renderer.render(spec, amodal=self.config.annotate.amodal)
 
     def render_scene(self, spec: SceneSpec, index: int = 0, timings: dict | None = None) -> Frame:
         """Renders and annotates a given scene (fixed scene or replayed record).
@@ -116,7 +117,7 @@ class FrameRenderer:
             )
         t0 = time.perf_counter()
         settings = self.config.annotate
-        result = self._renderer.render(spec, amodal=settings.amodal)
+        result = self.render(spec)
         t1 = time.perf_counter()
         info = {o.asset_key: self._asset_info(o) for o in spec.objects}
         annotations = annotate_frame(spec, result, self._category_ids, info, settings)
