@@ -25,7 +25,7 @@ from collections import defaultdict
 import vizsynth
 from vizsynth.config import load_config
 from vizsynth.frame import FrameRenderer
-from vizsynth.run.local import llvmpipe_threads, run_frames
+from vizsynth.run.local import llvmpipe_threads, render_threads, run_frames
 from vizsynth.run.task import resident_bytes
 
 _FRAMES: FrameRenderer | None = None  # per benchmark worker process
@@ -33,9 +33,8 @@ _FRAMES: FrameRenderer | None = None  # per benchmark worker process
 
 def _init(config, seed, lp_threads):
     global _FRAMES
-    if "LP_NUM_THREADS" not in os.environ:  # same rule as vizsynth's own workers
-        os.environ["LP_NUM_THREADS"] = str(lp_threads)
-    _FRAMES = FrameRenderer(config, seed)
+    with render_threads(lp_threads):  # same rule as vizsynth's own workers
+        _FRAMES = FrameRenderer(config, seed)
 
 
 def _render_only(index):

@@ -7,7 +7,6 @@ primitives with no files at all. Stages receive their own sub-config (``config.c
 
 from __future__ import annotations
 
-import difflib
 import os
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union
@@ -27,7 +26,7 @@ from pydantic import (
 )
 
 from vizsynth.distributions import Param, bounded, parse_param
-from vizsynth.errors import ConfigError
+from vizsynth.errors import ConfigError, format_validation_error
 
 PRIMITIVES = ("cube", "sphere", "cylinder", "cone", "torus", "capsule")
 LIGHT_TYPES = ("point", "directional", "spot")
@@ -175,9 +174,11 @@ LightType = Annotated[
 
 
 class LightsConfig(_Model):
-    """Lights placed on a sphere around the look-at target, pointing at it."""
+    """Lights placed on a sphere around the world origin, shining at it."""
 
-    count: NonNegative = Field(default_factory=lambda: _u(1, 3))
+    count: _param(ge=0, le=4) = Field(
+        default_factory=lambda: _u(1, 3), description="at most 4: the renderer takes 4 lights of a type"
+    )
     type: LightType = Field(default_factory=lambda: Param("choice", LIGHT_TYPES))
     intensity: NonNegative = Field(
         default_factory=lambda: _u(2.0, 6.0),
@@ -272,6 +273,16 @@ class DatasetConfig(_Model):
     render: RenderConfig = Field(default_factory=RenderConfig)
     output: OutputConfig = Field(default_factory=OutputConfig)
 
+    @model_validator(mode="after")
+    def _depth_fits_uint16(self) -> "DatasetConfig":
+        limit = 65535 * self.output.depth_scale_m
+        if self.camera.zfar_m > limit:
+            raise ValueError(
+                f"camera.zfar_m ({self.camera.zfar_m:g} m) must be <= 65535 * output.depth_scale_m "
+                f"({limit:g} m), or visible depth beyond {limit:g} m could not be stored in the uint16 PNG"
+            )
+        return self
+
     def to_dict(self) -> dict:
         """The fully resolved config as plain JSON/YAML data (round-trips through load_config)."""
         return self.model_dump(mode="json")
@@ -298,22 +309,6 @@ def _nested_models(annotation: Any) -> list[type[BaseModel]]:
     for arg in getattr(annotation, "__args__", ()) or ():
         out += _nested_models(arg)
     return out
-
-
-def format_validation_error(error: ValidationError, source: str, known_names: set[str]) -> str:
-    """One line per problem: where, the rule, and the value seen."""
-    lines = []
-    for item in error.errors():
-        loc = ".".join(str(p) for p in item["loc"] if not str(p).startswith("function-"))
-        if item["type"] == "extra_forbidden":
-            key = str(item["loc"][-1])
-            hint = difflib.get_close_matches(key, sorted(known_names), n=1)
-            suggestion = f"; did you mean '{hint[0]}'?" if hint else ""
-            lines.append(f"{source}: unknown key '{loc}'{suggestion}")
-            continue
-        message = item["msg"].removeprefix("Value error, ")
-        lines.append(f"{source}: field '{loc}': {message} (got {item.get('input')!r})")
-    return "\n".join(dict.fromkeys(lines))
 
 
 def _set_override(data: dict, assignment: str) -> None:

@@ -36,3 +36,27 @@ class RenderError(VizsynthError):
 
 class OutputError(VizsynthError):
     """The output folder cannot be used as asked."""
+
+
+def format_validation_error(error, source: str, known_names: set[str] = frozenset()) -> str:
+    """A pydantic ValidationError as one line per problem: where, the rule, and the value seen.
+
+    Args:
+        error: a ``pydantic.ValidationError``.
+        source: the file (or "config") the data came from.
+        known_names: field names offered as "did you mean" for an unknown key.
+    """
+    import difflib
+
+    lines = []
+    for item in error.errors():
+        loc = ".".join(str(p) for p in item["loc"] if not str(p).startswith("function-"))
+        if item["type"] == "extra_forbidden":
+            hint = difflib.get_close_matches(str(item["loc"][-1]), sorted(known_names), n=1)
+            suggestion = f"; did you mean '{hint[0]}'?" if hint else ""
+            lines.append(f"{source}: unknown key '{loc}'{suggestion}")
+            continue
+        message = item["msg"].removeprefix("Value error, ")
+        where = f"field '{loc}': " if loc else ""
+        lines.append(f"{source}: {where}{message} (got {item.get('input')!r})" if loc else f"{source}: {message}")
+    return "\n".join(dict.fromkeys(lines))

@@ -18,7 +18,12 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from vizsynth.errors import SceneError
+from vizsynth.errors import SceneError, format_validation_error
+
+
+def asset_key(*, primitive: str | None, mesh: str | None) -> str:
+    """The name of a geometry: a primitive's name or a mesh file's path."""
+    return f"primitive:{primitive}" if primitive else f"mesh:{mesh}"
 
 
 @dataclass(frozen=True)
@@ -74,7 +79,7 @@ class ObjectSpec:
     @property
     def asset_key(self) -> str:
         """Names the geometry: objects with equal keys share one uploaded mesh."""
-        return f"primitive:{self.primitive}" if self.primitive else f"mesh:{self.mesh}"
+        return asset_key(primitive=self.primitive, mesh=self.mesh)
 
 
 @dataclass(frozen=True)
@@ -105,6 +110,10 @@ class SceneSpec:
 
 
 # --- JSON schema (what a scene file may contain) -------------------------------------------------
+
+
+# pyrender's shaders take at most this many lights of each type (pyrender.constants.MAX_N_LIGHTS).
+MAX_LIGHTS_PER_TYPE = 4
 
 
 class _Strict(BaseModel):
@@ -146,8 +155,11 @@ class _Camera(_Strict):
     @classmethod
     def _k(cls, v: Any) -> list:
         k = _matrix(v, (3, 3), "K")
-        if k[0][0] <= 0 or k[1][1] <= 0 or k[2] != [0, 0, 1] or k[1][0] != 0:
-            raise ValueError(f"K must be [[fx, s, cx], [0, fy, cy], [0, 0, 1]] with fx, fy > 0, got {k}")
+        if k[0][0] <= 0 or k[1][1] <= 0 or k[2] != [0, 0, 1] or k[1][0] != 0 or k[0][1] != 0:
+            raise ValueError(
+                f"K must be [[fx, 0, cx], [0, fy, cy], [0, 0, 1]] with fx, fy > 0 (no skew: the renderer's "
+                f"pinhole has none), got {k}"
+            )
         return k
 
     @field_validator("world_to_cam")
@@ -195,6 +207,15 @@ class _Scene(_Strict):
     # Free-form block that frame records carry (seed, index, annotations); ignored when rendering.
     record: dict = Field(default_factory=dict)
 
+    @field_validator("lights")
+    @classmethod
+    def _light_counts(cls, v: list | None) -> list | None:
+        for kind in ("point", "directional", "spot"):
+            n = sum(light.type == kind for light in v or [])
+            if n > MAX_LIGHTS_PER_TYPE:
+                raise ValueError(f"at most {MAX_LIGHTS_PER_TYPE} {kind} lights (the renderer's limit), got {n}")
+        return v
+
 
 def _headlight(world_to_cam: np.ndarray) -> LightSpec:
     """Default light for scenes that give none: a directional light shining along the view axis."""
@@ -219,15 +240,8 @@ def scene_from_dict(data: Any, base_dir: str | os.PathLike, source: str = "scene
     try:
         parsed = _Scene.model_validate(data)
     except ValidationError as exc:
-        lines = []
-        for item in exc.errors():
-            loc = ".".join(str(p) for p in item["loc"])
-            if item["type"] == "extra_forbidden":
-                lines.append(f"{source}: unknown key '{loc}'")
-            else:
-                msg = item["msg"].removeprefix("Value error, ")
-                lines.append(f"{source}: field '{loc}': {msg} (got {item.get('input')!r})")
-        raise SceneError("\n".join(lines)) from None
+        names = {n for model in (_Scene, _Camera, _Object, _Light, _Material) for n in model.model_fields}
+        raise SceneError(format_validation_error(exc, source, names)) from None
     camera = CameraSpec(
         K=np.array(parsed.camera.K, dtype=np.float64),
         width=parsed.camera.width,

@@ -52,9 +52,6 @@ class AssetCatalog:
         weights = np.array([e.weight for e in self.entries], dtype=np.float64)
         return weights / weights.sum()
 
-    def category_id(self, name: str) -> int:
-        return self.categories.index(name) + 1
-
     def keypoints(self, *, primitive: str | None, mesh: str | None) -> KeypointSchema:
         """The keypoints of an asset: a primitive's defaults, a catalog mesh's configured ones."""
         if primitive:

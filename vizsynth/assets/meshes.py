@@ -10,6 +10,7 @@ import trimesh
 
 from vizsynth.assets.primitives import make_primitive
 from vizsynth.errors import AssetError
+from vizsynth.scene import asset_key
 
 MESH_SUFFIXES = (".obj", ".ply", ".glb", ".gltf", ".stl")
 
@@ -58,7 +59,7 @@ class MeshLibrary:
 
     def get(self, *, primitive: str | None = None, mesh: str | None = None) -> trimesh.Trimesh:
         """The (unscaled) mesh for a primitive name or a mesh file path."""
-        key = f"primitive:{primitive}" if primitive else f"mesh:{mesh}"
+        key = asset_key(primitive=primitive, mesh=mesh)
         if key not in self._meshes:
             self._meshes[key] = make_primitive(primitive) if primitive else load_mesh_file(mesh)
         return self._meshes[key]

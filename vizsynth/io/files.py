@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from pathlib import Path
 
 CHUNK = 1000
@@ -38,9 +39,14 @@ def write_json_atomic(path: Path, data: object) -> None:
 
 
 def remove_stale_temporaries(out_dir: Path) -> int:
-    """Deletes temporary files left by a killed job; returns how many."""
-    removed = 0
-    for path in out_dir.rglob(f"{TMP_PREFIX}*"):
-        path.unlink(missing_ok=True)
-        removed += 1
-    return removed
+    """Deletes temporary files and folders left by a killed job; returns how many.
+
+    Only call it when no writer is active in ``out_dir``.
+    """
+    stale = sorted(out_dir.rglob(f"{TMP_PREFIX}*"))
+    for path in stale:
+        if path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
+    return len(stale)

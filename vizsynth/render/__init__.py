@@ -10,6 +10,6 @@ import os
 os.environ.setdefault("PYOPENGL_PLATFORM", "egl")
 os.environ.setdefault("PYGLET_HEADLESS", "1")
 
-from vizsynth.render.renderer import Renderer, RenderResult  # noqa: E402
+from vizsynth.render.renderer import Renderer, RenderResult, Silhouette, check_rendering  # noqa: E402
 
-__all__ = ["RenderResult", "Renderer"]
+__all__ = ["RenderResult", "Renderer", "Silhouette", "check_rendering"]

@@ -61,6 +61,25 @@ class RenderResult:
     silhouettes: dict[int, Silhouette] | None = None
 
 
+def _open_context(width: int, height: int, antialias: bool) -> GLContext:
+    try:
+        return GLContext(width, height, antialias)
+    except Exception as exc:
+        raise RenderError(
+            f"cannot create an offscreen GL context ({type(exc).__name__}: {exc}); headless rendering "
+            "needs Mesa's EGL (Debian/Ubuntu: apt install libegl1 libgl1-mesa-dri) or an NVIDIA driver"
+        ) from None
+
+
+def check_rendering() -> None:
+    """Opens and closes a tiny GL context.
+
+    Raises:
+        RenderError: with the install hint, when headless GL does not work here.
+    """
+    _open_context(8, 8, False).close()
+
+
 class Renderer:
     """Renders SceneSpecs with pyrender offscreen. Not thread-safe: one per process.
 
@@ -76,13 +95,7 @@ class Renderer:
             antialias: 4x multisampled colour pass (labels are single-sample regardless).
         """
         self._library = library
-        try:
-            self._gl = GLContext(width, height, antialias)
-        except Exception as exc:
-            raise RenderError(
-                f"cannot create an offscreen GL context ({type(exc).__name__}: {exc}); headless rendering "
-                "needs Mesa's EGL (Debian/Ubuntu: apt install libegl1 libgl1-mesa-dri) or an NVIDIA driver"
-            ) from None
+        self._gl = _open_context(width, height, antialias)
         # One persistent scene: meshes stay in it (hidden when unused) so pyrender never deletes
         # and re-uploads their buffers between frames.
         self._scene = pyrender.Scene()

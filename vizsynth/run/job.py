@@ -17,9 +17,10 @@ from vizsynth.config import DatasetConfig, load_config
 from vizsynth.errors import ConfigError
 from vizsynth.io.files import record_path, remove_stale_temporaries, write_bytes_atomic, write_json_atomic
 from vizsynth.io.coco import CONVENTIONS
-from vizsynth.io.labels import coco_categories, write_labels
+from vizsynth.io.labels import coco_categories
+from vizsynth.render import check_rendering
 from vizsynth.run.local import run_frames
-from vizsynth.run.outdir import MANIFEST, check_resume, config_digest, prepare_output
+from vizsynth.run.outdir import MANIFEST, check_resume, config_digest, finish_dataset, prepare_output
 from vizsynth.run.task import STAGES, FrameOutcome, FrameTask
 from vizsynth.version import __version__
 
@@ -98,10 +99,12 @@ def generate(
     categories = list(catalog.categories)
     config_yaml = config.to_yaml()
     digest = config_digest(config_yaml)
+    if executor is run_frames:
+        check_rendering()  # a broken GL set-up must fail before anything is written
     prepare_output(out_dir, overwrite=overwrite, resume=resume)
     started = time.perf_counter()
     if resume:
-        check_resume(out_dir, digest=digest, seed=seed, num_frames=num_frames)
+        check_resume(out_dir, digest=digest, seed=seed, num_frames=num_frames, version=__version__)
         remove_stale_temporaries(out_dir)
     manifest = {
         "vizsynth_version": __version__, "seed": seed, "num_frames": num_frames, "config_sha256": digest,
@@ -137,21 +140,18 @@ def generate(
     merge_started = time.perf_counter()
     complete = [i for i in range(num_frames) if i not in failed]
     info = {"description": "vizsynth synthetic dataset", "version": __version__, "seed": seed}
-    label_counts = write_labels(out_dir, complete, coco_categories(categories, catalog.category_keypoints()),
-                                config.output, info)
-    num_annotations = label_counts.get("coco", num_objects)
-    stage_seconds["merge"] = time.perf_counter() - merge_started
-    seconds = time.perf_counter() - started
     manifest.update(
         status="complete" if not failed else "failed_frames",
         completed=len(complete),
         failed=[{"index": i, "error": failed[i]} for i in sorted(failed)],
-        num_annotations=num_annotations,
-        labels_written=label_counts,
-        last_run={"rendered": len(todo) - len(failed), "seconds": round(seconds, 3), "workers": workers,
-                  "objects": num_objects,
+        last_run={"rendered": len(todo) - len(failed), "seconds": round(time.perf_counter() - started, 3),
+                  "workers": workers, "objects": num_objects,
                   "stage_seconds": {k: round(v, 3) for k, v in stage_seconds.items()}},
     )
-    write_json_atomic(out_dir / MANIFEST, manifest)
+    categories_coco = coco_categories(categories, catalog.category_keypoints())
+    label_counts = finish_dataset(out_dir, complete, categories_coco, config.output, info, manifest)
+    num_annotations = label_counts.get("coco", num_objects)
+    stage_seconds["merge"] = time.perf_counter() - merge_started
+    seconds = time.perf_counter() - started
     return JobSummary(out_dir, num_frames, len(complete), len(todo) - len(failed), failed, num_annotations,
                       seconds, stage_seconds)

@@ -3,6 +3,10 @@
 Each pool worker keeps one FrameTask (one GL context, meshes uploaded once). Mesa's llvmpipe
 starts its own render threads; with several workers on a CPU they would fight the pool, so each
 worker gets ``LP_NUM_THREADS`` = cores // workers (unless the user set it).
+
+A worker that dies (killed, out of memory, a crash in the GL driver) breaks the pool: the frames
+it had in flight are handed out again in a new pool, and a frame that was in flight in two
+broken pools is reported as failed, so a job always ends.
 """
 
 from __future__ import annotations
@@ -10,18 +14,45 @@ from __future__ import annotations
 import contextlib
 import multiprocessing
 import os
+from collections import deque
 from collections.abc import Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 
+from vizsynth.errors import RenderError
 from vizsynth.run.task import FrameOutcome, FrameTask
+
+MAX_CRASHES = 2
 
 # The pool initializer's FrameTask, one per worker process (a pool has no other way to keep
 # per-process state between tasks). Only ever set inside worker processes.
 _WORKER_TASK: FrameTask | None = None
 
 
-def _init_worker(task: FrameTask, lp_threads: int) -> None:
+@contextlib.contextmanager
+def render_threads(threads: int) -> Iterator[None]:
+    """Sets ``LP_NUM_THREADS`` (llvmpipe's render threads) for the block, unless the user set it.
+
+    llvmpipe reads it when a GL context is made, so make the context inside the block.
+    """
+    if "LP_NUM_THREADS" in os.environ:
+        yield
+        return
+    os.environ["LP_NUM_THREADS"] = str(threads)
+    try:
+        yield
+    finally:
+        del os.environ["LP_NUM_THREADS"]
+
+
+def llvmpipe_threads(workers: int) -> int:
+    """Render threads per worker that keep workers x threads within the machine's cores."""
+    return max(1, (os.cpu_count() or 1) // max(1, workers))
+
+
+def _init_worker(task: FrameTask, threads: int) -> None:
     global _WORKER_TASK
-    with _default_env("LP_NUM_THREADS", str(lp_threads)):
+    with render_threads(threads):
         task.setup()
     _WORKER_TASK = task
 
@@ -30,45 +61,79 @@ def _run_in_worker(index: int) -> FrameOutcome:
     return _WORKER_TASK(index)
 
 
-@contextlib.contextmanager
-def _default_env(name: str, value: str) -> Iterator[None]:
-    """Sets an environment variable the user did not set, for the duration of the block only."""
-    if name in os.environ:
-        yield
-        return
-    os.environ[name] = value
+def _ready() -> bool:
+    return _WORKER_TASK is not None
+
+
+def _start_pool(task: FrameTask, workers: int) -> ProcessPoolExecutor:
+    """A pool whose every worker has set up its FrameTask (GL context, assets).
+
+    Raises:
+        RenderError: a worker could not set up (its error is printed by the worker).
+    """
+    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
+                               initializer=_init_worker, initargs=(task, llvmpipe_threads(workers)))
     try:
-        yield
-    finally:
-        del os.environ[name]
-
-
-def llvmpipe_threads(workers: int) -> int:
-    """Render threads per worker that keep workers x threads within the machine's cores."""
-    return max(1, (os.cpu_count() or 1) // max(1, workers))
+        for future in [pool.submit(_ready) for _ in range(workers)]:
+            future.result()
+    except BrokenProcessPool:
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise RenderError(
+            "worker processes could not set up their renderer (the error is printed above); "
+            "try --workers 1 to see it in this process"
+        ) from None
+    return pool
 
 
 def run_frames(task: FrameTask, indices: Iterable[int], workers: int) -> Iterator[FrameOutcome]:
     """Yields the outcome of every index as frames finish (in completion order).
 
-    With ``workers == 1`` frames run in this process; otherwise in a spawn-started pool (a GL
-    context must never be inherited through fork).
+    With ``workers == 1`` frames run in this process; otherwise in spawn-started worker processes
+    (a GL context must never be inherited through fork), at most two frames in flight per worker.
     """
     indices = list(indices)
     if workers <= 1:
-        with _default_env("LP_NUM_THREADS", str(llvmpipe_threads(1))):
-            task.setup()  # llvmpipe reads LP_NUM_THREADS when the context is made
+        with render_threads(llvmpipe_threads(1)):
+            task.setup()
         try:
             for index in indices:
                 yield task(index)
         finally:
             task.close()
         return
-    context = multiprocessing.get_context("spawn")
-    pool = context.Pool(workers, initializer=_init_worker, initargs=(task, llvmpipe_threads(workers)))
-    try:
-        yield from pool.imap_unordered(_run_in_worker, indices, chunksize=1)
-        pool.close()
-    finally:
-        pool.terminate()
-        pool.join()
+    todo = deque(indices)
+    # Frames that were in flight when a pool broke: run alone, so a crash names its frame.
+    suspects: deque[int] = deque()
+    crashes: dict[int, int] = {}
+    while todo or suspects:
+        pool = _start_pool(task, workers)
+        in_flight: dict = {}
+        try:
+            while todo or suspects or in_flight:
+                if suspects:
+                    if not in_flight:
+                        index = suspects.popleft()
+                        in_flight[pool.submit(_run_in_worker, index)] = index
+                else:
+                    while todo and len(in_flight) < 2 * workers:
+                        index = todo.popleft()
+                        in_flight[pool.submit(_run_in_worker, index)] = index
+                done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
+                for future in done:
+                    outcome = future.result()  # raises BrokenProcessPool if a worker died
+                    del in_flight[future]
+                    yield outcome
+        except BrokenProcessPool:
+            if len(in_flight) == 1:
+                (index,) = in_flight.values()
+                crashes[index] = crashes.get(index, 0) + 1
+                if crashes[index] >= MAX_CRASHES:
+                    yield FrameOutcome(index, False, attempts=MAX_CRASHES, error=(
+                        f"the worker process died (killed, out of memory, a crash in the GL driver, or it "
+                        f"could not start) while rendering this frame alone, {MAX_CRASHES} times"))
+                else:
+                    suspects.appendleft(index)
+            else:
+                suspects.extend(sorted(in_flight.values()))
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)

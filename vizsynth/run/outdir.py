@@ -7,7 +7,10 @@ import json
 import shutil
 from pathlib import Path
 
+from vizsynth.config import OutputConfig
 from vizsynth.errors import OutputError
+from vizsynth.io.files import write_json_atomic
+from vizsynth.io.labels import write_labels
 
 MANIFEST = "manifest.json"
 
@@ -44,14 +47,20 @@ def prepare_output(out_dir: Path, *, overwrite: bool, resume: bool) -> None:
                 "so it does not look like a vizsynth dataset"
             )
         shutil.rmtree(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        probe = out_dir / ".vizsynth-write-test"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise OutputError(f"cannot write to output folder {out_dir}: {exc.strerror or exc}") from None
 
 
-def check_resume(out_dir: Path, *, digest: str, seed: int, num_frames: int) -> dict:
+def check_resume(out_dir: Path, *, digest: str, seed: int, num_frames: int, version: str) -> dict:
     """Compares a job with the one recorded in the folder's manifest and returns that manifest.
 
     Raises:
-        OutputError: naming what differs (config, seed, frame count) and both values.
+        OutputError: naming what differs (config, seed, frame count, version) and both values.
     """
     manifest = json.loads((out_dir / MANIFEST).read_text())
     problems = []
@@ -61,6 +70,23 @@ def check_resume(out_dir: Path, *, digest: str, seed: int, num_frames: int) -> d
         problems.append(f"seed {seed} differs from the recorded seed {manifest.get('seed')}")
     if manifest.get("num_frames") != num_frames:
         problems.append(f"-n {num_frames} differs from the recorded {manifest.get('num_frames')} frames")
+    if manifest.get("vizsynth_version") != version:
+        problems.append(
+            f"vizsynth {version} differs from the recorded {manifest.get('vizsynth_version')} "
+            "(frames of two versions must not mix)"
+        )
     if problems:
         raise OutputError(f"cannot resume in {out_dir}: " + "; ".join(problems))
     return manifest
+
+
+def finish_dataset(out_dir: Path, indices: list[int], categories: list[dict], output: OutputConfig,
+                   info: dict, manifest: dict) -> dict[str, int]:
+    """Writes the label formats from the records of ``indices``, then the final manifest (last).
+
+    Returns:
+        {format: labels written}; also recorded in the manifest as ``labels_written``.
+    """
+    counts = write_labels(out_dir, indices, categories, output, info)
+    write_json_atomic(out_dir / MANIFEST, {**manifest, "labels_written": counts})
+    return counts

@@ -16,6 +16,7 @@ import os
 from collections.abc import Iterator
 
 from vizsynth.errors import VizsynthError
+from vizsynth.run.local import render_threads
 from vizsynth.run.task import FrameOutcome, FrameTask
 
 _MAX_CHUNK_TRIES = 5
@@ -62,12 +63,12 @@ class _FrameActor:
     def __init__(self, task: FrameTask, lp_threads: int) -> None:
         import ray
 
-        os.environ.setdefault("LP_NUM_THREADS", str(lp_threads))
         gpu_ids = ray.get_gpu_ids()
         if gpu_ids:
             os.environ["EGL_DEVICE_ID"] = str(egl_device_for_cuda(int(gpu_ids[0])))
         self._task = task
-        task.setup()
+        with render_threads(lp_threads):
+            task.setup()
 
     def run(self, indices: list[int]) -> list[FrameOutcome]:
         return [self._task(i) for i in indices]

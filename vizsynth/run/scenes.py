@@ -11,8 +11,8 @@ from vizsynth.io.files import write_json_atomic
 from vizsynth.io.frame_writer import write_frame
 from vizsynth.assets.keypoints import NO_KEYPOINTS, PRIMITIVE_KEYPOINTS
 from vizsynth.io.coco import CONVENTIONS
-from vizsynth.io.labels import coco_categories, write_labels
-from vizsynth.run.outdir import MANIFEST, prepare_output
+from vizsynth.io.labels import coco_categories
+from vizsynth.run.outdir import MANIFEST, finish_dataset, prepare_output
 from vizsynth.scene import load_scene
 from vizsynth.version import __version__
 
@@ -57,8 +57,7 @@ def render_scenes(
     # A category drawn as a primitive gets that primitive's keypoints; mesh files have none here.
     keypoints = {o.category: PRIMITIVE_KEYPOINTS.get(o.primitive, NO_KEYPOINTS) if o.primitive else NO_KEYPOINTS
                  for s in scenes for o in s.objects}
-    counts = write_labels(out_dir, list(range(len(scenes))), coco_categories(categories, keypoints), output, info)
-    num_annotations = counts.get("coco", 0)
-    write_json_atomic(out_dir / MANIFEST, {**manifest, "status": "complete", "completed": len(scenes),
-                                           "failed": [], "num_annotations": num_annotations})
-    return num_annotations
+    manifest.update(status="complete", completed=len(scenes), failed=[])
+    counts = finish_dataset(out_dir, list(range(len(scenes))), coco_categories(categories, keypoints), output,
+                            info, manifest)
+    return counts.get("coco", 0)
