@@ -56,10 +56,14 @@ def render_only(config, n, seed, workers) -> float:
 def end_to_end(config, n, seed, workers, scheduler=run_frames):
     """Frames per second of vizsynth.generate, with its stage seconds and per-worker memory."""
     memory = defaultdict(list)
+    arrivals = []
 
     def executor(task, indices, w):
         for outcome in scheduler(task, indices, w):
+            if not memory[outcome.pid]:
+                memory[outcome.pid].append(outcome.setup_rss_bytes)
             memory[outcome.pid].append(outcome.rss_bytes)
+            arrivals.append(time.perf_counter())
             yield outcome
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -68,12 +72,14 @@ def end_to_end(config, n, seed, workers, scheduler=run_frames):
                                     executor=executor)
         seconds = time.perf_counter() - start
     assert summary.ok, summary.failed
-    return n / seconds, summary, memory
+    # Steady state: frames after the first, between the first and the last arrival (no start-up, no merge).
+    steady = (n - 1) / (arrivals[-1] - arrivals[0]) if n > 1 else float("nan")
+    return n / seconds, summary, memory, steady
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("-n", "--num-frames", type=int, default=200)
+    parser.add_argument("-n", "--num-frames", type=int, default=500)
     parser.add_argument("--workers", type=int, nargs="+", default=[1])
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--ray", action="store_true", help="also run end-to-end on local Ray actors")
@@ -87,25 +93,27 @@ def main() -> None:
     base = None
     for workers in args.workers:
         a = render_only(config, args.num_frames, args.seed, workers)
-        b, summary, memory = end_to_end(config, args.num_frames, args.seed, workers)
+        b, summary, memory, steady = end_to_end(config, args.num_frames, args.seed, workers)
         base = base or b
         stages = summary.stage_seconds
         per_frame = {k: 1000 * v / args.num_frames for k, v in stages.items()}
         print(f"\nworkers={workers}")
         print(f"  (a) render-only : {a:7.1f} frames/s")
         print(f"  (b) end-to-end  : {b:7.1f} frames/s   (b)/(a) = {b / a:.2f}   scaling vs first = {b / base:.2f}x")
+        print(f"      steady state: {steady:7.1f} frames/s   (without worker start-up and the final merge)")
         print("  stage ms/frame (summed over workers): " +
               ", ".join(f"{k} {v:.1f}" for k, v in per_frame.items()))
         for pid, rss in sorted(memory.items()):
-            print(f"  worker {pid}: {len(rss)} frames, RSS {rss[0] / 2**20:.0f} MB after first -> "
-                  f"{rss[-1] / 2**20:.0f} MB after last ({(rss[-1] - rss[0]) / 2**20:+.1f} MB)")
+            print(f"  worker {pid}: {len(rss) - 1} frames, RSS {rss[0] / 2**20:.0f} MB at start (after set-up) -> "
+                  f"{rss[1] / 2**20:.0f} MB after its first frame -> {rss[-1] / 2**20:.0f} MB after its last "
+                  f"({(rss[-1] - rss[1]) / 2**20:+.1f} MB over its frames)")
         if args.ray:
             import ray
 
             from vizsynth.run.ray_executor import RayExecutor
 
             ray.init(num_cpus=os.cpu_count(), include_dashboard=False, log_to_driver=False, configure_logging=False)
-            r, _, _ = end_to_end(config, args.num_frames, args.seed, workers, RayExecutor())
+            r, _, _, _ = end_to_end(config, args.num_frames, args.seed, workers, RayExecutor())
             ray.shutdown()
             print(f"  (c) end-to-end on Ray actors: {r:7.1f} frames/s   Ray / local pool = {r / b:.2f}")
 

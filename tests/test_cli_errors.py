@@ -147,3 +147,26 @@ def test_console_entry_point_exit_code_and_message(tmp_path):
     assert proc.returncode == 2
     assert proc.stderr.startswith("vizsynth: error:") and "Traceback" not in proc.stderr
     assert "objects.count" in proc.stderr and "low <= high" in proc.stderr
+
+
+@pytest.mark.parametrize(
+    "content, fragment",
+    [(None, "does not exist"), ("image: {width: [1,\n", "not valid YAML"), ("- 1\n- 2\n", "must be a mapping")],
+)
+def test_missing_or_invalid_config_file(tmp_path, capsys, content, fragment):
+    config = tmp_path / "config.yaml"
+    if content is not None:
+        config.write_text(content)
+    out = tmp_path / "out"
+    code, err = _run(["generate", config, "--out", out, "-n", "1"], capsys)
+    assert code == 2 and "Traceback" not in err
+    assert str(config) in err and fragment in err
+    assert not out.exists()
+
+
+def test_unwritable_output_folder(tmp_path, capsys):
+    blocker = tmp_path / "a_file"
+    blocker.write_text("")
+    code, err = _run(["generate", "--out", blocker / "out", "-n", "1"], capsys)
+    assert code == 2 and "Traceback" not in err
+    assert "cannot write to output folder" in err and str(blocker / "out") in err

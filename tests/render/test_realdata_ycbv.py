@@ -29,13 +29,15 @@ def _mesh(root: Path, name: str) -> Path:
 
 def _measure(root: Path) -> tuple[list[float], list[float], list[float]]:
     ious, depth_errors, contained = [], [], []
-    with FrameRenderer(DatasetConfig(), seed=0, categories=None) as frames:
+    names = json.loads((root / "models" / "models_info.json").read_text())["classes"] if (
+        root / "models" / "models_info.json").is_file() else sorted(p.stem for p in (root / "models").glob("*.ply"))
+    with FrameRenderer(DatasetConfig(), seed=0, categories=names) as frames:
         for frame_dir in sorted((root / "frames").iterdir()):
             meta = json.loads((frame_dir / "meta.json").read_text())
             scene = scene_from_dict({
                 "camera": {"K": meta["camera_K"], "width": 640, "height": 480},
                 "objects": [
-                    {"mesh": str(_mesh(root, o["name"])), "category": "cube", "obj_to_world": o["obj_to_cam"],
+                    {"mesh": str(_mesh(root, o["name"])), "category": o["name"], "obj_to_world": o["obj_to_cam"],
                      "instance_id": o["label_value"]}
                     for o in meta["objects"]
                 ],

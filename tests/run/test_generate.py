@@ -10,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+import cv2
 import pytest
 import yaml
 
@@ -46,6 +47,10 @@ def test_output_folder_contract(reference):
     assert manifest["status"] == "complete" and manifest["completed"] == 12 and manifest["seed"] == 3
     coco = json.loads(files["annotations.json"])
     assert [im["frame_index"] for im in coco["images"]] == list(range(12))
+    for image in coco["images"]:
+        for folder, key in (("images", "file_name"), ("depth", "depth_file"), ("instances", "instances_file")):
+            array = cv2.imread(str(reference / folder / image[key]), cv2.IMREAD_UNCHANGED)
+            assert array.shape[:2] == (image["height"], image["width"]), (folder, image[key])
     assert [a["id"] for a in coco["annotations"]] == list(range(1, len(coco["annotations"]) + 1))
 
 
@@ -89,6 +94,10 @@ def test_killed_job_resumes_to_the_uninterrupted_result(reference, tmp_path):
     with pytest.raises(OutputError, match="config differs"):
         vizsynth.generate({**CONFIG, "image": {"width": 32, "height": 48}}, out, num_frames=12, seed=3,
                           resume=True, progress=False)
+    # What a kill can leave behind: a half-written file and a merge's temporary folder.
+    (out / "images" / "00000" / ".tmp-123-00000011.jpg").write_bytes(b"half")
+    (out / ".tmp-merge").mkdir()
+    (out / ".tmp-merge" / "images").write_text("partial")
     assert subprocess.run([*cmd, "--resume"], capture_output=True).returncode == 0
     assert tree_bytes(out) == tree_bytes(reference)
     assert not list(out.rglob(".tmp-*"))

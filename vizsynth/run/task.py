@@ -33,6 +33,7 @@ class FrameOutcome:
         seconds: per-stage wall time of the successful try.
         pid: the process that ran it.
         rss_bytes: that process's resident memory after the frame.
+        setup_rss_bytes: its resident memory right after set-up (GL context, assets), before any frame.
     """
 
     index: int
@@ -43,6 +44,7 @@ class FrameOutcome:
     seconds: dict = field(default_factory=dict)
     pid: int = 0
     rss_bytes: int = 0
+    setup_rss_bytes: int = 0
 
 
 def resident_bytes() -> int:
@@ -63,11 +65,13 @@ class FrameTask:
         self.out_dir = Path(out_dir)
         self.categories = categories
         self._frames: FrameRenderer | None = None
+        self._setup_rss = 0
 
     def setup(self) -> None:
         """Loads assets and opens the GL context (once per process)."""
         if self._frames is None:
             self._frames = FrameRenderer(self.config, self.seed, self.categories)
+            self._setup_rss = resident_bytes()
 
     def close(self) -> None:
         if self._frames is not None:
@@ -81,11 +85,13 @@ class FrameTask:
         for attempt in (1, 2):
             try:
                 seconds, num_objects = self._run(index)
-                return FrameOutcome(index, True, num_objects, None, attempt, seconds, os.getpid(), resident_bytes())
+                return FrameOutcome(index, True, num_objects, None, attempt, seconds, os.getpid(), resident_bytes(),
+                                    self._setup_rss)
             except Exception as exc:  # a frame's failure must not stop the job: record it
                 error = f"{type(exc).__name__}: {exc}"
                 last_trace = traceback.format_exc(limit=3)
-        return FrameOutcome(index, False, 0, f"{error}\n{last_trace}", 2, {}, os.getpid(), resident_bytes())
+        return FrameOutcome(index, False, 0, f"{error}\n{last_trace}", 2, {}, os.getpid(), resident_bytes(),
+                            self._setup_rss)
 
     def _run(self, index: int) -> tuple[dict, int]:
         frames = self._frames
