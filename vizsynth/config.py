@@ -239,6 +239,7 @@ class AnnotateConfig(_Model):
     )
     semantic_map: bool = Field(False, description="write semantic/ (uint16 PNG of category ids)")
     ray_distance_map: bool = Field(False, description="write ray_distance/ (uint16 PNG, camera-centre distance)")
+    normals_map: bool = Field(False, description="write normals/ (16-bit RGB PNG, camera-frame surface normals)")
 
 
 class RenderConfig(_Model):

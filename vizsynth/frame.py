@@ -12,14 +12,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from vizsynth.annotate.maps import ray_distance, semantic_map
 from vizsynth.annotate.frame import AssetInfo, FrameAnnotations, annotate_frame
+from vizsynth.annotate.maps import ray_distance, semantic_map
 from vizsynth.assets.catalog import build_catalog
 from vizsynth.assets.meshes import MeshLibrary
 from vizsynth.config import DatasetConfig
+from vizsynth.errors import SceneError
 from vizsynth.render import Renderer, RenderResult
 from vizsynth.sampling.scene import sample_scene
-from vizsynth.errors import SceneError
 from vizsynth.scene import ObjectSpec, SceneSpec
 
 
@@ -35,7 +35,8 @@ class Frame:
         instance_ids: (H, W) uint16, 0 = background.
         annotations: boxes, masks, poses, occlusion and keypoints of every object.
         maps: optional extra per-pixel maps by folder name: "semantic" (H, W) uint16 category
-            ids, "ray_distance" (H, W) float32 metres.
+            ids, "ray_distance" (H, W) float32 metres, "normals" (H, W, 3) float32 unit normals
+            in the OpenCV camera frame (0 where no surface).
     """
 
     index: int
@@ -99,7 +100,8 @@ class FrameRenderer:
     def render(self, spec: SceneSpec) -> RenderResult:
         """Renders a scene without annotating it: RGB, depth, instance ids, and the silhouettes
         when the config asks for amodal labels."""
-        return self._renderer.render(spec, amodal=self.config.annotate.amodal)
+        settings = self.config.annotate
+        return self._renderer.render(spec, amodal=settings.amodal, normals=settings.normals_map)
 
     def render_scene(self, spec: SceneSpec, index: int = 0, timings: dict | None = None) -> Frame:
         """Renders and annotates a given scene (fixed scene or replayed record).
@@ -126,6 +128,8 @@ class FrameRenderer:
             maps["semantic"] = semantic_map(result.instance_ids, spec, self._category_ids)
         if settings.ray_distance_map:
             maps["ray_distance"] = ray_distance(result.depth_m, spec.camera)
+        if settings.normals_map:
+            maps["normals"] = result.normals
         if timings is not None:
             timings.update(render=t1 - t0, annotate=time.perf_counter() - t1)
         return Frame(index, spec, result.rgb, result.depth_m, result.instance_ids, annotations, maps)

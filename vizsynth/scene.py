@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -274,8 +274,9 @@ def scene_from_dict(data: Any, base_dir: str | os.PathLike, source: str = "scene
         lights = (_headlight(camera.world_to_cam),)
     else:
         lights = tuple(
-            LightSpec(l.type, tuple(l.color), l.intensity, tuple(l.position_m), tuple(l.direction), l.spot_cone_deg)
-            for l in parsed.lights
+            LightSpec(light.type, tuple(light.color), light.intensity, tuple(light.position_m),
+                      tuple(light.direction), light.spot_cone_deg)
+            for light in parsed.lights
         )
     return SceneSpec(camera, tuple(objects), lights, tuple(parsed.background_rgb), tuple(parsed.ambient_rgb))
 
@@ -322,9 +323,10 @@ def scene_to_dict(scene: SceneSpec, base_dir: str | os.PathLike | None = None) -
         },
         "objects": [obj_dict(o) for o in scene.objects],
         "lights": [
-            {"type": l.type, "color": list(l.color), "intensity": l.intensity,
-             "position_m": list(l.position_m), "direction": list(l.direction), "spot_cone_deg": l.spot_cone_deg}
-            for l in scene.lights
+            {"type": light.type, "color": list(light.color), "intensity": light.intensity,
+             "position_m": list(light.position_m), "direction": list(light.direction),
+             "spot_cone_deg": light.spot_cone_deg}
+            for light in scene.lights
         ],
         "background_rgb": list(scene.background_rgb),
         "ambient_rgb": list(scene.ambient_rgb),

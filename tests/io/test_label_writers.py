@@ -11,10 +11,10 @@ import cv2
 import numpy as np
 import pytest
 import yaml
-from scipy import ndimage
 from pycocotools import mask as coco_mask
 from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
+from scipy import ndimage
 
 import vizsynth
 

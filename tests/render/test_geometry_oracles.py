@@ -83,3 +83,20 @@ def test_world_to_cam_moves_the_camera_not_the_object(renderer):
     assert (a.instance_ids == 1).sum() > 100
     np.testing.assert_array_equal(a.instance_ids, b.instance_ids)
     np.testing.assert_allclose(a.depth_m, b.depth_m, atol=1e-4)
+
+
+def test_surface_normals_face_the_camera_and_match_the_geometry(renderer):
+    cam = camera([[150, 0, 79.5], [0, 150, 59.5], [0, 0, 1]], W, H)
+    cube = renderer.render(single_object_scene(cam, "cube", 0.2, _translation(0, 0, 1.0)), normals=True)
+    np.testing.assert_allclose(cube.normals[cube.instance_ids == 1], [[0, 0, -1]], atol=1e-6)
+    assert not cube.normals[cube.instance_ids == 0].any()
+
+    centre = np.array([0.05, -0.03, 1.0])
+    sphere = renderer.render(single_object_scene(cam, "sphere", 0.4, _translation(*centre)), normals=True)
+    rows, cols = np.nonzero(sphere.instance_ids == 1)
+    z = sphere.depth_m[rows, cols]
+    points = np.column_stack([(cols - 79.5) / 150 * z, (rows - 59.5) / 150 * z, z])
+    expected = (points - centre) / np.linalg.norm(points - centre, axis=1, keepdims=True)
+    cosine = (expected * sphere.normals[rows, cols]).sum(axis=1)
+    # The icosphere's flat facets tilt at most a few degrees from the true sphere normal.
+    assert cosine.min() > np.cos(np.deg2rad(8))

@@ -154,31 +154,33 @@ def _annotate_object(spec, obj: ObjectSpec, box, visible, result, category_ids, 
     )
 
 
+def _union(a: Silhouette | None, b: Silhouette | None) -> Silhouette | None:
+    """The union of two placed masks, on the smallest box holding both."""
+    if a is None or b is None:
+        return a or b
+    x0, y0 = min(a.x0, b.x0), min(a.y0, b.y0)
+    x1 = max(a.x0 + a.mask.shape[1], b.x0 + b.mask.shape[1])
+    y1 = max(a.y0 + a.mask.shape[0], b.y0 + b.mask.shape[0])
+    mask = np.zeros((y1 - y0, x1 - x0), bool)
+    for part in (a, b):
+        h, w = part.mask.shape
+        mask[part.y0 - y0:part.y0 - y0 + h, part.x0 - x0:part.x0 - x0 + w] |= part.mask
+    return Silhouette(x0, y0, mask)
+
+
 def _amodal(silhouette: Silhouette | None, box, visible, height: int, width: int) -> dict:
     """Full-silhouette measures. The visible mask is added to the silhouette so that visible is
     always inside amodal, whatever rounding the separate silhouette draw had at a pixel edge."""
-    if silhouette is None:
-        mask, x0, y0 = np.zeros((0, 0), bool), 0, 0
-    else:
-        mask, x0, y0 = silhouette.mask.copy(), silhouette.x0, silhouette.y0
     if visible is not None:
-        # Grow the canvas crop to hold the visible box, then OR the visible mask in.
-        vx0, vy0 = box[1].start, box[0].start
-        nx0, ny0 = min(x0, vx0) if mask.size else vx0, min(y0, vy0) if mask.size else vy0
-        nx1 = max(x0 + mask.shape[1], vx0 + visible.shape[1]) if mask.size else vx0 + visible.shape[1]
-        ny1 = max(y0 + mask.shape[0], vy0 + visible.shape[0]) if mask.size else vy0 + visible.shape[0]
-        grown = np.zeros((ny1 - ny0, nx1 - nx0), bool)
-        if mask.size:
-            grown[y0 - ny0:y0 - ny0 + mask.shape[0], x0 - nx0:x0 - nx0 + mask.shape[1]] = mask
-        grown[vy0 - ny0:vy0 - ny0 + visible.shape[0], vx0 - nx0:vx0 - nx0 + visible.shape[1]] |= visible
-        mask, x0, y0 = grown, nx0, ny0
-    rows, cols = np.nonzero(mask)
-    if rows.size == 0:
+        silhouette = _union(silhouette, Silhouette(box[1].start, box[0].start, visible))
+    if silhouette is None or not silhouette.mask.any():
         return {"area": 0, "pixels": 0, "bbox": None, "segmentation": None}
+    mask, x0, y0 = silhouette.mask, silhouette.x0, silhouette.y0
+    rows, cols = np.nonzero(mask)
     # The part inside the image.
     ix0, iy0 = max(x0, 0), max(y0, 0)
     ix1, iy1 = min(x0 + mask.shape[1], width), min(y0 + mask.shape[0], height)
-    inside = mask[iy0 - y0:iy1 - y0, ix0 - x0:ix1 - x0] if ix1 > ix0 and iy1 > iy0 else np.zeros((0, 0), bool)
+    inside = mask[iy0 - y0:max(iy1, iy0) - y0, ix0 - x0:max(ix1, ix0) - x0]
     area = int(inside.sum())
     return {
         "area": area,

@@ -17,7 +17,6 @@ must share one asset and one ``mesh_scale``.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 from collections.abc import Iterable

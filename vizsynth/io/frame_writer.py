@@ -9,8 +9,8 @@ import numpy as np
 
 from vizsynth.annotate.frame import FrameAnnotations
 from vizsynth.config import OutputConfig
-from vizsynth.io.files import frame_stem, record_path, write_bytes_atomic, write_json_atomic
 from vizsynth.frame import Frame
+from vizsynth.io.files import frame_stem, record_path, write_bytes_atomic, write_json_atomic
 from vizsynth.scene import scene_to_dict
 
 DEPTH_MAX_UNITS = 65535
@@ -28,6 +28,13 @@ def encode_depth(depth_m: np.ndarray, depth_scale_m: float) -> np.ndarray:
     units = np.rint(depth_m / depth_scale_m)
     units[(units > DEPTH_MAX_UNITS) | (depth_m <= 0)] = 0
     return units.astype(np.uint16)
+
+
+def encode_normals(normals: np.ndarray) -> np.ndarray:
+    """(H, W, 3) uint16 of unit normals: (n + 1) / 2 * 65535; (0, 0, 0) where no surface."""
+    units = np.rint((normals + 1.0) * 0.5 * 65535.0).astype(np.uint16)
+    units[~normals.any(axis=-1)] = 0
+    return units
 
 
 def _encode(suffix: str, image: np.ndarray, params: list[int]) -> bytes:
@@ -84,9 +91,13 @@ def write_frame(out_dir: Path, frame: Frame, output: OutputConfig, record_info: 
     write_bytes_atomic(out_dir / "depth" / f"{stem}.png", _encode(".png", depth, _PNG_DEPTH))
     write_bytes_atomic(out_dir / "instances" / f"{stem}.png", _encode(".png", frame.instance_ids, _PNG_IDS))
     extra_files = {}
+    encoders = {
+        "semantic": lambda m: m,
+        "ray_distance": lambda m: encode_depth(m, output.depth_scale_m),
+        "normals": lambda m: encode_normals(m)[..., ::-1],  # OpenCV writes BGR: keep x, y, z as R, G, B
+    }
     for name, image in frame.maps.items():
-        data = encode_depth(image, output.depth_scale_m) if image.dtype == np.float32 else image
-        write_bytes_atomic(out_dir / name / f"{stem}.png", _encode(".png", data, _PNG_DEPTH))
+        write_bytes_atomic(out_dir / name / f"{stem}.png", _encode(".png", encoders[name](image), _PNG_DEPTH))
         extra_files[f"{name}_file"] = f"{stem}.png"
 
     path = record_path(out_dir, index)

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import ctypes
 import os
+from pathlib import Path
 
 import numpy as np
 import pyrender
 from OpenGL import GL
-from pyrender.constants import ProgramFlags, RenderFlags
+from pyrender.constants import BufFlags, ProgramFlags, RenderFlags
+from pyrender.shader_program import ShaderProgramCache
 
 
 class _Renderer(pyrender.Renderer):
@@ -35,6 +37,10 @@ class _Renderer(pyrender.Renderer):
         self._atlas_fb = None
         self._atlas_buffer = None
         self._atlas_dims = None
+        self._normals_fb = None
+        self._normals_buffers = None
+        self._normals_dims = None
+        self._own_programs = ShaderProgramCache(shader_dir=str(Path(__file__).parent / "shaders"))
 
     def _single_sample(self, flags) -> bool:
         return bool(flags & RenderFlags.SEG) or not self.antialias
@@ -148,6 +154,58 @@ class _Renderer(pyrender.Renderer):
         data = GL.glReadPixels(0, 0, width, height, GL.GL_RED, GL.GL_UNSIGNED_BYTE)
         return np.frombuffer(data, dtype=np.uint8).reshape(height, width)
 
+    def draw_normals(self, scene, nodes: list) -> np.ndarray:
+        """(H, W, 3) float32 unit surface normals in the OpenCV camera frame (0 where no surface).
+
+        Each pixel gets the geometric normal of the triangle seen at its centre (the same
+        surface the label pass and depth come from), turned to face the camera.
+        """
+        width, height = self.viewport_width, self.viewport_height
+        if self._normals_dims != (width, height):
+            self._delete_normals()
+            color, depth = GL.glGenRenderbuffers(2)
+            GL.glBindRenderbuffer(GL.GL_RENDERBUFFER, color)
+            GL.glRenderbufferStorage(GL.GL_RENDERBUFFER, GL.GL_RGBA32F, width, height)
+            GL.glBindRenderbuffer(GL.GL_RENDERBUFFER, depth)
+            GL.glRenderbufferStorage(GL.GL_RENDERBUFFER, GL.GL_DEPTH_COMPONENT24, width, height)
+            self._normals_fb = GL.glGenFramebuffers(1)
+            GL.glBindFramebuffer(GL.GL_DRAW_FRAMEBUFFER, self._normals_fb)
+            GL.glFramebufferRenderbuffer(GL.GL_DRAW_FRAMEBUFFER, GL.GL_COLOR_ATTACHMENT0, GL.GL_RENDERBUFFER, color)
+            GL.glFramebufferRenderbuffer(GL.GL_DRAW_FRAMEBUFFER, GL.GL_DEPTH_ATTACHMENT, GL.GL_RENDERBUFFER, depth)
+            self._normals_buffers, self._normals_dims = (color, depth), (width, height)
+        GL.glBindFramebuffer(GL.GL_DRAW_FRAMEBUFFER, self._normals_fb)
+        GL.glViewport(0, 0, width, height)
+        GL.glDisable(GL.GL_MULTISAMPLE)
+        GL.glEnable(GL.GL_DEPTH_TEST)
+        GL.glDepthMask(GL.GL_TRUE)
+        GL.glDepthFunc(GL.GL_LESS)
+        GL.glClearColor(0.0, 0.0, 0.0, 0.0)
+        GL.glClear(GL.GL_COLOR_BUFFER_BIT | GL.GL_DEPTH_BUFFER_BIT)
+        view = np.linalg.inv(scene.get_pose(scene.main_camera_node))
+        projection = scene.main_camera_node.camera.get_projection_matrix(width, height)
+        for node in nodes:
+            for primitive in node.mesh.primitives:
+                program = self._own_programs.get_program(
+                    vertex_shader="normals.vert", fragment_shader="normals.frag",
+                    defines={"INST_M_LOC": _instance_matrix_location(primitive)},
+                )
+                if not program._in_context():
+                    program._add_to_context()
+                program._bind()
+                program.set_uniform("V", view)
+                program.set_uniform("P", projection)
+                self._bind_and_draw_primitive(primitive, scene.get_pose(node), program, RenderFlags.SEG)
+                program._unbind()
+        GL.glBindFramebuffer(GL.GL_READ_FRAMEBUFFER, self._normals_fb)
+        data = GL.glReadPixels(0, 0, width, height, GL.GL_RGB, GL.GL_FLOAT)
+        return np.frombuffer(data, dtype=np.float32).reshape(height, width, 3)[::-1].copy()
+
+    def _delete_normals(self) -> None:
+        if self._normals_fb is not None:
+            GL.glDeleteFramebuffers(1, [self._normals_fb])
+            GL.glDeleteRenderbuffers(2, list(self._normals_buffers))
+        self._normals_fb = self._normals_buffers = self._normals_dims = None
+
     def _delete_atlas(self) -> None:
         if self._atlas_fb is not None:
             GL.glDeleteFramebuffers(1, [self._atlas_fb])
@@ -163,7 +221,17 @@ class _Renderer(pyrender.Renderer):
     def delete(self):
         self._delete_single_framebuffer()
         self._delete_atlas()
+        self._delete_normals()
+        self._own_programs.clear()
         super().delete()
+
+
+def _instance_matrix_location(primitive) -> int:
+    """The vertex attribute location pyrender gives a primitive's instance matrix: after position
+    (0) and each attribute buffer the primitive has, in pyrender's fixed order."""
+    flags = (BufFlags.NORMAL, BufFlags.TANGENT, BufFlags.TEXCOORD_0, BufFlags.TEXCOORD_1,
+             BufFlags.COLOR_0, BufFlags.JOINTS_0, BufFlags.WEIGHTS_0)
+    return 1 + sum(bool(primitive.buf_flags & f) for f in flags)
 
 
 def linear_depth(window_z: np.ndarray, znear: float, zfar: float) -> np.ndarray:
@@ -203,6 +271,12 @@ class GLContext:
             rgb, _ = self._renderer.render(scene, RenderFlags.OFFSCREEN)
             return rgb
         return self._renderer.render(scene, RenderFlags.OFFSCREEN | RenderFlags.SEG, seg_node_map)
+
+    def normals(self, scene: pyrender.Scene, nodes: list, width: int, height: int) -> np.ndarray:
+        """See ``_Renderer.draw_normals``."""
+        self._platform.make_current()
+        self._renderer.viewport_width, self._renderer.viewport_height = width, height
+        return self._renderer.draw_normals(scene, nodes)
 
     def silhouettes(self, scene: pyrender.Scene, jobs: list, atlas_size: tuple[int, int]) -> np.ndarray:
         """See ``_Renderer.draw_silhouettes``."""

@@ -20,7 +20,7 @@ import pyrender
 from vizsynth.assets.meshes import MeshLibrary
 from vizsynth.errors import RenderError
 from vizsynth.render.context import GLContext
-from vizsynth.scene import LightSpec, ObjectSpec, SceneSpec
+from vizsynth.scene import CameraSpec, LightSpec, ObjectSpec, SceneSpec
 
 # OpenCV camera frame -> OpenGL camera frame (and back): flip y and z.
 CV_TO_GL = np.diag([1.0, -1.0, -1.0, 1.0])
@@ -53,12 +53,15 @@ class RenderResult:
         depth_m: (H, W) float32 z-depth in metres (distance to the image plane), 0 where no surface.
         instance_ids: (H, W) uint16 instance id of the surface seen at each pixel centre, 0 = background.
         silhouettes: {instance id: Silhouette} when asked for (``amodal=True``), else None.
+        normals: (H, W, 3) float32 unit surface normals, OpenCV camera frame, facing the camera
+            (0 where no surface), when asked for (``normals=True``), else None.
     """
 
     rgb: np.ndarray
     depth_m: np.ndarray
     instance_ids: np.ndarray
     silhouettes: dict[int, Silhouette] | None = None
+    normals: np.ndarray | None = None
 
 
 def _open_context(width: int, height: int, antialias: bool) -> GLContext:
@@ -117,8 +120,9 @@ class Renderer:
             self._gl.close()
             self._gl = None
 
-    def render(self, spec: SceneSpec, amodal: bool = False) -> RenderResult:
-        """Renders one scene: colour pass, label pass, and (``amodal``) every object's silhouette.
+    def render(self, spec: SceneSpec, amodal: bool = False, normals: bool = False) -> RenderResult:
+        """Renders one scene: colour pass, label pass, and when asked every object's silhouette
+        (``amodal``) and a surface-normal pass (``normals``).
 
         Raises:
             RenderError: more than 65535 objects, or the GL context is closed.
@@ -128,37 +132,35 @@ class Renderer:
         if len(spec.objects) > MAX_INSTANCES:
             raise RenderError(f"a frame holds at most {MAX_INSTANCES} objects, got {len(spec.objects)}")
         width, height = spec.camera.width, spec.camera.height
-        seg_map = self._stage(spec)
+        nodes = self._stage(spec)
+        # The label pass draws instance id i in colour (i & 255, i >> 8, 0): R and G read back as uint16.
+        seg_map = {node: (i & 0xFF, i >> 8, 0) for i, node in nodes.items()}
         rgb = self._gl.render(self._scene, width, height)
         id_bytes, depth_m = self._gl.render(self._scene, width, height, seg_map)
         ids = id_bytes[..., 0].astype(np.uint16) | (id_bytes[..., 1].astype(np.uint16) << 8)
-        silhouettes = self._silhouettes(spec, seg_map) if amodal else None
-        return RenderResult(rgb=np.ascontiguousarray(rgb), depth_m=depth_m, instance_ids=ids, silhouettes=silhouettes)
+        silhouettes = self._silhouettes(spec, nodes) if amodal else None
+        normal_map = self._gl.normals(self._scene, list(nodes.values()), width, height) if normals else None
+        return RenderResult(rgb=np.ascontiguousarray(rgb), depth_m=depth_m, instance_ids=ids,
+                            silhouettes=silhouettes, normals=normal_map)
 
     # --- amodal silhouettes ----------------------------------------------------------------------
 
-    def _silhouettes(self, spec: SceneSpec, seg_map: dict) -> dict[int, Silhouette]:
+    def _silhouettes(self, spec: SceneSpec, nodes: dict[int, pyrender.Node]) -> dict[int, Silhouette]:
         """Each object drawn alone into a tile just covering its projected 3D box, all tiles
         packed into one atlas: the cost is the objects' own area, not one full frame each."""
         cam = spec.camera
-        width, height = cam.width, cam.height
-        nodes = {instance_id: node for node, (lo, hi, _) in seg_map.items() for instance_id in [lo | (hi << 8)]}
         tiles = []
         for obj in spec.objects:
             box = _tile_box(spec, obj, self._bounds[obj.asset_key])
             if box is not None:
                 tiles.append((obj.instance_id, box))
         out: dict[int, Silhouette] = {}
-        atlas_width = min(self._max_size, 3 * max(width, 1))
+        atlas_width = min(self._max_size, 3 * cam.width)
         for batch, placed, atlas_height in _pack(tiles, atlas_width, self._max_size):
             jobs = []
             for (instance_id, (x0, y0, w, h)), (ax, ay) in zip(batch, placed):
-                K = cam.K
-                camera = pyrender.IntrinsicsCamera(
-                    fx=K[0, 0], fy=K[1, 1], cx=K[0, 2] - x0 + 0.5, cy=K[1, 2] - y0 + 0.5,
-                    znear=cam.znear_m, zfar=cam.zfar_m,
-                )
-                jobs.append((nodes[instance_id], (ax, ay, w, h), camera.get_projection_matrix(w, h)))
+                projection = _gl_camera(cam, x0, y0).get_projection_matrix(w, h)
+                jobs.append((nodes[instance_id], (ax, ay, w, h), projection))
             atlas = self._gl.silhouettes(self._scene, jobs, (atlas_width, atlas_height))
             for (instance_id, (x0, y0, w, h)), (ax, ay) in zip(batch, placed):
                 out[instance_id] = Silhouette(x0, y0, atlas[ay:ay + h, ax:ax + w][::-1] > 0)
@@ -166,8 +168,12 @@ class Renderer:
 
     # --- scene staging -----------------------------------------------------------------------
 
-    def _stage(self, spec: SceneSpec) -> dict:
-        """Puts the spec's camera, lights and objects into the persistent scene."""
+    def _stage(self, spec: SceneSpec) -> dict[int, pyrender.Node]:
+        """Puts the spec's camera, lights and objects into the persistent scene.
+
+        Returns:
+            {instance id: the node drawing that object}.
+        """
         scene = self._scene
         for node in self._frame_nodes:
             scene.remove_node(node)
@@ -178,18 +184,13 @@ class Renderer:
 
         scene.bg_color = np.array([*spec.background_rgb, 1.0])
         scene.ambient_light = np.array(spec.ambient_rgb)
-        cam = spec.camera
-        K = cam.K
-        camera = pyrender.IntrinsicsCamera(
-            fx=K[0, 0], fy=K[1, 1], cx=K[0, 2] + 0.5, cy=K[1, 2] + 0.5, znear=cam.znear_m, zfar=cam.zfar_m
-        )
-        cam_to_world = np.linalg.inv(cam.world_to_cam)
-        self._frame_nodes.append(scene.add(camera, pose=cam_to_world @ CV_TO_GL))
+        cam_to_world = np.linalg.inv(spec.camera.world_to_cam)
+        self._frame_nodes.append(scene.add(_gl_camera(spec.camera), pose=cam_to_world @ CV_TO_GL))
         for light in spec.lights:
             self._frame_nodes.append(scene.add(_make_light(light), pose=_light_pose(light)))
 
         used: dict[str, int] = {}
-        seg_map = {}
+        nodes = {}
         for obj in spec.objects:
             k = used.get(obj.asset_key, 0)
             used[obj.asset_key] = k + 1
@@ -198,8 +199,8 @@ class Renderer:
             self._apply_material(node, obj)
             pose = obj.obj_to_world @ np.diag([obj.mesh_scale] * 3 + [1.0])
             scene.set_pose(node, pose)
-            seg_map[node] = (obj.instance_id & 0xFF, obj.instance_id >> 8, 0)
-        return seg_map
+            nodes[obj.instance_id] = node
+        return nodes
 
     def _pooled_node(self, obj: ObjectSpec, k: int) -> pyrender.Node:
         """The k-th pyrender node of this asset, created (and its mesh uploaded) on first need."""
@@ -231,6 +232,17 @@ class Renderer:
             primitive.material = material
 
 
+def _gl_camera(cam: CameraSpec, x0: int = 0, y0: int = 0) -> pyrender.IntrinsicsCamera:
+    """pyrender's camera for the image region whose top-left pixel is (x0, y0) of ``cam``'s image.
+
+    The +0.5 moves the principal point from OpenCV's pixel-centre convention to OpenGL's; the
+    region shift keeps every pixel centre of the region on the image's pixel grid.
+    """
+    K = cam.K
+    return pyrender.IntrinsicsCamera(fx=K[0, 0], fy=K[1, 1], cx=K[0, 2] - x0 + 0.5, cy=K[1, 2] - y0 + 0.5,
+                                     znear=cam.znear_m, zfar=cam.zfar_m)
+
+
 def _tile_box(spec: SceneSpec, obj: ObjectSpec, bounds: np.ndarray) -> tuple[int, int, int, int] | None:
     """(x0, y0, w, h) in image pixels covering the object's projection, within the canvas
     [-W, 2W) x [-H, 2H); None when the object cannot reach it."""
@@ -243,7 +255,6 @@ def _tile_box(spec: SceneSpec, obj: ObjectSpec, bounds: np.ndarray) -> tuple[int
         return None
     if (in_cam[:, 2] > cam.znear_m).all():
         uv = in_cam[:, :2] / in_cam[:, 2:] * [cam.K[0, 0], cam.K[1, 1]] + [cam.K[0, 2], cam.K[1, 2]]
-        uv[:, 0] += cam.K[0, 1] * in_cam[:, 1] / in_cam[:, 2]
         # One pixel of margin: a pixel belongs to the silhouette when its centre is covered.
         left = max(left, int(np.floor(uv[:, 0].min())) - 1)
         top = max(top, int(np.floor(uv[:, 1].min())) - 1)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -15,8 +14,8 @@ from vizsynth.assets.catalog import build_catalog
 from vizsynth.assets.meshes import MeshLibrary
 from vizsynth.config import DatasetConfig, load_config
 from vizsynth.errors import ConfigError
-from vizsynth.io.files import record_path, remove_stale_temporaries, write_bytes_atomic, write_json_atomic
 from vizsynth.io.coco import CONVENTIONS
+from vizsynth.io.files import record_path, remove_stale_temporaries, write_bytes_atomic, write_json_atomic
 from vizsynth.io.labels import coco_categories
 from vizsynth.render import check_rendering
 from vizsynth.run.local import run_frames

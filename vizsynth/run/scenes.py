@@ -5,12 +5,12 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from vizsynth.assets.keypoints import NO_KEYPOINTS, PRIMITIVE_KEYPOINTS
 from vizsynth.config import DatasetConfig, OutputConfig
 from vizsynth.frame import FrameRenderer
+from vizsynth.io.coco import CONVENTIONS
 from vizsynth.io.files import write_json_atomic
 from vizsynth.io.frame_writer import write_frame
-from vizsynth.assets.keypoints import NO_KEYPOINTS, PRIMITIVE_KEYPOINTS
-from vizsynth.io.coco import CONVENTIONS
 from vizsynth.io.labels import coco_categories
 from vizsynth.run.outdir import MANIFEST, finish_dataset, prepare_output
 from vizsynth.scene import load_scene
