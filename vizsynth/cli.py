@@ -15,6 +15,7 @@ examples:
   vizsynth generate configs/default.yaml --out data -n 1000 --resume     finish an interrupted job
   vizsynth render-scene scene.json data/frames/00000/00000007.json --out replayed
   vizsynth preview data --to preview.jpg                    labels drawn on frames 0-5
+  vizsynth validate data                                    strict checks, exit 0 only when clean
   vizsynth show-config > my.yaml                            the default config, every field
 """
 
@@ -75,6 +76,14 @@ def _parser() -> argparse.ArgumentParser:
     preview.add_argument("--columns", type=int, default=3, help="frames per row (default 3)")
     preview.add_argument("--scale", type=float, default=0.5, help="resize factor per frame (default 0.5)")
 
+    check = sub.add_parser("validate", help="check a dataset folder or COCO file strictly",
+                           description="Check ids, categories, boxes against masks, areas, RLE sizes, image files "
+                           "and sizes; for vizsynth folders also the manifest, frame records, instance and depth "
+                           "maps. Lists problems grouped by kind; exit 0 only when clean.")
+    check.add_argument("path", type=Path, help="a dataset folder, or a COCO JSON file")
+    check.add_argument("--images", type=Path, default=None,
+                       help="image root for a COCO file (default: the folder's images/, or the file's folder)")
+
     show = sub.add_parser("show-config", help="print the fully resolved config as YAML")
     show.add_argument("config", nargs="?", help="YAML config (default: the built-in default)")
     show.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
@@ -134,6 +143,14 @@ def _preview(args: argparse.Namespace) -> int:
     return 0
 
 
+def _validate(args: argparse.Namespace) -> int:
+    from vizsynth.validate import validate_dataset
+
+    report = validate_dataset(args.path, args.images)
+    print(report.format())
+    return 0 if report.ok else 1
+
+
 def _show_config(args: argparse.Namespace) -> int:
     from vizsynth.config import load_config
 
@@ -144,7 +161,8 @@ def _show_config(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     """Runs the CLI; returns the exit code (0 ok, 1 some frames failed, 2 bad input, 130 interrupted)."""
     args = _parser().parse_args(argv)
-    handlers = {"generate": _generate, "render-scene": _render_scene, "preview": _preview, "show-config": _show_config}
+    handlers = {"generate": _generate, "render-scene": _render_scene, "preview": _preview,
+                "validate": _validate, "show-config": _show_config}
     try:
         return handlers[args.command](args)
     except VizsynthError as exc:

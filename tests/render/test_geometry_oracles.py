@@ -88,7 +88,8 @@ def test_world_to_cam_moves_the_camera_not_the_object(renderer):
 def test_surface_normals_face_the_camera_and_match_the_geometry(renderer):
     cam = camera([[150, 0, 79.5], [0, 150, 59.5], [0, 0, 1]], W, H)
     cube = renderer.render(single_object_scene(cam, "cube", 0.2, _translation(0, 0, 1.0)), normals=True)
-    np.testing.assert_allclose(cube.normals[cube.instance_ids == 1], [[0, 0, -1]], atol=1e-6)
+    face = cube.normals[cube.instance_ids == 1]
+    np.testing.assert_allclose(face, np.broadcast_to([0.0, 0.0, -1.0], face.shape), atol=1e-6)
     assert not cube.normals[cube.instance_ids == 0].any()
 
     centre = np.array([0.05, -0.03, 1.0])

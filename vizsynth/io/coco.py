@@ -19,6 +19,7 @@ from pycocotools import mask as coco_mask
 
 from vizsynth.io.files import TMP_PREFIX
 from vizsynth.io.records import iter_records
+from vizsynth.validate import ValidationReport, check_annotation
 
 CONVENTIONS = {
     "camera_K": "OpenCV: pixel centres at integer coordinates, x right, y down, z forward",
@@ -75,13 +76,15 @@ def coco_annotation(ann: dict, segmentation: str) -> dict:
 
 
 def write_coco(out_dir: Path, indices: Iterable[int], categories: list[dict], info: dict,
-               segmentation: str = "rle") -> int:
+               segmentation: str = "rle", report: ValidationReport | None = None) -> int:
     """Writes ``out_dir/annotations.json`` from the records of ``indices`` (in the order given).
 
     Image ids are ``index + 1``; annotation ids run from 1 in frame order. Objects with no
     visible pixel are left out (they stay in the frame records). Returns the number of
-    annotations written. The file appears atomically.
+    annotations written. The file appears atomically. When ``report`` is given, each annotation
+    gets the cheap checks of ``vizsynth validate`` (category, box shape and bounds) on the way.
     """
+    category_ids = {c["id"] for c in categories}
     out_dir = Path(out_dir)
     n_annotations = 0
     with tempfile.TemporaryDirectory(dir=out_dir, prefix=TMP_PREFIX) as tmp:
@@ -101,6 +104,8 @@ def write_coco(out_dir: Path, indices: Iterable[int], categories: list[dict], in
                         continue
                     n_annotations += 1
                     entry = {"id": n_annotations, "image_id": index + 1, **coco_annotation(ann, segmentation)}
+                    if report is not None:
+                        check_annotation(entry, image, category_ids, report, masks=False)
                     anns.write(("" if n_annotations == 1 else ",\n") + json.dumps(entry, separators=(",", ":")))
         head = {"info": {**info, "conventions": CONVENTIONS}, "licenses": [], "categories": categories}
         partial = out_dir / f"{TMP_PREFIX}{os.getpid()}-annotations.json"

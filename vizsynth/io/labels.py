@@ -10,6 +10,7 @@ from vizsynth.config import OutputConfig
 from vizsynth.io.bop import write_bop
 from vizsynth.io.coco import write_coco
 from vizsynth.io.yolo import write_yolo
+from vizsynth.validate import ValidationReport
 
 
 def coco_categories(names: Sequence[str], keypoints: dict[str, KeypointSchema]) -> list[dict]:
@@ -26,11 +27,14 @@ def coco_categories(names: Sequence[str], keypoints: dict[str, KeypointSchema]) 
 
 
 def write_labels(out_dir: Path, indices: Sequence[int], categories: list[dict], output: OutputConfig,
-                 info: dict) -> dict[str, int]:
-    """Writes each format in ``output.formats``; returns {format: labels written}."""
+                 info: dict, report: ValidationReport | None = None) -> dict[str, int]:
+    """Writes each format in ``output.formats``; returns {format: labels written}.
+
+    ``report`` collects the cheap validation of the COCO annotations as they are written.
+    """
     counts = {}
     if "coco" in output.formats:
-        counts["coco"] = write_coco(out_dir, indices, categories, info, output.coco_segmentation)
+        counts["coco"] = write_coco(out_dir, indices, categories, info, output.coco_segmentation, report)
     if "yolo" in output.formats:
         counts["yolo"] = write_yolo(out_dir, indices, categories, output.yolo_task)
     if "bop" in output.formats:

@@ -11,6 +11,7 @@ from vizsynth.config import OutputConfig
 from vizsynth.errors import OutputError
 from vizsynth.io.files import write_json_atomic
 from vizsynth.io.labels import write_labels
+from vizsynth.validate import ValidationReport
 
 MANIFEST = "manifest.json"
 
@@ -84,9 +85,16 @@ def finish_dataset(out_dir: Path, indices: list[int], categories: list[dict], ou
                    info: dict, manifest: dict) -> dict[str, int]:
     """Writes the label formats from the records of ``indices``, then the final manifest (last).
 
+    The COCO annotations get ``vizsynth validate``'s cheap checks as they are written; problems
+    (none are expected) are recorded in the manifest under ``validation`` and raise OutputError.
+
     Returns:
         {format: labels written}; also recorded in the manifest as ``labels_written``.
     """
-    counts = write_labels(out_dir, indices, categories, output, info)
-    write_json_atomic(out_dir / MANIFEST, {**manifest, "labels_written": counts})
+    report = ValidationReport(str(out_dir))
+    counts = write_labels(out_dir, indices, categories, output, info, report)
+    validation = {"problems": dict(report.counts), "examples": dict(report.examples)}
+    write_json_atomic(out_dir / MANIFEST, {**manifest, "labels_written": counts, "validation": validation})
+    if not report.ok:
+        raise OutputError(f"the written labels failed validation (a vizsynth bug, please report it):\n{report.format()}")
     return counts
