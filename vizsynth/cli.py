@@ -14,7 +14,7 @@ examples:
   vizsynth generate configs/default.yaml --out data -n 1000 --workers 2 --set image.width=320
   vizsynth generate configs/default.yaml --out data -n 1000 --resume     finish an interrupted job
   vizsynth render-scene scene.json data/frames/00000/00000007.json --out replayed
-  vizsynth preview data --to preview.jpg                    labels drawn on frames 0-5
+  vizsynth preview data -n 16 --out preview.png             labels drawn on the first 16 frames
   vizsynth validate data                                    strict checks, exit 0 only when clean
   vizsynth show-config > my.yaml                            the default config, every field
 """
@@ -67,13 +67,14 @@ def _parser() -> argparse.ArgumentParser:
     scene.add_argument("--overwrite", action="store_true", help="delete an existing vizsynth dataset in OUT first")
     scene.add_argument("--image-format", choices=("png", "jpg"), default="png", help="rgb format (default png)")
 
-    preview = sub.add_parser("preview", help="draw a dataset's labels on its frames into one image",
-                             description="Decode each frame's record (RLE masks, boxes, categories) and draw "
-                             "them on its image: a quick visual check of a dataset.")
+    preview = sub.add_parser("preview", help="a contact sheet of frames with their labels drawn on",
+                             description="Decode each frame's record (RLE masks, boxes, categories, projected 3D "
+                             "boxes, keypoints) and draw them on its image, with a depth thumbnail in the corner.")
     preview.add_argument("dataset", type=Path, help="a dataset folder made by generate or render-scene")
-    preview.add_argument("--to", required=True, type=Path, help="image to write (.jpg or .png)")
-    preview.add_argument("--frames", type=int, nargs="+", default=list(range(6)), help="frame indices (default 0-5)")
-    preview.add_argument("--columns", type=int, default=3, help="frames per row (default 3)")
+    preview.add_argument("-n", "--num-frames", type=int, default=16, help="the first N frames (default 16)")
+    preview.add_argument("--frames", type=int, nargs="+", default=None, help="these frame indices instead")
+    preview.add_argument("--out", type=Path, default=Path("preview.png"), help="image to write (default preview.png)")
+    preview.add_argument("--columns", type=int, default=4, help="frames per row (default 4)")
     preview.add_argument("--scale", type=float, default=0.5, help="resize factor per frame (default 0.5)")
 
     check = sub.add_parser("validate", help="check a dataset folder or COCO file strictly",
@@ -83,6 +84,20 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("path", type=Path, help="a dataset folder, or a COCO JSON file")
     check.add_argument("--images", type=Path, default=None,
                        help="image root for a COCO file (default: the folder's images/, or the file's folder)")
+
+    stats = sub.add_parser("stats", help="dataset statistics and an HTML report, optionally against others",
+                           description="Class balance, objects per image, box size and aspect ratio, object "
+                           "centres, visibility and truncation, depth range, brightness and colour. Writes "
+                           "stats.json, PNG plots and report.html; with --compare, both datasets on the same axes "
+                           "and a distance per statistic (L1 on class frequencies, Wasserstein otherwise).")
+    stats.add_argument("path", type=Path, help="a dataset folder, or a COCO JSON file")
+    stats.add_argument("--images", type=Path, default=None, help="image root for a COCO file")
+    stats.add_argument("--compare", type=Path, nargs="+", default=[], metavar="OTHER",
+                       help="other datasets (folders or COCO files) to compare with")
+    stats.add_argument("--compare-images", type=Path, nargs="+", default=None, metavar="DIR",
+                       help="image roots of the --compare COCO files, in the same order")
+    stats.add_argument("--out", type=Path, default=Path("stats"), help="report folder (default ./stats)")
+    stats.add_argument("--max-images", type=int, default=500, help="images read for pixel statistics (default 500)")
 
     show = sub.add_parser("show-config", help="print the fully resolved config as YAML")
     show.add_argument("config", nargs="?", help="YAML config (default: the built-in default)")
@@ -131,15 +146,24 @@ def _render_scene(args: argparse.Namespace) -> int:
 
 
 def _preview(args: argparse.Namespace) -> int:
+    import json
+
     import cv2
 
     from vizsynth.io.preview import preview_grid
 
-    grid = preview_grid(args.dataset, args.frames, args.columns, args.scale)
-    args.to.parent.mkdir(parents=True, exist_ok=True)
-    if not cv2.imwrite(str(args.to), grid):
-        raise VizsynthError(f"cannot write {args.to}: use a .jpg or .png name in a writable folder")
-    print(f"{args.to}: {len(args.frames)} frames")
+    frames = args.frames
+    if frames is None:
+        manifest = args.dataset / "manifest.json"
+        total = json.loads(manifest.read_text()).get("num_frames", 0) if manifest.is_file() else args.num_frames
+        frames = list(range(min(args.num_frames, total)))
+    if not frames:
+        raise VizsynthError(f"{args.dataset}: no frames to preview")
+    grid = preview_grid(args.dataset, frames, args.columns, args.scale)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    if not cv2.imwrite(str(args.out), grid):
+        raise VizsynthError(f"cannot write {args.out}: use a .jpg or .png name in a writable folder")
+    print(f"{args.out}: {len(frames)} frames")
     return 0
 
 
@@ -149,6 +173,21 @@ def _validate(args: argparse.Namespace) -> int:
     report = validate_dataset(args.path, args.images)
     print(report.format())
     return 0 if report.ok else 1
+
+
+def _stats(args: argparse.Namespace) -> int:
+    from vizsynth.stats import compute_stats, summary_table, write_report
+
+    roots = args.compare_images or [None] * len(args.compare)
+    if len(roots) != len(args.compare):
+        raise VizsynthError(f"--compare-images needs one folder per --compare dataset ({len(args.compare)}), "
+                            f"got {len(roots)}")
+    main_stats = compute_stats(args.path, args.images, args.max_images)
+    others = [compute_stats(p, r, args.max_images) for p, r in zip(args.compare, roots)]
+    result = write_report(main_stats, args.out, others)
+    print(summary_table(result))
+    print(f"report: {args.out / 'report.html'}")
+    return 0
 
 
 def _show_config(args: argparse.Namespace) -> int:
@@ -162,7 +201,7 @@ def main(argv: list[str] | None = None) -> int:
     """Runs the CLI; returns the exit code (0 ok, 1 some frames failed, 2 bad input, 130 interrupted)."""
     args = _parser().parse_args(argv)
     handlers = {"generate": _generate, "render-scene": _render_scene, "preview": _preview,
-                "validate": _validate, "show-config": _show_config}
+                "validate": _validate, "stats": _stats, "show-config": _show_config}
     try:
         return handlers[args.command](args)
     except VizsynthError as exc:

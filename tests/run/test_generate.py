@@ -135,7 +135,7 @@ def test_failing_frame_is_retried_then_recorded(tmp_path, monkeypatch, capsys):
 
 def test_preview_draws_decoded_labels(reference, tmp_path):
     target = tmp_path / "preview.png"
-    assert main(["preview", str(reference), "--to", str(target), "--frames", "0", "1", "--columns", "2",
+    assert main(["preview", str(reference), "--out", str(target), "--frames", "0", "1", "--columns", "2",
                  "--scale", "1"]) == 0
     import cv2
 

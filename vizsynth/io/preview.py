@@ -20,15 +20,34 @@ def _colour(instance_id: int) -> tuple[int, int, int]:
     return tuple(int(c) for c in bgr)
 
 
+# The 12 edges of a box whose corners are ordered x slowest, z fastest (vizsynth's box_2d order).
+_BOX_EDGES = [(a, b) for a in range(8) for b in range(a + 1, 8) if bin(a ^ b).count("1") == 1]
+
+
+def _depth_thumbnail(depth: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """A colour-mapped depth image (near = bright), background black, resized to ``size`` (w, h)."""
+    valid = depth > 0
+    shown = np.zeros(depth.shape, np.uint8)
+    if valid.any():
+        near, far = depth[valid].min(), depth[valid].max()
+        shown[valid] = (255 - 200 * (depth[valid] - near) / max(far - near, 1)).astype(np.uint8)
+    coloured = cv2.applyColorMap(shown, cv2.COLORMAP_VIRIDIS)
+    coloured[~valid] = 0
+    return cv2.resize(coloured, size, interpolation=cv2.INTER_NEAREST)
+
+
 def draw_frame(out_dir: Path, index: int) -> np.ndarray:
     """(H, W, 3) uint8 BGR: frame ``index``'s image with each annotation's RLE mask outline,
-    COCO box and category name, all decoded from the frame's written record."""
+    COCO box, category name, projected 3D box, keypoints (filled: visible, hollow: hidden) and a
+    depth thumbnail in the corner, all decoded from the frame's written files."""
     path = record_path(out_dir, index)
     if not path.is_file():
         raise OutputError(f"frame {index} has no record {path} (not rendered, or failed)")
     record = json.loads(path.read_text())["record"]
     image = cv2.imread(str(out_dir / "images" / record["image_file"]), cv2.IMREAD_COLOR)
     for ann in record["annotations"]:
+        if ann["area"] == 0:  # hidden: in the record, but nothing to draw
+            continue
         colour = _colour(ann["instance_id"])
         mask = coco_mask.decode(ann["segmentation"])
         contours, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
@@ -37,10 +56,26 @@ def draw_frame(out_dir: Path, index: int) -> np.ndarray:
         cv2.rectangle(image, (x, y), (x + w - 1, y + h - 1), colour, 1)
         cv2.putText(image, ann["category"], (x, max(y - 3, 10)), cv2.FONT_HERSHEY_SIMPLEX, 0.4, colour, 1,
                     cv2.LINE_AA)
+        corners = ann.get("box_2d") or []
+        for a, b in _BOX_EDGES if len(corners) == 9 else []:
+            if corners[a][0] is not None and corners[b][0] is not None:
+                pa = tuple(int(round(v)) for v in corners[a])
+                pb = tuple(int(round(v)) for v in corners[b])
+                cv2.line(image, pa, pb, colour, 1, cv2.LINE_AA)
+        keypoints = ann.get("keypoints") or []
+        for i in range(0, len(keypoints), 3):
+            u, v, flag = keypoints[i:i + 3]
+            if flag:
+                cv2.circle(image, (int(round(u)), int(round(v))), 3, colour, -1 if flag == 2 else 1, cv2.LINE_AA)
+    depth = cv2.imread(str(out_dir / "depth" / record["depth_file"]), cv2.IMREAD_UNCHANGED)
+    if depth is not None:
+        h, w = image.shape[:2]
+        thumb = _depth_thumbnail(depth, (w // 4, h // 4))
+        image[h - thumb.shape[0]:, w - thumb.shape[1]:] = thumb
     return image
 
 
-def preview_grid(out_dir: Path, indices: list[int], columns: int = 3, scale: float = 0.5) -> np.ndarray:
+def preview_grid(out_dir: Path, indices: list[int], columns: int = 4, scale: float = 0.5) -> np.ndarray:
     """The drawn frames tiled ``columns`` wide, each resized by ``scale`` (BGR uint8)."""
     tiles = [cv2.resize(draw_frame(out_dir, i), None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
              for i in indices]

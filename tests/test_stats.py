@@ -1,0 +1,108 @@
+"""vizsynth stats: a report against real data, with numbers that match stats.json."""
+
+from __future__ import annotations
+
+import json
+from html.parser import HTMLParser
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+import vizsynth
+from tests.test_validate import YCBV, test_real_ycbv_labels_converted_to_coco_validate  # noqa: F401
+from vizsynth.cli import main
+
+CONFIG = {"image": {"width": 96, "height": 72}, "objects": {"count": {"uniform": [2, 5]}}}
+
+
+def _ycbv_coco(tmp_path: Path) -> Path:
+    """The in-repo YCB-Video frames as a COCO file (label masks -> boxes), depth PNGs as images."""
+    from pycocotools import mask as coco_mask
+
+    images, annotations = [], []
+    for image_id, frame in enumerate(sorted((YCBV / "frames").iterdir()), start=1):
+        label = cv2.imread(str(frame / "label.png"), cv2.IMREAD_UNCHANGED)
+        height, width = label.shape
+        images.append({"id": image_id, "file_name": f"{frame.name}/depth.png", "width": width, "height": height})
+        for value in sorted(set(np.unique(label)) - {0}):
+            mask = label == value
+            rows, cols = np.nonzero(mask)
+            rle = coco_mask.encode(np.asfortranarray(mask.astype(np.uint8)))
+            annotations.append({
+                "id": len(annotations) + 1, "image_id": image_id, "category_id": int(value), "iscrowd": 0,
+                "bbox": [int(cols.min()), int(rows.min()), int(np.ptp(cols) + 1), int(np.ptp(rows) + 1)],
+                "area": int(mask.sum()), "segmentation": {"size": [height, width], "counts": rle["counts"].decode()},
+            })
+    path = tmp_path / "ycbv.json"
+    path.write_text(json.dumps({"images": images, "annotations": annotations,
+                                "categories": [{"id": i, "name": f"ycb_{i}"} for i in range(1, 22)]}))
+    return path
+
+
+class _Collect(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.images, self.cells, self.tags = [], [], []
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append(tag)
+        if tag == "img":
+            self.images.append(dict(attrs)["src"])
+
+    def handle_data(self, data):
+        self.cells.append(data.strip())
+
+
+@pytest.fixture(scope="module")
+def synthetic(tmp_path_factory):
+    out = tmp_path_factory.mktemp("syn") / "data"
+    assert vizsynth.generate(CONFIG, out, num_frames=8, seed=1, progress=False).ok
+    return out
+
+
+def test_compare_with_real_data_writes_report_with_finite_distances(synthetic, tmp_path, capsys):
+    real = _ycbv_coco(tmp_path)
+    report = tmp_path / "report"
+    assert main(["stats", str(synthetic), "--compare", str(real), "--compare-images", str(YCBV / "frames"),
+                 "--out", str(report)]) == 0
+    printed = capsys.readouterr().out
+    result = json.loads((report / "stats.json").read_text())
+    (dist,) = result["distances"]
+    assert {"class_frequency_l1", "log10_box_area_wasserstein", "objects_per_image_wasserstein"} <= set(dist)
+    assert all(np.isfinite(v) for v in dist.values())
+    assert dist["class_frequency_l1"] == pytest.approx(2.0), "no category name is shared"
+    assert result["compare"][0]["summary"]["annotations"] == 16
+    # The printed table and the HTML carry the numbers of stats.json.
+    for key, value in result["dataset"]["summary"].items():
+        assert f"{key:>28}  {value:.6g}" in printed
+    parser = _Collect()
+    parser.feed((report / "report.html").read_text())
+    assert parser.tags[0] == "html" and "classes.png" in parser.images
+    for key, value in dist.items():
+        assert key in parser.cells and f"{value:.6g}" in parser.cells
+    for name in parser.images:
+        image = cv2.imread(str(report / name))
+        assert image is not None and image.shape[0] > 50
+
+
+def test_statistics_match_the_annotations(synthetic):
+    from vizsynth.stats import compute_stats
+
+    stats = compute_stats(synthetic)
+    data = json.loads((synthetic / "annotations.json").read_text())
+    anns = [a for a in data["annotations"] if not a["ignore"]]
+    assert stats["summary"]["annotations"] == len(anns)
+    assert sum(stats["classes"].values()) == len(anns)
+    assert sorted(stats["samples"]["objects_per_image"]) == sorted(
+        float(sum(a["image_id"] == im["id"] for a in anns)) for im in data["images"])
+    assert len(stats["samples"]["visibility"]) == len(anns)
+    assert 0 < stats["summary"]["depth_min_m_mean"] <= stats["summary"]["depth_max_m_mean"] < 5
+
+
+def test_preview_contact_sheet_is_a_valid_image(synthetic, tmp_path):
+    out = tmp_path / "sheet.png"
+    assert main(["preview", str(synthetic), "-n", "8", "--out", str(out)]) == 0
+    sheet = cv2.imread(str(out))
+    assert sheet.shape == (2 * 36, 4 * 48, 3)
