@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -51,3 +53,37 @@ def annotate(scene: SceneSpec, result, library: MeshLibrary, **settings):
     }
     categories = {o.category: 1 for o in scene.objects}
     return annotate_frame(scene, result, categories, info, AnnotateConfig(**settings))
+
+
+YCBV = Path(__file__).parent / "data" / "ycbv"
+
+
+def ycbv_coco(path: Path, image_file: str) -> Path:
+    """Writes the in-repo YCB-Video frames as a COCO file built from their real label masks.
+
+    Args:
+        path: the JSON file to write.
+        image_file: which file of each frame folder serves as its image (label.png, depth.png).
+    """
+    import json
+
+    import cv2
+    from pycocotools import mask as coco_mask
+
+    images, annotations = [], []
+    for image_id, frame in enumerate(sorted((YCBV / "frames").iterdir()), start=1):
+        label = cv2.imread(str(frame / "label.png"), cv2.IMREAD_UNCHANGED)
+        height, width = label.shape
+        images.append({"id": image_id, "file_name": f"{frame.name}/{image_file}", "width": width, "height": height})
+        for value in sorted(set(np.unique(label)) - {0}):
+            mask = label == value
+            rows, cols = np.nonzero(mask)
+            rle = coco_mask.encode(np.asfortranarray(mask.astype(np.uint8)))
+            annotations.append({
+                "id": len(annotations) + 1, "image_id": image_id, "category_id": int(value), "iscrowd": 0,
+                "bbox": [int(cols.min()), int(rows.min()), int(np.ptp(cols) + 1), int(np.ptp(rows) + 1)],
+                "area": int(mask.sum()), "segmentation": {"size": [height, width], "counts": rle["counts"].decode()},
+            })
+    categories = [{"id": i, "name": f"ycb_{i}"} for i in range(1, 22)]
+    path.write_text(json.dumps({"images": images, "annotations": annotations, "categories": categories}))
+    return path

@@ -4,41 +4,16 @@ from __future__ import annotations
 
 import json
 from html.parser import HTMLParser
-from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
 
 import vizsynth
-from tests.test_validate import YCBV, test_real_ycbv_labels_converted_to_coco_validate  # noqa: F401
+from tests.conftest import YCBV, ycbv_coco
 from vizsynth.cli import main
 
 CONFIG = {"image": {"width": 96, "height": 72}, "objects": {"count": {"uniform": [2, 5]}}}
-
-
-def _ycbv_coco(tmp_path: Path) -> Path:
-    """The in-repo YCB-Video frames as a COCO file (label masks -> boxes), depth PNGs as images."""
-    from pycocotools import mask as coco_mask
-
-    images, annotations = [], []
-    for image_id, frame in enumerate(sorted((YCBV / "frames").iterdir()), start=1):
-        label = cv2.imread(str(frame / "label.png"), cv2.IMREAD_UNCHANGED)
-        height, width = label.shape
-        images.append({"id": image_id, "file_name": f"{frame.name}/depth.png", "width": width, "height": height})
-        for value in sorted(set(np.unique(label)) - {0}):
-            mask = label == value
-            rows, cols = np.nonzero(mask)
-            rle = coco_mask.encode(np.asfortranarray(mask.astype(np.uint8)))
-            annotations.append({
-                "id": len(annotations) + 1, "image_id": image_id, "category_id": int(value), "iscrowd": 0,
-                "bbox": [int(cols.min()), int(rows.min()), int(np.ptp(cols) + 1), int(np.ptp(rows) + 1)],
-                "area": int(mask.sum()), "segmentation": {"size": [height, width], "counts": rle["counts"].decode()},
-            })
-    path = tmp_path / "ycbv.json"
-    path.write_text(json.dumps({"images": images, "annotations": annotations,
-                                "categories": [{"id": i, "name": f"ycb_{i}"} for i in range(1, 22)]}))
-    return path
 
 
 class _Collect(HTMLParser):
@@ -63,7 +38,7 @@ def synthetic(tmp_path_factory):
 
 
 def test_compare_with_real_data_writes_report_with_finite_distances(synthetic, tmp_path, capsys):
-    real = _ycbv_coco(tmp_path)
+    real = ycbv_coco(tmp_path / "ycbv.json", "depth.png")
     report = tmp_path / "report"
     assert main(["stats", str(synthetic), "--compare", str(real), "--compare-images", str(YCBV / "frames"),
                  "--out", str(report)]) == 0

@@ -4,19 +4,16 @@ from __future__ import annotations
 
 import json
 import shutil
-from pathlib import Path
 
 import cv2
-import numpy as np
 import pytest
-from pycocotools import mask as coco_mask
 
 import vizsynth
+from tests.conftest import YCBV, ycbv_coco
 from vizsynth.cli import main
 from vizsynth.validate import validate_dataset
 
 CONFIG = {"image": {"width": 64, "height": 48}, "objects": {"count": {"uniform": [3, 5]}}}
-YCBV = Path(__file__).parent / "data" / "ycbv"
 
 
 @pytest.fixture(scope="module")
@@ -86,24 +83,7 @@ def test_instance_map_disagreeing_with_a_mask_is_reported(clean, tmp_path):
 
 
 def test_real_ycbv_labels_converted_to_coco_validate(tmp_path):
-    images, annotations = [], []
-    for image_id, frame in enumerate(sorted((YCBV / "frames").iterdir()), start=1):
-        label = cv2.imread(str(frame / "label.png"), cv2.IMREAD_UNCHANGED)
-        height, width = label.shape
-        images.append({"id": image_id, "file_name": f"{frame.name}/label.png", "width": width, "height": height})
-        for value in sorted(set(np.unique(label)) - {0}):
-            mask = label == value
-            rows, cols = np.nonzero(mask)
-            rle = coco_mask.encode(np.asfortranarray(mask.astype(np.uint8)))
-            annotations.append({
-                "id": len(annotations) + 1, "image_id": image_id, "category_id": int(value),
-                "bbox": [int(cols.min()), int(rows.min()), int(np.ptp(cols) + 1), int(np.ptp(rows) + 1)],
-                "area": int(mask.sum()), "iscrowd": 0,
-                "segmentation": {"size": [height, width], "counts": rle["counts"].decode()},
-            })
-    categories = [{"id": i, "name": f"ycb_{i}"} for i in range(1, 22)]
-    path = tmp_path / "ycbv.json"
-    path.write_text(json.dumps({"images": images, "annotations": annotations, "categories": categories}))
+    path = ycbv_coco(tmp_path / "ycbv.json", "label.png")
     report = validate_dataset(path, YCBV / "frames")
     assert report.ok, report.format()
     assert report.checked == {"images": 4, "annotations": 16}

@@ -20,24 +20,10 @@ import cv2
 import numpy as np
 from scipy.stats import wasserstein_distance
 
-from vizsynth.errors import VizsynthError
+from vizsynth.validate import load_coco
 
 SAMPLES = ("log10_box_area", "log10_aspect_ratio", "objects_per_image", "centre_x", "centre_y",
            "visibility", "truncation", "depth_min_m", "depth_max_m", "brightness", "mean_r", "mean_g", "mean_b")
-
-
-def _load(path: Path, image_root: Path | None) -> tuple[dict, Path, Path | None]:
-    path = Path(path)
-    folder = path if path.is_dir() else None
-    coco_path = folder / "annotations.json" if folder else path
-    if not coco_path.is_file():
-        raise VizsynthError(f"{coco_path} does not exist (give a dataset folder or a COCO JSON file)")
-    try:
-        data = json.loads(coco_path.read_text())
-    except json.JSONDecodeError as exc:
-        raise VizsynthError(f"{coco_path}: not valid JSON: {exc}") from None
-    root = Path(image_root) if image_root else (folder / "images" if folder else coco_path.parent)
-    return data, root, folder
 
 
 def compute_stats(path: str | Path, image_root: str | Path | None = None, max_images: int = 500) -> dict:
@@ -47,7 +33,7 @@ def compute_stats(path: str | Path, image_root: str | Path | None = None, max_im
     evenly spaced. Returns a JSON-serialisable dict: ``summary`` (numbers), ``classes``
     (name -> count) and ``samples`` (name -> list of values, for histograms and distances).
     """
-    data, root, folder = _load(Path(path), image_root)
+    data, root, folder = load_coco(path, image_root)
     images = {im["id"]: im for im in data.get("images", [])}
     names = {c["id"]: c["name"] for c in data.get("categories", [])}
     samples: dict[str, list[float]] = {name: [] for name in SAMPLES}

@@ -157,11 +157,12 @@ def _check_geometry(ann: dict, image: dict, report: ValidationReport, masks: boo
         report.add("bbox_outside_image", f"annotation {aid}: bbox {bbox} leaves the {width}x{height} image")
 
 
-def validate_dataset(path: str | Path, image_root: str | Path | None = None) -> ValidationReport:
-    """Validates a vizsynth dataset folder, or a COCO file (images under ``image_root``).
+def load_coco(path: str | Path, image_root: str | Path | None = None) -> tuple[dict, Path, Path | None]:
+    """Reads a dataset folder's annotations.json or a COCO file.
 
-    For vizsynth folders it also checks the manifest, the per-frame records, and that every
-    instance map and depth map agrees with the annotations.
+    Returns:
+        (the COCO dict, the image root, the dataset folder or None for a bare COCO file). The
+        image root is ``image_root`` if given, else the folder's images/, else the file's folder.
 
     Raises:
         VizsynthError: the path is neither a folder with annotations.json nor a readable JSON file.
@@ -175,8 +176,21 @@ def validate_dataset(path: str | Path, image_root: str | Path | None = None) -> 
         data = json.loads(coco_path.read_text())
     except json.JSONDecodeError as exc:
         raise VizsynthError(f"{coco_path}: not valid JSON: {exc}") from None
-    report = ValidationReport(str(path))
     root = Path(image_root) if image_root else (folder / "images" if folder else coco_path.parent)
+    return data, root, folder
+
+
+def validate_dataset(path: str | Path, image_root: str | Path | None = None) -> ValidationReport:
+    """Validates a vizsynth dataset folder, or a COCO file (images under ``image_root``).
+
+    For vizsynth folders it also checks the manifest, the per-frame records, and that every
+    instance map and depth map agrees with the annotations.
+
+    Raises:
+        VizsynthError: the path is neither a folder with annotations.json nor a readable JSON file.
+    """
+    data, root, folder = load_coco(path, image_root)
+    report = ValidationReport(str(path))
     bad_size = validate_coco(data, root, report)
     if folder is not None and (folder / "manifest.json").is_file():
         _check_vizsynth(folder, data, bad_size, report)
