@@ -14,6 +14,7 @@ examples:
   vizsynth generate configs/default.yaml --out data -n 1000 --workers 2 --set image.width=320
   vizsynth generate configs/default.yaml --out data -n 1000 --resume     finish an interrupted job
   vizsynth render-scene scene.json data/frames/00000/00000007.json --out replayed
+  vizsynth replay data --frame 42                           re-render frame 42 from its record, compare
   vizsynth preview data -n 16 --out preview.png             labels drawn on the first 16 frames
   vizsynth validate data                                    strict checks, exit 0 only when clean
   vizsynth show-config > my.yaml                            the default config, every field
@@ -66,6 +67,15 @@ def _parser() -> argparse.ArgumentParser:
     scene.add_argument("--out", required=True, type=Path, help="output folder (must be empty or absent)")
     scene.add_argument("--overwrite", action="store_true", help="delete an existing vizsynth dataset in OUT first")
     scene.add_argument("--image-format", choices=("png", "jpg"), default="png", help="rgb format (default png)")
+
+    replay = sub.add_parser("replay", help="re-render one frame of a dataset from its record alone",
+                            description="Render frame I again from frames/.../I.json (its full SceneSpec, effects "
+                            "included) with the dataset's config, into OUT at the same paths, and say whether "
+                            "every file is byte-identical to the original.")
+    replay.add_argument("dataset", type=Path, help="a dataset folder made by generate")
+    replay.add_argument("--frame", type=int, required=True, help="the frame index")
+    replay.add_argument("--out", type=Path, default=None, help="output folder (default DATASET_replay_I)")
+    replay.add_argument("--overwrite", action="store_true", help="replace an existing replay folder")
 
     preview = sub.add_parser("preview", help="a contact sheet of frames with their labels drawn on",
                              description="Decode each frame's record (RLE masks, boxes, categories, projected 3D "
@@ -145,6 +155,17 @@ def _render_scene(args: argparse.Namespace) -> int:
     return 0
 
 
+def _replay(args: argparse.Namespace) -> int:
+    from vizsynth.run.scenes import replay_frame
+
+    out = args.out or args.dataset.with_name(f"{args.dataset.name}_replay_{args.frame}")
+    same = replay_frame(args.dataset, args.frame, out, overwrite=args.overwrite)
+    for name, identical in sorted(same.items()):
+        print(f"{name}: {'identical' if identical else 'DIFFERENT'}")
+    print(f"{out}: frame {args.frame} replayed, {sum(same.values())}/{len(same)} files byte-identical")
+    return 0 if all(same.values()) else 1
+
+
 def _preview(args: argparse.Namespace) -> int:
     import json
 
@@ -200,7 +221,7 @@ def _show_config(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     """Runs the CLI; returns the exit code (0 ok, 1 some frames failed, 2 bad input, 130 interrupted)."""
     args = _parser().parse_args(argv)
-    handlers = {"generate": _generate, "render-scene": _render_scene, "preview": _preview,
+    handlers = {"generate": _generate, "render-scene": _render_scene, "replay": _replay, "preview": _preview,
                 "validate": _validate, "stats": _stats, "show-config": _show_config}
     try:
         return handlers[args.command](args)

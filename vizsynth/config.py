@@ -228,6 +228,22 @@ class BackgroundConfig(_Model):
     color: Color = Field(default_factory=lambda: (_u(0.1, 0.9), _u(0.1, 0.9), _u(0.1, 0.9)))
 
 
+class EffectsConfig(_Model):
+    """Sensor effects on the RGB image after rendering (labels untouched). Defaults: none."""
+
+    blur_sigma_px: NonNegative = Field(default_factory=lambda: _c(0.0), description="Gaussian blur sigma")
+    motion_blur_px: NonNegative = Field(default_factory=lambda: _c(0.0), description="motion blur length, random angle")
+    vignetting: Unit = Field(default_factory=lambda: _c(0.0), description="corner darkening, 0..1")
+    brightness: _param(ge=-1, le=1) = Field(default_factory=lambda: _c(0.0), description="added to [0, 1] values")
+    contrast: NonNegative = Field(default_factory=lambda: _c(1.0), description="scale around the mean")
+    saturation: NonNegative = Field(default_factory=lambda: _c(1.0), description="HSV saturation factor")
+    hue_shift_deg: Number = Field(default_factory=lambda: _c(0.0), description="HSV hue rotation")
+    gamma: Positive = Field(default_factory=lambda: _c(1.0), description="out = in ** (1 / gamma)")
+    noise_std: NonNegative = Field(default_factory=lambda: _c(0.0), description="Gaussian noise std, [0, 1] units")
+    poisson_photons: NonNegative = Field(default_factory=lambda: _c(0.0), description="shot noise: photons at full scale (0 = off)")
+    jpeg_quality: _param(ge=1, le=100) = Field(default_factory=lambda: _c(100.0), description="JPEG artefacts (100 = none)")
+
+
 class AnnotateConfig(_Model):
     """Which labels are measured, and when an object is too hidden to count."""
 
@@ -270,6 +286,7 @@ class DatasetConfig(_Model):
     lights: LightsConfig = Field(default_factory=LightsConfig)
     camera: CameraConfig = Field(default_factory=CameraConfig)
     background: BackgroundConfig = Field(default_factory=BackgroundConfig)
+    effects: EffectsConfig = Field(default_factory=EffectsConfig)
     annotate: AnnotateConfig = Field(default_factory=AnnotateConfig)
     render: RenderConfig = Field(default_factory=RenderConfig)
     output: OutputConfig = Field(default_factory=OutputConfig)

@@ -17,6 +17,7 @@ from vizsynth.annotate.maps import ray_distance, semantic_map
 from vizsynth.assets.catalog import build_catalog
 from vizsynth.assets.meshes import MeshLibrary
 from vizsynth.config import DatasetConfig
+from vizsynth.effects import apply_effects
 from vizsynth.errors import SceneError
 from vizsynth.render import Renderer, RenderResult
 from vizsynth.sampling.scene import sample_scene
@@ -132,4 +133,5 @@ class FrameRenderer:
             maps["normals"] = result.normals
         if timings is not None:
             timings.update(render=t1 - t0, annotate=time.perf_counter() - t1)
-        return Frame(index, spec, result.rgb, result.depth_m, result.instance_ids, annotations, maps)
+        rgb = apply_effects(result.rgb, spec.effects)
+        return Frame(index, spec, rgb, result.depth_m, result.instance_ids, annotations, maps)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -103,6 +103,7 @@ class SceneSpec:
     lights: tuple[LightSpec, ...]
     background_rgb: tuple[float, float, float] = (0.5, 0.5, 0.5)
     ambient_rgb: tuple[float, float, float] = (0.3, 0.3, 0.3)
+    effects: dict = field(default_factory=dict)  # sampled sensor effects (vizsynth.effects), {} = none
 
     def obj_to_cam(self, obj: ObjectSpec) -> np.ndarray:
         """(4, 4) float64 pose of ``obj`` in the OpenCV camera frame, metres."""
@@ -204,6 +205,7 @@ class _Scene(_Strict):
     lights: list[_Light] | None = None
     background_rgb: tuple[float, float, float] = (0.5, 0.5, 0.5)
     ambient_rgb: tuple[float, float, float] = (0.3, 0.3, 0.3)
+    effects: dict[str, int | float] = Field(default_factory=dict)
     # Free-form block that frame records carry (seed, index, annotations); ignored when rendering.
     record: dict = Field(default_factory=dict)
 
@@ -278,7 +280,8 @@ def scene_from_dict(data: Any, base_dir: str | os.PathLike, source: str = "scene
                       tuple(light.direction), light.spot_cone_deg)
             for light in parsed.lights
         )
-    return SceneSpec(camera, tuple(objects), lights, tuple(parsed.background_rgb), tuple(parsed.ambient_rgb))
+    return SceneSpec(camera, tuple(objects), lights, tuple(parsed.background_rgb), tuple(parsed.ambient_rgb),
+                     dict(parsed.effects))
 
 
 def load_scene(path: str | os.PathLike) -> SceneSpec:
@@ -330,4 +333,5 @@ def scene_to_dict(scene: SceneSpec, base_dir: str | os.PathLike | None = None) -
         ],
         "background_rgb": list(scene.background_rgb),
         "ambient_rgb": list(scene.ambient_rgb),
+        "effects": dict(scene.effects),
     }

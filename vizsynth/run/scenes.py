@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
 from vizsynth.assets.keypoints import NO_KEYPOINTS, PRIMITIVE_KEYPOINTS
-from vizsynth.config import DatasetConfig, OutputConfig
+from vizsynth.config import DatasetConfig, OutputConfig, load_config
+from vizsynth.errors import OutputError
 from vizsynth.frame import FrameRenderer
 from vizsynth.io.coco import CONVENTIONS
-from vizsynth.io.files import write_json_atomic
+from vizsynth.io.files import frame_stem, record_path, write_json_atomic
 from vizsynth.io.frame_writer import write_frame
 from vizsynth.io.labels import coco_categories
 from vizsynth.run.outdir import MANIFEST, finish_dataset, prepare_output
@@ -61,3 +63,33 @@ def render_scenes(
     counts = finish_dataset(out_dir, list(range(len(scenes))), coco_categories(categories, keypoints), output,
                             info, manifest)
     return counts.get("coco", 0)
+
+
+def replay_frame(dataset: str | os.PathLike, index: int, out_dir: str | os.PathLike,
+                 overwrite: bool = False) -> dict[str, bool]:
+    """Re-renders frame ``index`` of a generated dataset from its record alone (its SceneSpec),
+    with the dataset's own config for labels and encoding, into ``out_dir`` at the same paths.
+
+    Returns:
+        {relative file: whether it is byte-identical to the dataset's} for the frame's files.
+
+    Raises:
+        OutputError, SceneError: no such dataset or frame record, or an unusable output folder.
+    """
+    dataset, out_dir = Path(dataset), Path(out_dir)
+    record = record_path(dataset, index)
+    if not record.is_file() or not (dataset / "config.yaml").is_file():
+        raise OutputError(f"{dataset} has no frame {index} to replay ({record} or config.yaml is missing)")
+    config = load_config(dataset / "config.yaml")
+    manifest = json.loads((dataset / MANIFEST).read_text())
+    scene = load_scene(record)
+    meta = json.loads(record.read_text())["record"]
+    with FrameRenderer(config, manifest.get("seed", 0), manifest.get("categories")) as frames:
+        prepare_output(out_dir, overwrite=overwrite, resume=False)
+        frame = frames.render_scene(scene, index)
+    info = {k: meta[k] for k in ("vizsynth_version", "seed") if k in meta}
+    write_frame(out_dir, frame, config.output, info)
+    files = [p.relative_to(dataset) for p in (dataset / f for f in ("images", "depth", "instances", "frames"))
+             for p in p.rglob(f"{frame_stem(index).split('/')[1]}.*")]
+    return {str(f): (out_dir / f).is_file() and (out_dir / f).read_bytes() == (dataset / f).read_bytes()
+            for f in files}

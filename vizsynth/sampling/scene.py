@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from vizsynth.assets.catalog import AssetCatalog
 from vizsynth.config import DatasetConfig
+from vizsynth.effects import is_identity, sample_effects
 from vizsynth.sampling.camera import sample_camera
 from vizsynth.sampling.lighting import sample_lights
 from vizsynth.sampling.objects import sample_objects
@@ -21,4 +22,6 @@ def sample_scene(config: DatasetConfig, catalog: AssetCatalog, *, seed: int, ind
     lights = sample_lights(config.lights, rng=rngs["lights"])
     background = tuple(float(c.sample(rng=rngs["background"])) for c in config.background.color)
     ambient = tuple(float(c.sample(rng=rngs["lights"])) for c in config.lights.ambient)
-    return SceneSpec(camera=camera, objects=objects, lights=lights, background_rgb=background, ambient_rgb=ambient)
+    effects = sample_effects(config.effects, rng=rngs["effects"])
+    return SceneSpec(camera=camera, objects=objects, lights=lights, background_rgb=background, ambient_rgb=ambient,
+                     effects={} if is_identity(effects) else effects)
