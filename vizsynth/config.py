@@ -20,6 +20,7 @@ from pydantic import (
     Discriminator,
     Field,
     PlainSerializer,
+    PositiveFloat,
     Tag,
     ValidationError,
     model_validator,
@@ -140,6 +141,13 @@ class ObjectsConfig(_Model):
     mesh_scale: Positive = Field(default_factory=lambda: _c(1.0))
     position_m: Vec3 = Field(default_factory=lambda: (_u(-0.3, 0.3), _u(-0.3, 0.3), _u(0.0, 0.15)))
     rotation: Literal["uniform", "upright", "none"] = "uniform"
+    placement: Literal["scatter", "flying", "tabletop"] = Field(
+        "scatter", description="scatter: position_m and rotation as drawn, may intersect; flying: random "
+        "6D poses in the camera's view; tabletop: at rest on the plane z = 0 (both without interpenetration)"
+    )
+    flying_depth_m: Positive = Field(default_factory=lambda: _u(0.6, 1.4), description="flying: camera z-depth")
+    tabletop_extent_m: tuple[PositiveFloat, PositiveFloat] = Field((0.5, 0.5), description="tabletop: half extents x, y")
+    max_placement_tries: int = Field(200, ge=1, description="tries per object before a PlacementError")
 
     @model_validator(mode="after")
     def _some_weight(self) -> "ObjectsConfig":

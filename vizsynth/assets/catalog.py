@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
+from vizsynth.assets.geometry import RestingPose, bounding_radius, resting_poses
 from vizsynth.assets.keypoints import NO_KEYPOINTS, PRIMITIVE_KEYPOINTS, KeypointSchema
 from vizsynth.assets.meshes import MESH_SUFFIXES, MeshLibrary, has_own_appearance
 from vizsynth.config import MeshAsset, MeshFolderAsset, ObjectsConfig, PrimitiveAsset
@@ -25,6 +26,8 @@ class AssetEntry:
         weight: relative odds of being drawn.
         own_appearance: whether the mesh has its own texture/colours.
         keypoints: its named keypoints (primitives: built-in defaults; meshes: from the config).
+        radius: bounding-sphere radius about the model origin, mesh units.
+        resting: its most probable stable poses on a plane (only computed for tabletop placement).
     """
 
     category: str
@@ -34,6 +37,8 @@ class AssetEntry:
     weight: float
     own_appearance: bool
     keypoints: KeypointSchema = NO_KEYPOINTS
+    radius: float = 0.0
+    resting: tuple[RestingPose, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -86,6 +91,7 @@ def build_catalog(objects: ObjectsConfig, library: MeshLibrary) -> AssetCatalog:
                                       has_own_appearance(mesh), keypoints))
         elif isinstance(asset, MeshFolderAsset):
             entries += _folder_entries(asset, library)
+    entries = [_with_geometry(e, library, objects.placement == "tabletop") for e in entries]
     categories = tuple(dict.fromkeys(e.category for e in entries))
     for category in categories:
         schemas = {e.keypoints.names for e in entries if e.category == category}
@@ -95,6 +101,11 @@ def build_catalog(objects: ObjectsConfig, library: MeshLibrary) -> AssetCatalog:
                 "COCO keypoints are per category, so every asset of a category needs the same names"
             )
     return AssetCatalog(tuple(entries), categories)
+
+
+def _with_geometry(entry: AssetEntry, library: MeshLibrary, resting: bool) -> AssetEntry:
+    mesh = library.get(primitive=entry.primitive, mesh=entry.mesh)
+    return replace(entry, radius=bounding_radius(mesh), resting=resting_poses(mesh) if resting else ())
 
 
 def _folder_entries(asset: MeshFolderAsset, library: MeshLibrary) -> list[AssetEntry]:

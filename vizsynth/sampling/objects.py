@@ -7,7 +7,8 @@ import numpy as np
 from vizsynth.assets.catalog import AssetCatalog
 from vizsynth.config import MaterialConfig, ObjectsConfig
 from vizsynth.sampling.geometry import quaternion_to_matrix
-from vizsynth.scene import MaterialSpec, ObjectSpec
+from vizsynth.sampling.placement import place_flying, place_tabletop
+from vizsynth.scene import CameraSpec, MaterialSpec, ObjectSpec
 
 
 def sample_rotation(mode: str, *, rng: np.random.Generator) -> np.ndarray:
@@ -35,24 +36,40 @@ def sample_objects(
     *,
     rng: np.random.Generator,
     material_rng: np.random.Generator,
+    camera: CameraSpec,
+    index: int,
 ) -> tuple[ObjectSpec, ...]:
     """Draws the objects of one frame; instance ids are 1..count in draw order.
+
+    ``objects.placement`` decides the poses: as drawn ("scatter"), or placed without
+    interpenetration in the camera's view ("flying", which needs ``camera``) or on the table.
+    ``index`` names the frame in a PlacementError.
 
     Every object draws a material from ``material_rng`` (used or not), so whether an asset keeps
     its own appearance never shifts the materials of the others.
     """
     count = objects.count.sample(rng=rng, integer=True)
-    out = []
-    for instance_id in range(1, count + 1):
+    entries, scales, poses = [], [], []
+    for _ in range(count):
         entry = catalog.entries[int(rng.choice(len(catalog.entries), p=catalog.probabilities))]
         pose = np.eye(4)
         pose[:3, :3] = sample_rotation(objects.rotation, rng=rng)
         pose[:3, 3] = [p.sample(rng=rng) for p in objects.position_m]
         size = (objects.primitive_size_m if entry.primitive else objects.mesh_scale).sample(rng=rng)
+        entries.append(entry)
+        scales.append(float(size * entry.unit_scale_m))
+        poses.append(pose)
+    if objects.placement == "flying":
+        radii = [e.radius * s for e, s in zip(entries, scales)]
+        poses = place_flying(radii, [p[:3, :3] for p in poses], camera, objects, rng=rng, index=index)
+    elif objects.placement == "tabletop":
+        poses = place_tabletop([e.resting for e in entries], scales, objects, rng=rng, index=index)
+    out = []
+    for instance_id, (entry, scale, pose) in enumerate(zip(entries, scales, poses), start=1):
         drawn = sample_material(material, rng=material_rng)
         keep_own = material.keep_asset_appearance and entry.own_appearance
         out.append(ObjectSpec(
             instance_id=instance_id, category=entry.category, primitive=entry.primitive, mesh=entry.mesh,
-            mesh_scale=float(size * entry.unit_scale_m), obj_to_world=pose, material=None if keep_own else drawn,
+            mesh_scale=scale, obj_to_world=pose, material=None if keep_own else drawn,
         ))
     return tuple(out)

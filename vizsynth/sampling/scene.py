@@ -17,7 +17,8 @@ def sample_scene(config: DatasetConfig, catalog: AssetCatalog, *, seed: int, ind
     rngs = frame_rngs(seed, index)
     camera = sample_camera(config.camera, config.image, rng=rngs["camera"])
     objects = sample_objects(
-        config.objects, config.material, catalog, rng=rngs["objects"], material_rng=rngs["materials"]
+        config.objects, config.material, catalog, rng=rngs["objects"], material_rng=rngs["materials"],
+        camera=camera, index=index,
     )
     lights = sample_lights(config.lights, rng=rngs["lights"])
     background = tuple(float(c.sample(rng=rngs["background"])) for c in config.background.color)
