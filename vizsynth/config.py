@@ -148,6 +148,9 @@ class ObjectsConfig(_Model):
     flying_depth_m: Positive = Field(default_factory=lambda: _u(0.6, 1.4), description="flying: camera z-depth")
     tabletop_extent_m: tuple[PositiveFloat, PositiveFloat] = Field((0.5, 0.5), description="tabletop: half extents x, y")
     max_placement_tries: int = Field(200, ge=1, description="tries per object before a PlacementError")
+    balance: bool = Field(
+        False, description="equal instance counts per category over the dataset (asset weights apply within a category)"
+    )
 
     @model_validator(mode="after")
     def _some_weight(self) -> "ObjectsConfig":

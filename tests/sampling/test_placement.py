@@ -64,3 +64,32 @@ def test_impossible_tabletop_fails_clearly_naming_the_frame(library):
     catalog = build_catalog(config.objects, library)
     with pytest.raises(PlacementError, match="frame 3: object .* no free spot .* 20 tries"):
         sample_scene(config, catalog, seed=0, index=3)
+
+
+def test_balanced_mode_equal_counts_for_1_and_2_workers(tmp_path):
+    """Per-category instance counts within ±5% over 1,000 frames, identical for 1 and 2 workers."""
+    import collections
+    import json
+
+    import vizsynth
+
+    config = {"objects": {"balance": True, "count": {"uniform": [2, 6]},
+                          "assets": [{"primitive": "cube", "weight": 5}, {"primitive": "sphere"},
+                                     {"primitive": "torus"}, {"primitive": "cone", "weight": 0.1}]}}
+    library = MeshLibrary()
+    resolved = load_config(config)
+    catalog = build_catalog(resolved.objects, library)
+    counts = collections.Counter(o.category for i in range(1000)
+                                 for o in sample_scene(resolved, catalog, seed=2, index=i).objects)
+    mean = sum(counts.values()) / len(counts)
+    assert all(abs(c - mean) <= 0.05 * mean for c in counts.values()), counts
+
+    small = {**config, "image": {"width": 32, "height": 24}}
+    per_run = []
+    for workers in (1, 2):
+        out = tmp_path / f"w{workers}"
+        vizsynth.generate(small, out, num_frames=40, seed=2, workers=workers, progress=False)
+        per_run.append(collections.Counter(
+            o["category"] for p in sorted((out / "frames").rglob("*.json")) for o in json.loads(p.read_text())["objects"]
+        ))
+    assert per_run[0] == per_run[1]

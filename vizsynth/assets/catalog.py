@@ -57,6 +57,16 @@ class AssetCatalog:
         weights = np.array([e.weight for e in self.entries], dtype=np.float64)
         return weights / weights.sum()
 
+    def probabilities_within(self, category: str) -> np.ndarray:
+        """(len(entries),) float64 draw probabilities restricted to one category's assets.
+
+        A category whose assets all have weight 0 draws them uniformly.
+        """
+        mask = np.array([e.category == category for e in self.entries], dtype=np.float64)
+        weights = mask * np.array([e.weight for e in self.entries], dtype=np.float64)
+        weights = weights if weights.sum() > 0 else mask
+        return weights / weights.sum()
+
     def keypoints(self, *, primitive: str | None, mesh: str | None) -> KeypointSchema:
         """The keypoints of an asset: a primitive's defaults, a catalog mesh's configured ones."""
         if primitive:

@@ -50,8 +50,14 @@ def sample_objects(
     """
     count = objects.count.sample(rng=rng, integer=True)
     entries, scales, poses = [], [], []
-    for _ in range(count):
-        entry = catalog.entries[int(rng.choice(len(catalog.entries), p=catalog.probabilities))]
+    for slot in range(count):
+        if objects.balance:
+            # Frame i's objects take categories i, i+1, ... (mod K): over any K consecutive frames
+            # every category starts a frame once, so counts even out whatever the worker count.
+            category = catalog.categories[(index + slot) % len(catalog.categories)]
+            entry = catalog.entries[int(rng.choice(len(catalog.entries), p=catalog.probabilities_within(category)))]
+        else:
+            entry = catalog.entries[int(rng.choice(len(catalog.entries), p=catalog.probabilities))]
         pose = np.eye(4)
         pose[:3, :3] = sample_rotation(objects.rotation, rng=rng)
         pose[:3, 3] = [p.sample(rng=rng) for p in objects.position_m]
