@@ -53,7 +53,7 @@ def test_stages_draw_from_independent_streams():
     library = MeshLibrary()
     base = load_config(SMALL)
     more_lights = load_config(SMALL, ["lights.count=4", "lights.intensity={loguniform: [1, 9]}"])
-    catalog = build_catalog(base.objects, library)
+    catalog = build_catalog(base.objects.assets, library)
     for index in range(5):
         a = sample_scene(base, catalog, seed=1, index=index)
         b = sample_scene(more_lights, catalog, seed=1, index=index)

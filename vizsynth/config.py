@@ -159,6 +159,19 @@ class ObjectsConfig(_Model):
         return self
 
 
+class DistractorsConfig(_Model):
+    """Unlabelled objects that occlude the labelled ones and never produce labels.
+
+    They are placed like the objects (``objects.placement``, never interpenetrating them in
+    flying/tabletop mode) and get materials from ``material``.
+    """
+
+    count: _param(ge=0) = Field(default_factory=lambda: _c(0), description="distractors per frame (integer)")
+    assets: tuple[AssetEntry, ...] = Field(default_factory=_default_assets)
+    size_m: Positive = Field(default_factory=lambda: _u(0.05, 0.2), description="primitive size, metres")
+    mesh_scale: Positive = Field(default_factory=lambda: _c(1.0))
+
+
 class MaterialConfig(_Model):
     """Physically based material ranges for objects without their own appearance."""
 
@@ -293,6 +306,7 @@ class DatasetConfig(_Model):
 
     image: ImageConfig = Field(default_factory=ImageConfig)
     objects: ObjectsConfig = Field(default_factory=ObjectsConfig)
+    distractors: DistractorsConfig = Field(default_factory=DistractorsConfig)
     material: MaterialConfig = Field(default_factory=MaterialConfig)
     lights: LightsConfig = Field(default_factory=LightsConfig)
     camera: CameraConfig = Field(default_factory=CameraConfig)

@@ -64,7 +64,10 @@ class FrameRenderer:
         self.config = config
         self.seed = seed
         self._library = MeshLibrary()
-        self.catalog = build_catalog(config.objects, self._library)
+        resting = config.objects.placement == "tabletop"
+        self.catalog = build_catalog(config.objects.assets, self._library, resting)
+        self.distractor_catalog = (build_catalog(config.distractors.assets, self._library, resting)
+                                   if config.distractors.count.support()[1] > 0 else None)
         self.categories = list(categories) if categories is not None else list(self.catalog.categories)
         self._category_ids = {name: i + 1 for i, name in enumerate(self.categories)}
         self._info: dict[str, AssetInfo] = {}
@@ -92,7 +95,8 @@ class FrameRenderer:
 
     def scene(self, index: int) -> SceneSpec:
         """The sampled scene of frame ``index`` (no rendering)."""
-        return sample_scene(self.config, self.catalog, seed=self.seed, index=index)
+        return sample_scene(self.config, self.catalog, seed=self.seed, index=index,
+                            distractors=self.distractor_catalog)
 
     def frame(self, index: int) -> Frame:
         """Samples, renders and annotates frame ``index``."""
@@ -113,7 +117,7 @@ class FrameRenderer:
         Raises:
             SceneError: an object's category is not among this renderer's categories.
         """
-        unknown = sorted({o.category for o in spec.objects} - set(self._category_ids))
+        unknown = sorted({o.category for o in spec.objects if not o.distractor} - set(self._category_ids))
         if unknown:
             raise SceneError(
                 f"scene {index}: unknown category {unknown[0]!r}; known categories: {', '.join(self.categories)}"

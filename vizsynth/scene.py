@@ -66,6 +66,7 @@ class ObjectSpec:
         mesh_scale: metres per mesh unit (vertices * mesh_scale are metres in the object frame).
         obj_to_world: (4, 4) float64 rigid transform, object frame -> world, metres.
         material: the material, or None to keep the asset's own appearance.
+        distractor: an unlabelled occluder: rendered (its id is in the instance map), never annotated.
     """
 
     instance_id: int
@@ -75,6 +76,7 @@ class ObjectSpec:
     mesh_scale: float
     obj_to_world: np.ndarray
     material: MaterialSpec | None = None
+    distractor: bool = False
 
     @property
     def asset_key(self) -> str:
@@ -183,6 +185,7 @@ class _Object(_Strict):
     obj_to_world: list
     instance_id: int | None = Field(None, ge=1, le=65535)
     material: _Material | None = None
+    distractor: bool = False
 
     @field_validator("obj_to_world")
     @classmethod
@@ -271,6 +274,7 @@ def scene_from_dict(data: Any, base_dir: str | os.PathLike, source: str = "scene
             instance_id=obj.instance_id if obj.instance_id is not None else i + 1,
             category=obj.category, primitive=obj.primitive, mesh=mesh, mesh_scale=obj.mesh_scale,
             obj_to_world=np.array(obj.obj_to_world, dtype=np.float64), material=material,
+            distractor=obj.distractor,
         ))
     if parsed.lights is None:
         lights = (_headlight(camera.world_to_cam),)
@@ -310,6 +314,8 @@ def scene_to_dict(scene: SceneSpec, base_dir: str | os.PathLike | None = None) -
         out["primitive" if o.primitive else "mesh"] = o.primitive or mesh_path(o.mesh)
         out["mesh_scale"] = o.mesh_scale
         out["obj_to_world"] = o.obj_to_world.tolist()
+        if o.distractor:
+            out["distractor"] = True
         if o.material is not None:
             out["material"] = {
                 "base_color": list(o.material.base_color),

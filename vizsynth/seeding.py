@@ -10,7 +10,7 @@ import zlib
 
 import numpy as np
 
-STAGES = ("camera", "objects", "materials", "lights", "background", "effects")
+STAGES = ("camera", "objects", "materials", "lights", "background", "effects", "distractors")
 
 
 def frame_rngs(seed: int, index: int) -> dict[str, np.random.Generator]:

@@ -113,3 +113,32 @@ def test_keypoint_flags_visible_occluded_and_outside(big_renderer, library):
     flags = dict(zip(PRIMITIVE_KEYPOINTS["cube"].names, annotations.objects[0].keypoints[:, 2].astype(int)))
     assert all(flags[name] == 1 for name in flags if name.endswith("+")), flags
     assert all(flags[name] == 2 for name in flags if name.endswith("-")), flags
+
+
+def test_distractors_occlude_but_are_never_labelled(big_renderer, library):
+    cube = ObjectSpec(1, "cube", "cube", None, 0.5, _at(0, 0, 5.0))
+    blocker = ObjectSpec(2, "distractor", "sphere", None, 0.3, _at(0.1, 0, 3.0), distractor=True)
+    scene = _scene(cube, blocker)
+    result = big_renderer.render(scene, amodal=True)
+    annotations = annotate(scene, result, library)
+    assert [a.instance_id for a in annotations.objects] == [1]
+    assert 2 in np.unique(result.instance_ids), "the distractor is drawn and hides part of the cube"
+    assert 0.3 < annotations.objects[0].visibility < 0.95
+
+
+def test_generated_distractors_never_reach_the_labels(tmp_path):
+    import json
+
+    import vizsynth
+
+    out = tmp_path / "data"
+    config = {"image": {"width": 96, "height": 72}, "objects": {"placement": "flying", "count": 3},
+              "distractors": {"count": 5}, "output": {"formats": ["coco", "yolo"]}}
+    assert vizsynth.generate(config, out, num_frames=4, seed=1, progress=False).ok
+    coco = json.loads((out / "annotations.json").read_text())
+    assert "distractor" not in {c["name"] for c in coco["categories"]}
+    assert {a["instance_id"] for a in coco["annotations"]} <= {1, 2, 3}
+    for path in (out / "frames").rglob("*.json"):
+        record = json.loads(path.read_text())
+        assert sum(o.get("distractor", False) for o in record["objects"]) == 5
+        assert all(a["instance_id"] <= 3 for a in record["record"]["annotations"])

@@ -37,7 +37,7 @@ def library():
 
 def test_200_tabletop_scenes_rest_on_the_plane_without_interpenetration(library):
     config = load_config({"objects": {"placement": "tabletop", "count": {"uniform": [3, 6]}}})
-    catalog = build_catalog(config.objects, library)
+    catalog = build_catalog(config.objects.assets, library, config.objects.placement == "tabletop")
     for index in range(200):
         scene = sample_scene(config, catalog, seed=5, index=index)
         _assert_no_interpenetration(scene, library)
@@ -47,7 +47,7 @@ def test_200_tabletop_scenes_rest_on_the_plane_without_interpenetration(library)
 
 def test_flying_scenes_stay_in_view_without_interpenetration(library):
     config = load_config({"objects": {"placement": "flying", "count": {"uniform": [4, 8]}}})
-    catalog = build_catalog(config.objects, library)
+    catalog = build_catalog(config.objects.assets, library, config.objects.placement == "tabletop")
     for index in range(100):
         scene = sample_scene(config, catalog, seed=6, index=index)
         _assert_no_interpenetration(scene, library)
@@ -61,7 +61,7 @@ def test_flying_scenes_stay_in_view_without_interpenetration(library):
 def test_impossible_tabletop_fails_clearly_naming_the_frame(library):
     config = load_config({"objects": {"placement": "tabletop", "count": 30, "primitive_size_m": 0.3,
                                       "tabletop_extent_m": [0.2, 0.2], "max_placement_tries": 20}})
-    catalog = build_catalog(config.objects, library)
+    catalog = build_catalog(config.objects.assets, library, config.objects.placement == "tabletop")
     with pytest.raises(PlacementError, match="frame 3: object .* no free spot .* 20 tries"):
         sample_scene(config, catalog, seed=0, index=3)
 
@@ -78,7 +78,7 @@ def test_balanced_mode_equal_counts_for_1_and_2_workers(tmp_path):
                                      {"primitive": "torus"}, {"primitive": "cone", "weight": 0.1}]}}
     library = MeshLibrary()
     resolved = load_config(config)
-    catalog = build_catalog(resolved.objects, library)
+    catalog = build_catalog(resolved.objects.assets, library)
     counts = collections.Counter(o.category for i in range(1000)
                                  for o in sample_scene(resolved, catalog, seed=2, index=i).objects)
     mean = sum(counts.values()) / len(counts)

@@ -95,7 +95,8 @@ def annotate_frame(
     asset_info: Mapping[str, AssetInfo],
     settings: AnnotateConfig,
 ) -> FrameAnnotations:
-    """Measures every object's visible and (when rendered) full silhouette, pose, box and keypoints.
+    """Measures every labelled object's visible and (when rendered) full silhouette, pose, box and
+    keypoints. Distractors get no annotation; their pixels hide the objects behind them.
 
     Raises:
         KeyError: an object's category or asset is missing from the mappings.
@@ -105,6 +106,8 @@ def annotate_frame(
     boxes = instance_boxes(ids)
     objects = []
     for obj in spec.objects:
+        if obj.distractor:  # occludes (it is in the id map) but is never labelled
+            continue
         box = boxes.get(obj.instance_id)
         visible = None if box is None else ids[box] == obj.instance_id
         objects.append(_annotate_object(spec, obj, box, visible, result, category_ids, asset_info, settings))

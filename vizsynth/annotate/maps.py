@@ -10,10 +10,11 @@ from vizsynth.scene import CameraSpec, SceneSpec
 
 
 def semantic_map(instance_ids: np.ndarray, spec: SceneSpec, category_ids: Mapping[str, int]) -> np.ndarray:
-    """(H, W) uint16 category id of the object seen at each pixel, 0 = background."""
+    """(H, W) uint16 category id of the object seen at each pixel, 0 = background or distractor."""
     lookup = np.zeros(max([o.instance_id for o in spec.objects], default=0) + 1, dtype=np.uint16)
     for obj in spec.objects:
-        lookup[obj.instance_id] = category_ids[obj.category]
+        if not obj.distractor:
+            lookup[obj.instance_id] = category_ids[obj.category]
     return lookup[instance_ids]
 
 

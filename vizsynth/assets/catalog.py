@@ -10,7 +10,7 @@ import numpy as np
 from vizsynth.assets.geometry import RestingPose, bounding_radius, resting_poses
 from vizsynth.assets.keypoints import NO_KEYPOINTS, PRIMITIVE_KEYPOINTS, KeypointSchema
 from vizsynth.assets.meshes import MESH_SUFFIXES, MeshLibrary, has_own_appearance
-from vizsynth.config import MeshAsset, MeshFolderAsset, ObjectsConfig, PrimitiveAsset
+from vizsynth.config import MeshAsset, MeshFolderAsset, PrimitiveAsset
 from vizsynth.errors import AssetError
 
 
@@ -78,14 +78,18 @@ class AssetCatalog:
         return {e.category: e.keypoints for e in self.entries}
 
 
-def build_catalog(objects: ObjectsConfig, library: MeshLibrary) -> AssetCatalog:
-    """Expands ``objects.assets`` into entries, loading (and so checking) every mesh file once.
+def build_catalog(assets: tuple, library: MeshLibrary, resting: bool = False) -> AssetCatalog:
+    """Expands config asset entries into catalog entries, loading (and so checking) every mesh once.
+
+    Args:
+        assets: ``objects.assets`` or ``distractors.assets``.
+        resting: also compute each asset's stable resting poses (tabletop placement).
 
     Raises:
         AssetError: a missing, unreadable or face-less mesh, or an empty folder.
     """
     entries: list[AssetEntry] = []
-    for asset in objects.assets:
+    for asset in assets:
         if isinstance(asset, PrimitiveAsset):
             library.get(primitive=asset.primitive)
             entries.append(AssetEntry(asset.primitive, asset.primitive, None, 1.0, asset.weight, False,
@@ -101,7 +105,7 @@ def build_catalog(objects: ObjectsConfig, library: MeshLibrary) -> AssetCatalog:
                                       has_own_appearance(mesh), keypoints))
         elif isinstance(asset, MeshFolderAsset):
             entries += _folder_entries(asset, library)
-    entries = [_with_geometry(e, library, objects.placement == "tabletop") for e in entries]
+    entries = [_with_geometry(e, library, resting) for e in entries]
     categories = tuple(dict.fromkeys(e.category for e in entries))
     for category in categories:
         schemas = {e.keypoints.names for e in entries if e.category == category}

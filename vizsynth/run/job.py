@@ -94,7 +94,9 @@ def generate(
         raise ConfigError(f"workers must be >= 1, got {workers}")
     config = load_config(config)
     out_dir = Path(out_dir)
-    catalog = build_catalog(config.objects, MeshLibrary())  # loads and checks every asset now
+    library = MeshLibrary()  # loads and checks every asset now, before anything is written
+    catalog = build_catalog(config.objects.assets, library)
+    build_catalog(config.distractors.assets, library)
     categories = list(catalog.categories)
     config_yaml = config.to_yaml()
     digest = config_digest(config_yaml)

@@ -26,14 +26,14 @@ def _yaw(angle: float) -> np.ndarray:
 
 def place_tabletop(
     poses: list[tuple[RestingPose, ...]], scales: list[float], config: ObjectsConfig, *,
-    rng: np.random.Generator, index: int,
+    rng: np.random.Generator, index: int, placed: list,
 ) -> list[np.ndarray]:
     """obj_to_world of each object at rest on z = 0 inside ``config.tabletop_extent_m``.
 
     Args:
         poses: each object's resting poses; scales: each object's mesh_scale.
+        placed: (xy centre, footprint radius) of what is already on the table; extended here.
     """
-    placed: list[tuple[np.ndarray, float]] = []
     out = []
     half = np.asarray(config.tabletop_extent_m, dtype=np.float64)
     for k, (options, scale) in enumerate(zip(poses, scales)):
@@ -61,17 +61,17 @@ def place_tabletop(
 
 def place_flying(
     radii: list[float], rotations: list[np.ndarray], camera: CameraSpec, config: ObjectsConfig, *,
-    rng: np.random.Generator, index: int,
+    rng: np.random.Generator, index: int, placed: list,
 ) -> list[np.ndarray]:
     """obj_to_world of each object at a random pixel and depth inside the camera's view.
 
     Args:
         radii: each object's bounding-sphere radius in metres (about its origin).
         rotations: each object's (3, 3) rotation.
+        placed: (centre, radius) of what is already in the scene; extended here.
     """
     cam_to_world = np.linalg.inv(camera.world_to_cam)
     k_inv = np.linalg.inv(camera.K)
-    placed: list[tuple[np.ndarray, float]] = []
     out = []
     for k, (radius, rotation) in enumerate(zip(radii, rotations)):
         for _ in range(config.max_placement_tries):
