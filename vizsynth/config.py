@@ -30,6 +30,8 @@ from vizsynth.distributions import Param, bounded, parse_param
 from vizsynth.errors import ConfigError, format_validation_error
 
 PRIMITIVES = ("cube", "sphere", "cylinder", "cone", "torus", "capsule")
+TEXTURE_KINDS = ("noise", "checker", "stripes", "gradient", "blocks")
+BACKGROUND_KINDS = ("solid", "procedural", "image")
 LIGHT_TYPES = ("point", "directional", "spot")
 
 
@@ -181,6 +183,10 @@ class MaterialConfig(_Model):
     keep_asset_appearance: bool = Field(
         True, description="meshes with their own texture or vertex colours keep them"
     )
+    texture_probability: Unit = Field(default_factory=lambda: _c(0.0), description="chance of a procedural texture")
+    textures: tuple[Literal[TEXTURE_KINDS], ...] = Field(  # type: ignore[valid-type]
+        TEXTURE_KINDS, description="procedural texture kinds to draw from", min_length=1
+    )
 
 
 def _check_light_types(param: Param) -> Param:
@@ -246,10 +252,28 @@ class CameraConfig(_Model):
         return self
 
 
-class BackgroundConfig(_Model):
-    """A flat background colour."""
+def _check_background_kinds(param: Param) -> Param:
+    bad = [o for o in param.args if o not in BACKGROUND_KINDS]
+    if bad:
+        raise ValueError(f"background kinds must be among {list(BACKGROUND_KINDS)}, got {bad}")
+    return param
 
+
+class BackgroundConfig(_Model):
+    """What is seen behind the objects: a flat colour, a procedural texture, or a photo."""
+
+    kind: Annotated[Param, BeforeValidator(parse_param), AfterValidator(_check_background_kinds),
+                    PlainSerializer(lambda p: p.to_config())] = Field(default_factory=lambda: _c("solid"))
     color: Color = Field(default_factory=lambda: (_u(0.1, 0.9), _u(0.1, 0.9), _u(0.1, 0.9)))
+    textures: tuple[Literal[TEXTURE_KINDS], ...] = Field(TEXTURE_KINDS, min_length=1)  # type: ignore[valid-type]
+    image_folder: str | None = Field(None, description="photos (jpg/png) for kind 'image'")
+    image_zoom: _param(ge=1) = Field(default_factory=lambda: _u(1.0, 2.0), description="crop = image / zoom")
+
+    @model_validator(mode="after")
+    def _folder_for_images(self) -> "BackgroundConfig":
+        if "image" in self.kind.args and self.image_folder is None:
+            raise ValueError("background.kind can be 'image', so background.image_folder must name a folder of photos")
+        return self
 
 
 class EffectsConfig(_Model):
@@ -427,4 +451,7 @@ def _resolve_asset_paths(data: dict, base_dir: Path) -> dict:
                 for key in ("mesh", "folder"):
                     if isinstance(entry.get(key), str):
                         entry[key] = str((base_dir / entry[key]).resolve())
+    background = data.get("background")
+    if isinstance(background, dict) and isinstance(background.get("image_folder"), str):
+        background["image_folder"] = str((base_dir / background["image_folder"]).resolve())
     return data

@@ -16,6 +16,7 @@ from vizsynth.annotate.frame import AssetInfo, FrameAnnotations, annotate_frame
 from vizsynth.annotate.maps import ray_distance, semantic_map
 from vizsynth.assets.catalog import build_catalog
 from vizsynth.assets.meshes import MeshLibrary
+from vizsynth.backgrounds import background_image, background_photos, composite
 from vizsynth.config import DatasetConfig
 from vizsynth.effects import apply_effects
 from vizsynth.errors import SceneError
@@ -71,6 +72,7 @@ class FrameRenderer:
         self.categories = list(categories) if categories is not None else list(self.catalog.categories)
         self._category_ids = {name: i + 1 for i, name in enumerate(self.categories)}
         self._info: dict[str, AssetInfo] = {}
+        self._photos = background_photos(config.background.image_folder) if "image" in config.background.kind.args else ()
         self._renderer = Renderer(self._library, config.image.width, config.image.height, config.render.antialias)
 
     def __enter__(self) -> "FrameRenderer":
@@ -96,7 +98,7 @@ class FrameRenderer:
     def scene(self, index: int) -> SceneSpec:
         """The sampled scene of frame ``index`` (no rendering)."""
         return sample_scene(self.config, self.catalog, seed=self.seed, index=index,
-                            distractors=self.distractor_catalog)
+                            distractors=self.distractor_catalog, photos=self._photos)
 
     def frame(self, index: int) -> Frame:
         """Samples, renders and annotates frame ``index``."""
@@ -137,5 +139,9 @@ class FrameRenderer:
             maps["normals"] = result.normals
         if timings is not None:
             timings.update(render=t1 - t0, annotate=time.perf_counter() - t1)
-        rgb = apply_effects(result.rgb, spec.effects)
+        rgb = result.rgb
+        if result.alpha is not None:
+            background = background_image(spec.background, spec.camera.width, spec.camera.height)
+            rgb = composite(rgb, result.alpha, background)
+        rgb = apply_effects(rgb, spec.effects)
         return Frame(index, spec, rgb, result.depth_m, result.instance_ids, annotations, maps)

@@ -47,11 +47,15 @@ class CameraSpec:
 
 @dataclass(frozen=True)
 class MaterialSpec:
-    """A metallic-roughness material; colours linear RGB in [0, 1]."""
+    """A metallic-roughness material; colours linear RGB in [0, 1].
+
+    ``texture``: a procedural texture dict (vizsynth.textures) replacing the base colour, or None.
+    """
 
     base_color: tuple[float, float, float]
     metallic: float
     roughness: float
+    texture: dict | None = None
 
 
 @dataclass(frozen=True)
@@ -106,6 +110,9 @@ class SceneSpec:
     background_rgb: tuple[float, float, float] = (0.5, 0.5, 0.5)
     ambient_rgb: tuple[float, float, float] = (0.3, 0.3, 0.3)
     effects: dict = field(default_factory=dict)  # sampled sensor effects (vizsynth.effects), {} = none
+    # What is seen behind the objects: {"kind": "solid"} (background_rgb), {"kind": "procedural",
+    # "texture": {...}} or {"kind": "image", "path": ..., "crop": [x, y, w, h] as image fractions, "flip": bool}.
+    background: dict = field(default_factory=lambda: {"kind": "solid"})
 
     def obj_to_cam(self, obj: ObjectSpec) -> np.ndarray:
         """(4, 4) float64 pose of ``obj`` in the OpenCV camera frame, metres."""
@@ -175,6 +182,7 @@ class _Material(_Strict):
     base_color: tuple[float, float, float]
     metallic: float = Field(ge=0, le=1)
     roughness: float = Field(ge=0, le=1)
+    texture: dict | None = None
 
 
 class _Object(_Strict):
@@ -209,6 +217,7 @@ class _Scene(_Strict):
     background_rgb: tuple[float, float, float] = (0.5, 0.5, 0.5)
     ambient_rgb: tuple[float, float, float] = (0.3, 0.3, 0.3)
     effects: dict[str, int | float] = Field(default_factory=dict)
+    background: dict = Field(default_factory=lambda: {"kind": "solid"})
     # Free-form block that frame records carry (seed, index, annotations); ignored when rendering.
     record: dict = Field(default_factory=dict)
 
@@ -269,7 +278,8 @@ def scene_from_dict(data: Any, base_dir: str | os.PathLike, source: str = "scene
         mesh = None if obj.mesh is None else str((Path(base_dir) / obj.mesh).resolve())
         material = None
         if obj.material is not None:
-            material = MaterialSpec(tuple(obj.material.base_color), obj.material.metallic, obj.material.roughness)
+            material = MaterialSpec(tuple(obj.material.base_color), obj.material.metallic, obj.material.roughness,
+                                    obj.material.texture)
         objects.append(ObjectSpec(
             instance_id=obj.instance_id if obj.instance_id is not None else i + 1,
             category=obj.category, primitive=obj.primitive, mesh=mesh, mesh_scale=obj.mesh_scale,
@@ -285,7 +295,7 @@ def scene_from_dict(data: Any, base_dir: str | os.PathLike, source: str = "scene
             for light in parsed.lights
         )
     return SceneSpec(camera, tuple(objects), lights, tuple(parsed.background_rgb), tuple(parsed.ambient_rgb),
-                     dict(parsed.effects))
+                     dict(parsed.effects), dict(parsed.background))
 
 
 def load_scene(path: str | os.PathLike) -> SceneSpec:
@@ -322,6 +332,8 @@ def scene_to_dict(scene: SceneSpec, base_dir: str | os.PathLike | None = None) -
                 "metallic": o.material.metallic,
                 "roughness": o.material.roughness,
             }
+            if o.material.texture is not None:
+                out["material"]["texture"] = o.material.texture
         return out
 
     c = scene.camera
@@ -340,4 +352,5 @@ def scene_to_dict(scene: SceneSpec, base_dir: str | os.PathLike | None = None) -
         "background_rgb": list(scene.background_rgb),
         "ambient_rgb": list(scene.ambient_rgb),
         "effects": dict(scene.effects),
+        "background": dict(scene.background),
     }

@@ -23,7 +23,7 @@ class _Renderer(pyrender.Renderer):
     """pyrender's renderer with a single-sample framebuffer for labels and a lean read-back.
 
     Colour pass: draws into pyrender's 4x multisampled framebuffer (or, with ``antialias`` off,
-    the single-sample one), reads RGB only.
+    the single-sample one), reads RGBA.
     Label pass (SEG): draws into a single-sample framebuffer, so each pixel is decided at its
     centre and costs one sample, and reads the id colour's R and G bytes and the depth buffer.
     """
@@ -78,15 +78,16 @@ class _Renderer(pyrender.Renderer):
             GL.glBindFramebuffer(GL.GL_DRAW_FRAMEBUFFER, self._main_fb)
             GL.glBlitFramebuffer(0, 0, width, height, 0, 0, width, height, GL.GL_COLOR_BUFFER_BIT, GL.GL_LINEAR)
             GL.glBindFramebuffer(GL.GL_READ_FRAMEBUFFER, self._main_fb)
-        # PyOpenGL 3.1.0 cannot size a GL_RG read: ids are read as RGB too (R, G carry the id).
-        rgb = GL.glReadPixels(0, 0, width, height, GL.GL_RGB, GL.GL_UNSIGNED_BYTE)
-        rgb = np.frombuffer(rgb, dtype=np.uint8).reshape(height, width, 3)[::-1]
+        # RGBA: the alpha is the colour pass's coverage (for compositing backgrounds). PyOpenGL
+        # 3.1.0 cannot size a GL_RG read, so ids are read the same way (R, G carry the id).
+        rgba = GL.glReadPixels(0, 0, width, height, GL.GL_RGBA, GL.GL_UNSIGNED_BYTE)
+        rgba = np.frombuffer(rgba, dtype=np.uint8).reshape(height, width, 4)[::-1]
         if not flags & RenderFlags.SEG:
-            return rgb, None
+            return rgba, None
         window_z = GL.glReadPixels(0, 0, width, height, GL.GL_DEPTH_COMPONENT, GL.GL_FLOAT)
         window_z = np.frombuffer(window_z, dtype=np.float32).reshape(height, width)[::-1]
         camera = scene.main_camera_node.camera
-        return rgb[..., :2], linear_depth(window_z, camera.znear, camera.zfar)
+        return rgba[..., :2], linear_depth(window_z, camera.znear, camera.zfar)
 
     def _bind_and_draw_primitive(self, primitive, pose, program, flags):
         if not flags & RenderFlags.SEG:
@@ -263,7 +264,7 @@ class GLContext:
         self._renderer = _Renderer(width, height, antialias)
 
     def render(self, scene: pyrender.Scene, width: int, height: int, seg_node_map: dict | None = None):
-        """Colour pass (``seg_node_map`` None): (H, W, 3) uint8 RGB.
+        """Colour pass (``seg_node_map`` None): (H, W, 4) uint8 RGBA.
         Label pass: ((H, W, 2) uint8 id bytes, (H, W) float32 depth in metres)."""
         self._platform.make_current()
         self._renderer.viewport_width, self._renderer.viewport_height = width, height

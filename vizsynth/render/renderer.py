@@ -16,11 +16,13 @@ from dataclasses import dataclass
 
 import numpy as np
 import pyrender
+import trimesh
 
 from vizsynth.assets.meshes import MeshLibrary
 from vizsynth.errors import RenderError
 from vizsynth.render.context import GLContext
 from vizsynth.scene import CameraSpec, LightSpec, ObjectSpec, SceneSpec
+from vizsynth.textures import make_texture, spherical_uv
 
 # OpenCV camera frame -> OpenGL camera frame (and back): flip y and z.
 CV_TO_GL = np.diag([1.0, -1.0, -1.0, 1.0])
@@ -55,6 +57,8 @@ class RenderResult:
         silhouettes: {instance id: Silhouette} when asked for (``amodal=True``), else None.
         normals: (H, W, 3) float32 unit surface normals, OpenCV camera frame, facing the camera
             (0 where no surface), when asked for (``normals=True``), else None.
+        alpha: (H, W) uint8 coverage of the colour pass when the scene's background is not solid
+            (``rgb`` is then over transparent black, ready for compositing), else None.
     """
 
     rgb: np.ndarray
@@ -62,6 +66,7 @@ class RenderResult:
     instance_ids: np.ndarray
     silhouettes: dict[int, Silhouette] | None = None
     normals: np.ndarray | None = None
+    alpha: np.ndarray | None = None
 
 
 def _open_context(width: int, height: int, antialias: bool) -> GLContext:
@@ -135,13 +140,15 @@ class Renderer:
         nodes = self._stage(spec)
         # The label pass draws instance id i in colour (i & 255, i >> 8, 0): R and G read back as uint16.
         seg_map = {node: (i & 0xFF, i >> 8, 0) for i, node in nodes.items()}
-        rgb = self._gl.render(self._scene, width, height)
+        rgba = self._gl.render(self._scene, width, height)
         id_bytes, depth_m = self._gl.render(self._scene, width, height, seg_map)
         ids = id_bytes[..., 0].astype(np.uint16) | (id_bytes[..., 1].astype(np.uint16) << 8)
         silhouettes = self._silhouettes(spec, nodes) if amodal else None
         normal_map = self._gl.normals(self._scene, list(nodes.values()), width, height) if normals else None
-        return RenderResult(rgb=np.ascontiguousarray(rgb), depth_m=depth_m, instance_ids=ids,
-                            silhouettes=silhouettes, normals=normal_map)
+        solid = spec.background.get("kind", "solid") == "solid"
+        return RenderResult(rgb=np.ascontiguousarray(rgba[..., :3]), depth_m=depth_m, instance_ids=ids,
+                            silhouettes=silhouettes, normals=normal_map,
+                            alpha=None if solid else np.ascontiguousarray(rgba[..., 3]))
 
     # --- amodal silhouettes ----------------------------------------------------------------------
 
@@ -182,7 +189,9 @@ class Renderer:
             for node in nodes:
                 node.mesh.is_visible = False
 
-        scene.bg_color = np.array([*spec.background_rgb, 1.0])
+        solid = spec.background.get("kind", "solid") == "solid"
+        # A picture goes behind later: clear to transparent black so alpha is the coverage.
+        scene.bg_color = np.array([*spec.background_rgb, 1.0]) if solid else np.zeros(4)
         scene.ambient_light = np.array(spec.ambient_rgb)
         cam_to_world = np.linalg.inv(spec.camera.world_to_cam)
         self._frame_nodes.append(scene.add(_gl_camera(spec.camera), pose=cam_to_world @ CV_TO_GL))
@@ -208,6 +217,10 @@ class Renderer:
         while len(nodes) <= k:
             geometry = self._library.get(primitive=obj.primitive, mesh=obj.mesh)
             self._bounds[obj.asset_key] = np.asarray(geometry.bounds, dtype=np.float64)
+            if getattr(geometry.visual, "uv", None) is None:
+                # Texture coordinates for procedural textures on meshes that have none.
+                geometry = geometry.copy()
+                geometry.visual = trimesh.visual.TextureVisuals(uv=spherical_uv(geometry.vertices))
             smooth = obj.primitive not in _FLAT_SHADED
             mesh = pyrender.Mesh.from_trimesh(geometry, smooth=smooth)
             for primitive in mesh.primitives:
@@ -224,9 +237,12 @@ class Renderer:
                 primitive.material = material
             return
         m = obj.material
+        texture = None
+        if m.texture is not None:
+            texture = pyrender.Texture(source=make_texture(m.texture), source_channels="RGB")
         material = pyrender.MetallicRoughnessMaterial(
-            baseColorFactor=[*m.base_color, 1.0], metallicFactor=m.metallic, roughnessFactor=m.roughness,
-            doubleSided=True,
+            baseColorFactor=[1.0, 1.0, 1.0, 1.0] if texture else [*m.base_color, 1.0],
+            baseColorTexture=texture, metallicFactor=m.metallic, roughnessFactor=m.roughness, doubleSided=True,
         )
         for primitive in node.mesh.primitives:
             primitive.material = material

@@ -10,6 +10,7 @@ from vizsynth.distributions import Param
 from vizsynth.sampling.geometry import quaternion_to_matrix
 from vizsynth.sampling.placement import place_flying, place_tabletop
 from vizsynth.scene import CameraSpec, MaterialSpec, ObjectSpec
+from vizsynth.textures import sample_texture
 
 
 def sample_rotation(mode: str, *, rng: np.random.Generator) -> np.ndarray:
@@ -25,9 +26,15 @@ def sample_rotation(mode: str, *, rng: np.random.Generator) -> np.ndarray:
 
 
 def sample_material(config: MaterialConfig, *, rng: np.random.Generator) -> MaterialSpec:
-    """Draws base colour (r, g, b), metallic, roughness in that order."""
+    """Draws base colour (r, g, b), metallic, roughness, texture probability, a coin, a texture.
+
+    The texture is always drawn (used or not), so the stream advances the same way either way.
+    """
     color = tuple(float(c.sample(rng=rng)) for c in config.base_color)
-    return MaterialSpec(color, float(config.metallic.sample(rng=rng)), float(config.roughness.sample(rng=rng)))
+    metallic, roughness = float(config.metallic.sample(rng=rng)), float(config.roughness.sample(rng=rng))
+    textured = rng.uniform() < config.texture_probability.sample(rng=rng)
+    texture = sample_texture(config.textures, rng=rng)
+    return MaterialSpec(color, metallic, roughness, texture if textured else None)
 
 
 def _draw_objects(

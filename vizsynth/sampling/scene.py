@@ -2,23 +2,44 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from vizsynth.assets.catalog import AssetCatalog
-from vizsynth.config import DatasetConfig
+from vizsynth.config import BackgroundConfig, DatasetConfig
 from vizsynth.effects import is_identity, sample_effects
 from vizsynth.sampling.camera import sample_camera
 from vizsynth.sampling.lighting import sample_lights
 from vizsynth.sampling.objects import sample_distractors, sample_objects
 from vizsynth.scene import SceneSpec
 from vizsynth.seeding import frame_rngs
+from vizsynth.textures import sample_texture
+
+
+def sample_background(config: BackgroundConfig, photos: tuple[str, ...], *, rng: np.random.Generator) -> tuple:
+    """Draws (background_rgb, background dict): colour, kind, texture, photo, crop, flip in that order."""
+    color = tuple(float(c.sample(rng=rng)) for c in config.color)
+    kind = config.kind.sample(rng=rng)
+    texture = sample_texture(config.textures, rng=rng)
+    zoom = float(config.image_zoom.sample(rng=rng))
+    corner = rng.uniform(0.0, 1.0 - 1.0 / zoom, size=2)
+    flip = bool(rng.uniform() < 0.5)
+    photo = photos[int(rng.integers(len(photos)))] if photos else None
+    if kind == "procedural":
+        return color, {"kind": "procedural", "texture": texture}
+    if kind == "image":
+        crop = [float(corner[0]), float(corner[1]), 1.0 / zoom, 1.0 / zoom]
+        return color, {"kind": "image", "path": photo, "crop": crop, "flip": flip}
+    return color, {"kind": "solid"}
 
 
 def sample_scene(config: DatasetConfig, catalog: AssetCatalog, *, seed: int, index: int,
-                 distractors: AssetCatalog | None = None) -> SceneSpec:
+                 distractors: AssetCatalog | None = None, photos: tuple[str, ...] = ()) -> SceneSpec:
     """Frame ``index`` of dataset ``seed``: depends on (config, seed, index) only.
 
     Args:
         catalog: the objects' assets (``build_catalog(config.objects.assets, ...)``).
         distractors: the distractors' assets; needed when ``config.distractors.count`` can be > 0.
+        photos: the background photos (``background_photos(config.background)``), when used.
     """
     rngs = frame_rngs(seed, index)
     camera = sample_camera(config.camera, config.image, rng=rngs["camera"])
@@ -35,8 +56,8 @@ def sample_scene(config: DatasetConfig, catalog: AssetCatalog, *, seed: int, ind
             camera=camera, index=index, placed=placed, first_id=len(objects) + 1,
         )
     lights = sample_lights(config.lights, rng=rngs["lights"])
-    background = tuple(float(c.sample(rng=rngs["background"])) for c in config.background.color)
+    background_rgb, background = sample_background(config.background, photos, rng=rngs["background"])
     ambient = tuple(float(c.sample(rng=rngs["lights"])) for c in config.lights.ambient)
     effects = sample_effects(config.effects, rng=rngs["effects"])
-    return SceneSpec(camera=camera, objects=objects, lights=lights, background_rgb=background, ambient_rgb=ambient,
-                     effects={} if is_identity(effects) else effects)
+    return SceneSpec(camera=camera, objects=objects, lights=lights, background_rgb=background_rgb,
+                     ambient_rgb=ambient, effects={} if is_identity(effects) else effects, background=background)

@@ -1,0 +1,91 @@
+"""Procedural textures on objects, procedural and photo backgrounds: pixels change, labels don't."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+import vizsynth
+from vizsynth.cli import main
+from vizsynth.config import load_config
+from vizsynth.errors import AssetError, ConfigError
+
+SMALL = {"image": {"width": 160, "height": 120}, "objects": {"count": 4}}
+
+
+def _inside_variance(frame) -> float:
+    """Mean over objects of the colour variance inside each object's visible mask (edges eroded)."""
+    values = []
+    for a in frame.annotations.objects:
+        inside = cv2.erode((frame.instance_ids == a.instance_id).astype(np.uint8), np.ones((3, 3), np.uint8))
+        if inside.sum() > 100:
+            values.append(frame.rgb[inside.astype(bool)].astype(float).var(axis=0).mean())
+    return float(np.mean(values))
+
+
+# Ambient light only: a plain material is one flat colour, so any variance inside is texture.
+FLAT = {**SMALL, "lights": {"count": 0, "ambient": [1.0, 1.0, 1.0]}, "material": {"metallic": 0.0, "roughness": 1.0}}
+
+
+def test_textured_objects_show_texture():
+    plain = [vizsynth.render_frame(FLAT, seed=1, index=i) for i in range(4)]
+    textured = [vizsynth.render_frame({**FLAT, "material": {**FLAT["material"], "texture_probability": 1.0,
+                                                            "textures": ["checker", "stripes"]}}, seed=1, index=i)
+                for i in range(4)]
+    for a, b in zip(plain, textured):
+        np.testing.assert_array_equal(a.instance_ids, b.instance_ids)
+    assert np.mean([_inside_variance(f) for f in textured]) > 4 * np.mean([_inside_variance(f) for f in plain])
+
+
+def test_procedural_background_changes_only_background_pixels():
+    solid = vizsynth.render_frame(SMALL, seed=2, index=0)
+    textured = vizsynth.render_frame({**SMALL, "background": {"kind": "procedural"}}, seed=2, index=0)
+    np.testing.assert_array_equal(solid.instance_ids, textured.instance_ids)
+    np.testing.assert_array_equal(solid.depth_m, textured.depth_m)
+    background = solid.instance_ids == 0
+    assert (textured.depth_m[background] == 0).all()
+    far = cv2.erode(background.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)  # no antialiased edges
+    assert textured.rgb[far].astype(float).std(axis=0).mean() > 5, "a texture, not a flat colour"
+    assert solid.rgb[far].astype(float).std(axis=0).mean() < 1e-6
+    # Away from object edges the objects look the same (compositing only fills the background).
+    interior = cv2.erode((~background).astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
+    assert np.abs(textured.rgb[interior].astype(int) - solid.rgb[interior].astype(int)).max() <= 1
+
+
+@pytest.fixture
+def photos(tmp_path):
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    for i in range(3):
+        image = cv2.resize(rng.integers(0, 255, (6, 8, 3), dtype=np.uint8), (400, 300), interpolation=cv2.INTER_CUBIC)
+        cv2.imwrite(str(folder / f"photo_{i}.png"), image)
+    return folder
+
+
+def test_photo_backgrounds_replay_identically(photos, tmp_path, capsys):
+    config = {**SMALL, "background": {"kind": "image", "image_folder": str(photos)}}
+    out = tmp_path / "data"
+    assert vizsynth.generate(config, out, num_frames=3, seed=4, progress=False).ok
+    assert main(["replay", str(out), "--frame", "1", "--out", str(tmp_path / "again")]) == 0
+    assert "4/4 files byte-identical" in capsys.readouterr().out
+    frame = vizsynth.render_frame(config, seed=4, index=1)
+    assert frame.spec.background["kind"] == "image" and frame.spec.background["path"].startswith(str(photos))
+
+
+@pytest.mark.parametrize("data, error, fragment", [
+    ({"background": {"kind": "image"}}, ConfigError, "image_folder"),
+    ({"background": {"kind": {"choice": ["solid", "video"]}}}, ConfigError, "video"),
+    ({"material": {"texture_probability": 1.5}}, ConfigError, "material.texture_probability"),
+    ({"material": {"textures": ["plaid"]}}, ConfigError, "material.textures.0"),
+])
+def test_bad_texture_and_background_values(data, error, fragment):
+    with pytest.raises(error, match=fragment):
+        load_config(data)
+
+
+def test_missing_photo_folder_is_named(tmp_path):
+    config = load_config({**SMALL, "background": {"kind": "image", "image_folder": str(tmp_path / "nope")}})
+    with pytest.raises(AssetError, match="nope"):
+        vizsynth.render_frame(config, seed=0, index=0)
