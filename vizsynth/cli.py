@@ -137,6 +137,8 @@ def _generate(args: argparse.Namespace) -> int:
         f"{f' ({kept} kept from before)' if kept else ''}, {summary.num_annotations} objects annotated, "
         f"{summary.seconds:.1f} s ({rate:.1f} frames/s), {len(summary.failed)} failed"
     )
+    if config.constraints.active and summary.acceptance_rate is not None:
+        print(f"frame constraints: {summary.acceptance_rate:.1%} of sampled scenes accepted")
     for index, error in sorted(summary.failed.items()):
         print(f"frame {index} failed: {error.splitlines()[0]}", file=sys.stderr)
     if summary.failed:

@@ -306,6 +306,23 @@ class AnnotateConfig(_Model):
     normals_map: bool = Field(False, description="write normals/ (16-bit RGB PNG, camera-frame surface normals)")
 
 
+class ConstraintsConfig(_Model):
+    """Conditions a frame must meet; a frame that misses them is resampled (deterministically:
+    try k of frame i has streams of its own), at most ``max_tries`` times, then fails naming them."""
+
+    min_visible_objects: int = Field(0, ge=0, description="labelled objects with at least one visible pixel")
+    min_visibility: float = Field(0.0, ge=0, le=1, description="every visible object at least this visible")
+    min_object_pixels: int = Field(0, ge=0, description="every visible object at least this many pixels")
+    max_object_pixels: int | None = Field(None, ge=1, description="every visible object at most this many pixels")
+    min_occluded_objects: int = Field(0, ge=0, description="objects with visibility below occluded_below")
+    occluded_below: float = Field(0.9, gt=0, le=1)
+    max_tries: int = Field(50, ge=1)
+
+    @property
+    def active(self) -> bool:
+        return self != ConstraintsConfig(max_tries=self.max_tries, occluded_below=self.occluded_below)
+
+
 class RenderConfig(_Model):
     """How frames are rasterised (labels are one sample per pixel centre either way)."""
 
@@ -337,8 +354,16 @@ class DatasetConfig(_Model):
     background: BackgroundConfig = Field(default_factory=BackgroundConfig)
     effects: EffectsConfig = Field(default_factory=EffectsConfig)
     annotate: AnnotateConfig = Field(default_factory=AnnotateConfig)
+    constraints: ConstraintsConfig = Field(default_factory=ConstraintsConfig)
     render: RenderConfig = Field(default_factory=RenderConfig)
     output: OutputConfig = Field(default_factory=OutputConfig)
+
+    @model_validator(mode="after")
+    def _constraints_need_amodal(self) -> "DatasetConfig":
+        c = self.constraints
+        if (c.min_visibility > 0 or c.min_occluded_objects > 0) and not self.annotate.amodal:
+            raise ValueError("constraints on visibility need annotate.amodal: true")
+        return self
 
     @model_validator(mode="after")
     def _depth_fits_uint16(self) -> "DatasetConfig":

@@ -17,9 +17,9 @@ from vizsynth.annotate.maps import ray_distance, semantic_map
 from vizsynth.assets.catalog import build_catalog
 from vizsynth.assets.meshes import MeshLibrary
 from vizsynth.backgrounds import background_image, background_photos, composite
-from vizsynth.config import DatasetConfig
+from vizsynth.config import ConstraintsConfig, DatasetConfig
 from vizsynth.effects import apply_effects
-from vizsynth.errors import SceneError
+from vizsynth.errors import PlacementError, SceneError
 from vizsynth.render import Renderer, RenderResult
 from vizsynth.sampling.scene import sample_scene
 from vizsynth.scene import ObjectSpec, SceneSpec
@@ -48,6 +48,24 @@ class Frame:
     instance_ids: np.ndarray
     annotations: FrameAnnotations
     maps: dict = field(default_factory=dict)
+
+
+def unmet_constraints(annotations: FrameAnnotations, c: ConstraintsConfig) -> str:
+    """The constraints a frame misses, in words ("" when it meets them all)."""
+    visible = annotations.visible
+    problems = []
+    if len(visible) < c.min_visible_objects:
+        problems.append(f"{len(visible)} visible objects < min_visible_objects {c.min_visible_objects}")
+    if c.min_visibility > 0 and any(a.visibility < c.min_visibility for a in visible):
+        problems.append(f"an object's visibility < min_visibility {c.min_visibility}")
+    if any(a.area < c.min_object_pixels for a in visible):
+        problems.append(f"an object has < min_object_pixels {c.min_object_pixels}")
+    if c.max_object_pixels is not None and any(a.area > c.max_object_pixels for a in visible):
+        problems.append(f"an object has > max_object_pixels {c.max_object_pixels}")
+    occluded = sum(a.visibility is not None and a.visibility < c.occluded_below for a in visible)
+    if occluded < c.min_occluded_objects:
+        problems.append(f"{occluded} occluded objects < min_occluded_objects {c.min_occluded_objects}")
+    return "; ".join(problems)
 
 
 class FrameRenderer:
@@ -95,14 +113,32 @@ class FrameRenderer:
         """Loads an object's geometry now (once per process), raising AssetError if it is unusable."""
         self._library.get(primitive=obj.primitive, mesh=obj.mesh)
 
-    def scene(self, index: int) -> SceneSpec:
-        """The sampled scene of frame ``index`` (no rendering)."""
+    def scene(self, index: int, attempt: int = 0) -> SceneSpec:
+        """The sampled scene of frame ``index`` (no rendering); ``attempt`` > 0: a resample."""
         return sample_scene(self.config, self.catalog, seed=self.seed, index=index,
-                            distractors=self.distractor_catalog, photos=self._photos)
+                            distractors=self.distractor_catalog, photos=self._photos, attempt=attempt)
 
-    def frame(self, index: int) -> Frame:
-        """Samples, renders and annotates frame ``index``."""
-        return self.render_scene(self.scene(index), index)
+    def frame(self, index: int, timings: dict | None = None) -> Frame:
+        """Samples, renders and annotates frame ``index``, resampling it (deterministically) until
+        it meets ``config.constraints``.
+
+        Raises:
+            PlacementError: the constraints were missed ``max_tries`` times (naming them).
+        """
+        constraints = self.config.constraints
+        tries = constraints.max_tries if constraints.active else 1
+        missed = ""
+        for attempt in range(tries):
+            started = time.perf_counter()
+            spec = self.scene(index, attempt)
+            sampled = time.perf_counter() - started
+            frame = self.render_scene(spec, index, timings)
+            missed = unmet_constraints(frame.annotations, constraints)
+            if not missed:
+                if timings is not None:
+                    timings.update(sample=sampled, tries=attempt + 1)
+                return frame
+        raise PlacementError(f"frame {index}: missed the frame constraints in {tries} tries; last try: {missed}")
 
     def render(self, spec: SceneSpec) -> RenderResult:
         """Renders a scene without annotating it: RGB, depth, instance ids, and the silhouettes

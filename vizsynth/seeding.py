@@ -13,21 +13,24 @@ import numpy as np
 STAGES = ("camera", "objects", "materials", "lights", "background", "effects", "distractors")
 
 
-def frame_rngs(seed: int, index: int) -> dict[str, np.random.Generator]:
+def frame_rngs(seed: int, index: int, attempt: int = 0) -> dict[str, np.random.Generator]:
     """The independent generators for frame ``index`` of dataset ``seed``.
 
     Args:
         seed: dataset seed, any non-negative integer (0 is a seed like any other).
         index: frame index, >= 0.
+        attempt: 0, or the try number when frame constraints made earlier tries be resampled
+            (each try has streams of its own; the first try's are those of attempt 0).
 
     Returns:
         {stage name: Generator}, one per name in STAGES.
     """
     if seed < 0 or index < 0:
         raise ValueError(f"seed and index must be >= 0, got seed={seed}, index={index}")
+    key = (index,) if attempt == 0 else (index, attempt)
     return {
         stage: np.random.Generator(
-            np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(index, zlib.crc32(stage.encode()))))
+            np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(*key, zlib.crc32(stage.encode()))))
         )
         for stage in STAGES
     }

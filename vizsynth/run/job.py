@@ -39,6 +39,7 @@ class JobSummary:
         num_annotations: annotations in annotations.json (visible objects rendered, without COCO).
         seconds: wall time of this run.
         stage_seconds: summed per-stage seconds of this run's frames (sample, render, annotate, write, merge).
+        acceptance_rate: frames rendered / samples drawn under the frame constraints (1.0 without).
     """
 
     out_dir: Path
@@ -49,6 +50,7 @@ class JobSummary:
     num_annotations: int
     seconds: float
     stage_seconds: dict = field(default_factory=dict)
+    acceptance_rate: float | None = None
 
     @property
     def ok(self) -> bool:
@@ -118,7 +120,7 @@ def generate(
     task = FrameTask(config, seed, out_dir, categories)
     failed: dict[int, str] = {}
     stage_seconds = dict.fromkeys(STAGES, 0.0)
-    num_objects = 0
+    num_objects = tries = 0
     bar = tqdm(total=num_frames, initial=num_frames - len(todo), unit="frame", disable=not progress,
                dynamic_ncols=True, file=sys.stderr)
     try:
@@ -126,6 +128,7 @@ def generate(
             bar.update(1)
             if outcome.ok:
                 num_objects += outcome.num_objects
+                tries += outcome.tries
                 for stage, seconds in outcome.seconds.items():
                     stage_seconds[stage] += seconds
             else:
@@ -147,6 +150,7 @@ def generate(
         failed=[{"index": i, "error": failed[i]} for i in sorted(failed)],
         last_run={"rendered": len(todo) - len(failed), "seconds": round(time.perf_counter() - started, 3),
                   "workers": workers, "objects": num_objects,
+                  "constraint_acceptance_rate": round((len(todo) - len(failed)) / tries, 4) if tries else None,
                   "stage_seconds": {k: round(v, 3) for k, v in stage_seconds.items()}},
     )
     categories_coco = coco_categories(categories, catalog.category_keypoints())
@@ -155,4 +159,4 @@ def generate(
     stage_seconds["merge"] = time.perf_counter() - merge_started
     seconds = time.perf_counter() - started
     return JobSummary(out_dir, num_frames, len(complete), len(todo) - len(failed), failed, num_annotations,
-                      seconds, stage_seconds)
+                      seconds, stage_seconds, (len(todo) - len(failed)) / tries if tries else None)

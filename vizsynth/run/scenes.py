@@ -87,7 +87,7 @@ def replay_frame(dataset: str | os.PathLike, index: int, out_dir: str | os.PathL
     with FrameRenderer(config, manifest.get("seed", 0), manifest.get("categories")) as frames:
         prepare_output(out_dir, overwrite=overwrite, resume=False)
         frame = frames.render_scene(scene, index)
-    info = {k: meta[k] for k in ("vizsynth_version", "seed") if k in meta}
+    info = {k: meta[k] for k in ("vizsynth_version", "seed", "tries") if k in meta}
     write_frame(out_dir, frame, config.output, info)
     files = [p.relative_to(dataset) for p in (dataset / f for f in ("images", "depth", "instances", "frames"))
              for p in p.rglob(f"{frame_stem(index).split('/')[1]}.*")]

@@ -34,6 +34,7 @@ class FrameOutcome:
         pid: the process that ran it.
         rss_bytes: that process's resident memory after the frame.
         setup_rss_bytes: its resident memory right after set-up (GL context, assets), before any frame.
+        tries: samples drawn until the frame met the frame constraints (1 without constraints).
     """
 
     index: int
@@ -45,6 +46,7 @@ class FrameOutcome:
     pid: int = 0
     rss_bytes: int = 0
     setup_rss_bytes: int = 0
+    tries: int = 1
 
 
 def resident_bytes() -> int:
@@ -84,24 +86,21 @@ class FrameTask:
         error = None
         for attempt in (1, 2):
             try:
-                seconds, num_objects = self._run(index)
+                seconds, num_objects, tries = self._run(index)
                 return FrameOutcome(index, True, num_objects, None, attempt, seconds, os.getpid(), resident_bytes(),
-                                    self._setup_rss)
+                                    self._setup_rss, tries)
             except Exception as exc:  # a frame's failure must not stop the job: record it
                 error = f"{type(exc).__name__}: {exc}"
                 last_trace = traceback.format_exc(limit=3)
         return FrameOutcome(index, False, 0, f"{error}\n{last_trace}", 2, {}, os.getpid(), resident_bytes(),
                             self._setup_rss)
 
-    def _run(self, index: int) -> tuple[dict, int]:
-        frames = self._frames
-        t0 = time.perf_counter()
-        spec = frames.scene(index)
-        t1 = time.perf_counter()
+    def _run(self, index: int) -> tuple[dict, int, int]:
         timings: dict = {}
-        frame = frames.render_scene(spec, index, timings=timings)
-        t2 = time.perf_counter()
-        write_frame(self.out_dir, frame, self.config.output, {"vizsynth_version": __version__, "seed": self.seed})
-        t3 = time.perf_counter()
-        seconds = {"sample": t1 - t0, "render": timings["render"], "annotate": timings["annotate"], "write": t3 - t2}
-        return seconds, len(frame.annotations.objects)
+        frame = self._frames.frame(index, timings)
+        started = time.perf_counter()
+        info = {"vizsynth_version": __version__, "seed": self.seed, "tries": timings["tries"]}
+        write_frame(self.out_dir, frame, self.config.output, info)
+        seconds = {"sample": timings["sample"], "render": timings["render"], "annotate": timings["annotate"],
+                   "write": time.perf_counter() - started}
+        return seconds, len(frame.annotations.visible), timings["tries"]

@@ -33,15 +33,16 @@ def sample_background(config: BackgroundConfig, photos: tuple[str, ...], *, rng:
 
 
 def sample_scene(config: DatasetConfig, catalog: AssetCatalog, *, seed: int, index: int,
-                 distractors: AssetCatalog | None = None, photos: tuple[str, ...] = ()) -> SceneSpec:
+                 distractors: AssetCatalog | None = None, photos: tuple[str, ...] = (), attempt: int = 0) -> SceneSpec:
     """Frame ``index`` of dataset ``seed``: depends on (config, seed, index) only.
 
     Args:
         catalog: the objects' assets (``build_catalog(config.objects.assets, ...)``).
         distractors: the distractors' assets; needed when ``config.distractors.count`` can be > 0.
         photos: the background photos (``background_photos(config.background)``), when used.
+        attempt: the try, when frame constraints resample (see ``frame_rngs``).
     """
-    rngs = frame_rngs(seed, index)
+    rngs = frame_rngs(seed, index, attempt)
     camera = sample_camera(config.camera, config.image, rng=rngs["camera"])
     placed: list = []
     objects = sample_objects(
