@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import cv2
 import numpy as np
 import pytest
@@ -89,3 +91,42 @@ def test_missing_photo_folder_is_named(tmp_path):
     config = load_config({**SMALL, "background": {"kind": "image", "image_folder": str(tmp_path / "nope")}})
     with pytest.raises(AssetError, match="nope"):
         vizsynth.render_frame(config, seed=0, index=0)
+
+
+ASSETS = Path(__file__).parents[1] / "assets"
+
+
+def test_bundled_image_textures_and_photos_render():
+    config = {**SMALL, "material": {"texture_probability": 1.0, "textures": ["image"],
+                                    "texture_folder": str(ASSETS / "textures")},
+              "background": {"kind": "image", "image_folder": str(ASSETS / "backgrounds")}}
+    frame = vizsynth.render_frame(config, seed=0, index=0)
+    used = {o.material.texture["path"] for o in frame.spec.objects}
+    assert used <= {str(p) for p in (ASSETS / "textures").iterdir()}
+    assert frame.spec.background["path"].startswith(str(ASSETS / "backgrounds"))
+    licences = (ASSETS / "LICENSES.md").read_text()
+    assert all(p.name in licences for folder in ("textures", "backgrounds") for p in (ASSETS / folder).iterdir())
+
+
+def test_splits_partition_the_pools_and_keep_category_ids(tmp_path):
+    from vizsynth.assets.images import image_files, split_of
+
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for i in range(40):
+        cv2.imwrite(str(folder / f"p{i:02d}.png"), np.full((4, 4, 3), i, np.uint8))
+    pools = {s: set(image_files(str(folder), "photo", s, (0.6, 0.2, 0.2))) for s in ("train", "val", "test")}
+    assert set.union(*pools.values()) == set(image_files(str(folder), "photo"))
+    assert not (pools["train"] & pools["val"]) and not (pools["val"] & pools["test"])
+    assert all(split_of(f, (0.6, 0.2, 0.2)) == s for s, files in pools.items() for f in files)
+
+    meshes = Path(__file__).parent / "data" / "ycbv" / "models"
+    config = {**SMALL, "objects": {"assets": [{"folder": str(meshes)}], "count": 6}}
+    train = vizsynth.render_frame({**config, "split": {"use": "train", "fractions": [0.5, 0.5, 0.0]}}, seed=0, index=0)
+    val = vizsynth.render_frame({**config, "split": {"use": "val", "fractions": [0.5, 0.5, 0.0]}}, seed=0, index=0)
+    train_meshes = {o.mesh for o in train.spec.objects}
+    val_meshes = {o.mesh for o in val.spec.objects}
+    assert train_meshes and val_meshes and not (train_meshes & val_meshes)
+    ids = {o.category: o.category_id for f in (train, val) for o in f.annotations.objects}
+    names = sorted(p.stem for p in meshes.glob("*.ply"))
+    assert all(ids[name] == names.index(name) + 1 for name in ids), "category ids come from the full catalog"

@@ -4,32 +4,11 @@ Background pixels keep depth 0 and instance 0: only the RGB changes."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import cv2
 import numpy as np
 
 from vizsynth.errors import AssetError
 from vizsynth.textures import make_texture
-
-PHOTO_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
-
-
-def background_photos(folder: str | None) -> tuple[str, ...]:
-    """The photo files of a folder, sorted (their order is part of what a seed decides).
-
-    Raises:
-        AssetError: the folder is missing or holds no photos.
-    """
-    if folder is None:
-        return ()
-    path = Path(folder)
-    if not path.is_dir():
-        raise AssetError(f"background image folder {path} does not exist")
-    photos = tuple(str(p) for p in sorted(path.rglob("*")) if p.suffix.lower() in PHOTO_SUFFIXES)
-    if not photos:
-        raise AssetError(f"background image folder {path} holds no photos ({', '.join(PHOTO_SUFFIXES)})")
-    return photos
 
 
 def background_image(background: dict, width: int, height: int) -> np.ndarray:

@@ -19,6 +19,7 @@ from pydantic import (
     ConfigDict,
     Discriminator,
     Field,
+    NonNegativeFloat,
     PlainSerializer,
     PositiveFloat,
     Tag,
@@ -30,7 +31,8 @@ from vizsynth.distributions import Param, bounded, parse_param
 from vizsynth.errors import ConfigError, format_validation_error
 
 PRIMITIVES = ("cube", "sphere", "cylinder", "cone", "torus", "capsule")
-TEXTURE_KINDS = ("noise", "checker", "stripes", "gradient", "blocks")
+TEXTURE_KINDS = ("noise", "checker", "stripes", "gradient", "blocks", "image")
+PROCEDURAL_TEXTURES = TEXTURE_KINDS[:-1]
 BACKGROUND_KINDS = ("solid", "procedural", "image")
 LIGHT_TYPES = ("point", "directional", "spot")
 
@@ -185,8 +187,15 @@ class MaterialConfig(_Model):
     )
     texture_probability: Unit = Field(default_factory=lambda: _c(0.0), description="chance of a procedural texture")
     textures: tuple[Literal[TEXTURE_KINDS], ...] = Field(  # type: ignore[valid-type]
-        TEXTURE_KINDS, description="procedural texture kinds to draw from", min_length=1
+        PROCEDURAL_TEXTURES, description="texture kinds to draw from ('image': from texture_folder)", min_length=1
     )
+    texture_folder: str | None = Field(None, description="image textures (jpg/png) for kind 'image'")
+
+    @model_validator(mode="after")
+    def _folder_for_images(self) -> "MaterialConfig":
+        if "image" in self.textures and self.texture_folder is None:
+            raise ValueError("material.textures holds 'image', so material.texture_folder must name a folder of images")
+        return self
 
 
 def _check_light_types(param: Param) -> Param:
@@ -265,7 +274,9 @@ class BackgroundConfig(_Model):
     kind: Annotated[Param, BeforeValidator(parse_param), AfterValidator(_check_background_kinds),
                     PlainSerializer(lambda p: p.to_config())] = Field(default_factory=lambda: _c("solid"))
     color: Color = Field(default_factory=lambda: (_u(0.1, 0.9), _u(0.1, 0.9), _u(0.1, 0.9)))
-    textures: tuple[Literal[TEXTURE_KINDS], ...] = Field(TEXTURE_KINDS, min_length=1)  # type: ignore[valid-type]
+    textures: tuple[Literal[PROCEDURAL_TEXTURES], ...] = Field(  # type: ignore[valid-type]
+        PROCEDURAL_TEXTURES, min_length=1, description="procedural kinds for kind 'procedural'"
+    )
     image_folder: str | None = Field(None, description="photos (jpg/png) for kind 'image'")
     image_zoom: _param(ge=1) = Field(default_factory=lambda: _u(1.0, 2.0), description="crop = image / zoom")
 
@@ -342,6 +353,15 @@ class OutputConfig(_Model):
     depth_scale_m: float = Field(0.001, gt=0, description="metres per unit of the uint16 depth PNG")
 
 
+class SplitConfig(_Model):
+    """Train/val/test pools: mesh files, texture images and background photos are assigned to a
+    split by a hash of their file name; ``use`` keeps only one split's files (primitives and
+    procedural textures are shared by all splits). Category ids stay those of the full catalog."""
+
+    use: Literal["train", "val", "test"] | None = None
+    fractions: tuple[NonNegativeFloat, NonNegativeFloat, NonNegativeFloat] = (0.8, 0.1, 0.1)
+
+
 class DatasetConfig(_Model):
     """Everything that decides a dataset, except the seed and the frame count."""
 
@@ -356,6 +376,7 @@ class DatasetConfig(_Model):
     annotate: AnnotateConfig = Field(default_factory=AnnotateConfig)
     constraints: ConstraintsConfig = Field(default_factory=ConstraintsConfig)
     render: RenderConfig = Field(default_factory=RenderConfig)
+    split: SplitConfig = Field(default_factory=SplitConfig)
     output: OutputConfig = Field(default_factory=OutputConfig)
 
     @model_validator(mode="after")
@@ -476,7 +497,8 @@ def _resolve_asset_paths(data: dict, base_dir: Path) -> dict:
                 for key in ("mesh", "folder"):
                     if isinstance(entry.get(key), str):
                         entry[key] = str((base_dir / entry[key]).resolve())
-    background = data.get("background")
-    if isinstance(background, dict) and isinstance(background.get("image_folder"), str):
-        background["image_folder"] = str((base_dir / background["image_folder"]).resolve())
+    for section, key in (("background", "image_folder"), ("material", "texture_folder")):
+        block = data.get(section)
+        if isinstance(block, dict) and isinstance(block.get(key), str):
+            block[key] = str((base_dir / block[key]).resolve())
     return data

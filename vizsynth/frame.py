@@ -15,8 +15,9 @@ import numpy as np
 from vizsynth.annotate.frame import AssetInfo, FrameAnnotations, annotate_frame
 from vizsynth.annotate.maps import ray_distance, semantic_map
 from vizsynth.assets.catalog import build_catalog
+from vizsynth.assets.images import image_pools
 from vizsynth.assets.meshes import MeshLibrary
-from vizsynth.backgrounds import background_image, background_photos, composite
+from vizsynth.backgrounds import background_image, composite
 from vizsynth.config import ConstraintsConfig, DatasetConfig
 from vizsynth.effects import apply_effects
 from vizsynth.errors import PlacementError, SceneError
@@ -84,13 +85,14 @@ class FrameRenderer:
         self.seed = seed
         self._library = MeshLibrary()
         resting = config.objects.placement == "tabletop"
-        self.catalog = build_catalog(config.objects.assets, self._library, resting)
-        self.distractor_catalog = (build_catalog(config.distractors.assets, self._library, resting)
+        split, fractions = config.split.use, config.split.fractions
+        self.catalog = build_catalog(config.objects.assets, self._library, resting, split, fractions)
+        self.distractor_catalog = (build_catalog(config.distractors.assets, self._library, resting, split, fractions)
                                    if config.distractors.count.support()[1] > 0 else None)
+        self._images = image_pools(config)
         self.categories = list(categories) if categories is not None else list(self.catalog.categories)
         self._category_ids = {name: i + 1 for i, name in enumerate(self.categories)}
         self._info: dict[str, AssetInfo] = {}
-        self._photos = background_photos(config.background.image_folder) if "image" in config.background.kind.args else ()
         self._renderer = Renderer(self._library, config.image.width, config.image.height, config.render.antialias)
 
     def __enter__(self) -> "FrameRenderer":
@@ -116,7 +118,7 @@ class FrameRenderer:
     def scene(self, index: int, attempt: int = 0) -> SceneSpec:
         """The sampled scene of frame ``index`` (no rendering); ``attempt`` > 0: a resample."""
         return sample_scene(self.config, self.catalog, seed=self.seed, index=index,
-                            distractors=self.distractor_catalog, photos=self._photos, attempt=attempt)
+                            distractors=self.distractor_catalog, images=self._images, attempt=attempt)
 
     def frame(self, index: int, timings: dict | None = None) -> Frame:
         """Samples, renders and annotates frame ``index``, resampling it (deterministically) until

@@ -1,4 +1,4 @@
-"""Procedural textures: noise, checker, stripes, gradient and colour blocks.
+"""Textures: procedural (noise, checker, stripes, gradient, colour blocks) or image files.
 
 A texture is decided as a small plain dict (kind, colours, scale, seed) by ``sample_texture`` and
 made into pixels by ``make_texture``, deterministically: the dict is recorded with the frame, so a
@@ -11,21 +11,36 @@ import cv2
 import numpy as np
 
 from vizsynth.config import TEXTURE_KINDS as KINDS  # noqa: F401  (re-exported: the kinds made here)
+from vizsynth.errors import AssetError
 
 
-def sample_texture(kinds: tuple[str, ...], *, rng: np.random.Generator) -> dict:
-    """Draws a texture: kind, two colours (RGB in [0, 1]), cells per side, angle, and a pixel seed."""
-    return {
+def sample_texture(kinds: tuple[str, ...], *, rng: np.random.Generator, images: tuple[str, ...] = ()) -> dict:
+    """Draws a texture: kind, two colours (RGB in [0, 1]), cells per side, angle, a pixel seed and,
+    for kind "image", one of ``images`` (the same draws are made whatever the kind)."""
+    texture = {
         "kind": str(kinds[int(rng.integers(len(kinds)))]),
         "colors": rng.uniform(0.0, 1.0, size=(2, 3)).round(6).tolist(),
         "cells": int(rng.integers(2, 12)),
         "angle_deg": float(rng.uniform(0.0, 180.0)),
         "seed": int(rng.integers(0, 2**31 - 1)),
     }
+    pick = int(rng.integers(max(len(images), 1)))
+    if texture["kind"] == "image":
+        texture["path"] = images[pick]
+    return texture
 
 
 def make_texture(texture: dict, size: int = 256) -> np.ndarray:
-    """(size, size, 3) uint8 RGB image of a texture dict (the same dict gives the same pixels)."""
+    """(size, size, 3) uint8 RGB image of a texture dict (the same dict gives the same pixels).
+
+    Raises:
+        AssetError: an image texture cannot be read.
+    """
+    if texture["kind"] == "image":
+        image = cv2.imread(texture["path"], cv2.IMREAD_COLOR)
+        if image is None:
+            raise AssetError(f"texture image {texture['path']} cannot be read")
+        return np.ascontiguousarray(cv2.resize(image, (size, size), interpolation=cv2.INTER_AREA)[..., ::-1])
     rng = np.random.default_rng(texture["seed"])
     cells, kind = texture["cells"], texture["kind"]
     a, b = (np.asarray(c, dtype=np.float32) for c in texture["colors"])

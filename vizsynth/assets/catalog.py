@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from vizsynth.assets.geometry import RestingPose, bounding_radius, resting_poses
+from vizsynth.assets.images import split_of
 from vizsynth.assets.keypoints import NO_KEYPOINTS, PRIMITIVE_KEYPOINTS, KeypointSchema
 from vizsynth.assets.meshes import MESH_SUFFIXES, MeshLibrary, has_own_appearance
 from vizsynth.config import MeshAsset, MeshFolderAsset, PrimitiveAsset
@@ -57,6 +58,12 @@ class AssetCatalog:
         weights = np.array([e.weight for e in self.entries], dtype=np.float64)
         return weights / weights.sum()
 
+    @property
+    def drawable_categories(self) -> tuple[str, ...]:
+        """The categories that have an asset to draw (all of them unless a split removed some)."""
+        present = {e.category for e in self.entries}
+        return tuple(c for c in self.categories if c in present)
+
     def probabilities_within(self, category: str) -> np.ndarray:
         """(len(entries),) float64 draw probabilities restricted to one category's assets.
 
@@ -78,12 +85,15 @@ class AssetCatalog:
         return {e.category: e.keypoints for e in self.entries}
 
 
-def build_catalog(assets: tuple, library: MeshLibrary, resting: bool = False) -> AssetCatalog:
+def build_catalog(assets: tuple, library: MeshLibrary, resting: bool = False, split: str | None = None,
+                  fractions: tuple[float, float, float] = (0.8, 0.1, 0.1)) -> AssetCatalog:
     """Expands config asset entries into catalog entries, loading (and so checking) every mesh once.
 
     Args:
         assets: ``objects.assets`` or ``distractors.assets``.
         resting: also compute each asset's stable resting poses (tabletop placement).
+        split: keep only the mesh files of this split (see vizsynth.assets.images); primitives stay.
+            Categories (and so their ids) are those of every asset, whatever the split.
 
     Raises:
         AssetError: a missing, unreadable or face-less mesh, or an empty folder.
@@ -105,8 +115,12 @@ def build_catalog(assets: tuple, library: MeshLibrary, resting: bool = False) ->
                                       has_own_appearance(mesh), keypoints))
         elif isinstance(asset, MeshFolderAsset):
             entries += _folder_entries(asset, library)
-    entries = [_with_geometry(e, library, resting) for e in entries]
     categories = tuple(dict.fromkeys(e.category for e in entries))
+    if split is not None:
+        entries = [e for e in entries if e.mesh is None or split_of(e.mesh, fractions) == split]
+        if not entries:
+            raise AssetError(f"split '{split}' leaves no assets (its mesh files all fall in other splits)")
+    entries = [_with_geometry(e, library, resting) for e in entries]
     for category in categories:
         schemas = {e.keypoints.names for e in entries if e.category == category}
         if len(schemas) > 1:

@@ -11,6 +11,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from vizsynth.assets.catalog import build_catalog
+from vizsynth.assets.images import image_pools
 from vizsynth.assets.meshes import MeshLibrary
 from vizsynth.config import DatasetConfig, load_config
 from vizsynth.errors import ConfigError
@@ -97,8 +98,10 @@ def generate(
     config = load_config(config)
     out_dir = Path(out_dir)
     library = MeshLibrary()  # loads and checks every asset now, before anything is written
-    catalog = build_catalog(config.objects.assets, library)
-    build_catalog(config.distractors.assets, library)
+    split, fractions = config.split.use, config.split.fractions
+    catalog = build_catalog(config.objects.assets, library, split=split, fractions=fractions)
+    build_catalog(config.distractors.assets, library, split=split, fractions=fractions)
+    image_pools(config)
     categories = list(catalog.categories)
     config_yaml = config.to_yaml()
     digest = config_digest(config_yaml)

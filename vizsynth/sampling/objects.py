@@ -25,7 +25,7 @@ def sample_rotation(mode: str, *, rng: np.random.Generator) -> np.ndarray:
     return np.eye(3)
 
 
-def sample_material(config: MaterialConfig, *, rng: np.random.Generator) -> MaterialSpec:
+def sample_material(config: MaterialConfig, *, rng: np.random.Generator, images: tuple[str, ...] = ()) -> MaterialSpec:
     """Draws base colour (r, g, b), metallic, roughness, texture probability, a coin, a texture.
 
     The texture is always drawn (used or not), so the stream advances the same way either way.
@@ -33,7 +33,7 @@ def sample_material(config: MaterialConfig, *, rng: np.random.Generator) -> Mate
     color = tuple(float(c.sample(rng=rng)) for c in config.base_color)
     metallic, roughness = float(config.metallic.sample(rng=rng)), float(config.roughness.sample(rng=rng))
     textured = rng.uniform() < config.texture_probability.sample(rng=rng)
-    texture = sample_texture(config.textures, rng=rng)
+    texture = sample_texture(config.textures, rng=rng, images=images)
     return MaterialSpec(color, metallic, roughness, texture if textured else None)
 
 
@@ -47,7 +47,8 @@ def _draw_objects(
         if balance:
             # Frame i's objects take categories i, i+1, ... (mod K): over any K consecutive frames
             # every category starts a frame once, so counts even out whatever the worker count.
-            category = catalog.categories[(index + slot) % len(catalog.categories)]
+            drawable = catalog.drawable_categories
+            category = drawable[(index + slot) % len(drawable)]
             entry = catalog.entries[int(rng.choice(len(catalog.entries), p=catalog.probabilities_within(category)))]
         else:
             entry = catalog.entries[int(rng.choice(len(catalog.entries), p=catalog.probabilities))]
@@ -76,6 +77,7 @@ def sample_objects(
     camera: CameraSpec,
     index: int,
     placed: list,
+    texture_images: tuple[str, ...] = (),
 ) -> tuple[ObjectSpec, ...]:
     """Draws the labelled objects of one frame; instance ids are 1..count in draw order.
 
@@ -90,7 +92,7 @@ def sample_objects(
                           camera=camera, index=index, placed=placed, balance=objects.balance)
     out = []
     for instance_id, (entry, scale, pose) in enumerate(drawn, start=1):
-        chosen = sample_material(material, rng=material_rng)
+        chosen = sample_material(material, rng=material_rng, images=texture_images)
         keep_own = material.keep_asset_appearance and entry.own_appearance
         out.append(ObjectSpec(
             instance_id=instance_id, category=entry.category, primitive=entry.primitive, mesh=entry.mesh,
@@ -110,6 +112,7 @@ def sample_distractors(
     index: int,
     placed: list,
     first_id: int,
+    texture_images: tuple[str, ...] = (),
 ) -> tuple[ObjectSpec, ...]:
     """Draws the frame's distractors (ids from ``first_id``), placed like the objects and around them.
 
@@ -123,7 +126,7 @@ def sample_distractors(
             instance_id=first_id + k, category="distractor", primitive=entry.primitive, mesh=entry.mesh,
             mesh_scale=scale, obj_to_world=pose, distractor=True,
             material=None if material.keep_asset_appearance and entry.own_appearance
-            else sample_material(material, rng=rng),
+            else sample_material(material, rng=rng, images=texture_images),
         )
         for k, (entry, scale, pose) in enumerate(drawn)
     )

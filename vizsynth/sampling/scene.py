@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from vizsynth.assets.catalog import AssetCatalog
+from vizsynth.assets.images import ImagePools
 from vizsynth.config import BackgroundConfig, DatasetConfig
 from vizsynth.effects import is_identity, sample_effects
 from vizsynth.sampling.camera import sample_camera
@@ -33,31 +34,33 @@ def sample_background(config: BackgroundConfig, photos: tuple[str, ...], *, rng:
 
 
 def sample_scene(config: DatasetConfig, catalog: AssetCatalog, *, seed: int, index: int,
-                 distractors: AssetCatalog | None = None, photos: tuple[str, ...] = (), attempt: int = 0) -> SceneSpec:
+                 distractors: AssetCatalog | None = None, images: ImagePools | None = None,
+                 attempt: int = 0) -> SceneSpec:
     """Frame ``index`` of dataset ``seed``: depends on (config, seed, index) only.
 
     Args:
         catalog: the objects' assets (``build_catalog(config.objects.assets, ...)``).
         distractors: the distractors' assets; needed when ``config.distractors.count`` can be > 0.
-        photos: the background photos (``background_photos(config.background)``), when used.
+        images: the texture images and background photos, when the config uses them.
         attempt: the try, when frame constraints resample (see ``frame_rngs``).
     """
+    images = images or ImagePools()
     rngs = frame_rngs(seed, index, attempt)
     camera = sample_camera(config.camera, config.image, rng=rngs["camera"])
     placed: list = []
     objects = sample_objects(
         config.objects, config.material, catalog, rng=rngs["objects"], material_rng=rngs["materials"],
-        camera=camera, index=index, placed=placed,
+        camera=camera, index=index, placed=placed, texture_images=images.textures,
     )
     if config.distractors.count.support()[1] > 0:
         if distractors is None:
             raise ValueError("config.distractors.count can be > 0: pass the distractors' catalog")
         objects += sample_distractors(
             config.distractors, config.objects, config.material, distractors, rng=rngs["distractors"],
-            camera=camera, index=index, placed=placed, first_id=len(objects) + 1,
+            camera=camera, index=index, placed=placed, first_id=len(objects) + 1, texture_images=images.textures,
         )
     lights = sample_lights(config.lights, rng=rngs["lights"])
-    background_rgb, background = sample_background(config.background, photos, rng=rngs["background"])
+    background_rgb, background = sample_background(config.background, images.backgrounds, rng=rngs["background"])
     ambient = tuple(float(c.sample(rng=rngs["lights"])) for c in config.lights.ambient)
     effects = sample_effects(config.effects, rng=rngs["effects"])
     return SceneSpec(camera=camera, objects=objects, lights=lights, background_rgb=background_rgb,
