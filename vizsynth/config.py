@@ -224,6 +224,9 @@ class LightsConfig(_Model):
         description="irradiance at the target; point/spot intensity is scaled by distance squared",
     )
     color: Color = Field(default_factory=lambda: (_u(0.8, 1), _u(0.8, 1), _u(0.8, 1)))
+    color_temperature_k: _param(ge=1000, le=40000) | None = Field(
+        None, description="when given, the light colour is a black body's at this temperature (color is ignored)"
+    )
     distance_m: Positive = Field(default_factory=lambda: _u(1.5, 3.0))
     elevation_deg: _param(ge=-90, le=90) = Field(default_factory=lambda: _u(20, 85))
     azimuth_deg: Number = Field(default_factory=lambda: _u(0, 360))
@@ -251,6 +254,10 @@ class CameraConfig(_Model):
     roll_deg: Number = Field(default_factory=lambda: _u(-10, 10))
     look_at_m: Vec3 = Field(default_factory=lambda: (_c(0.0), _c(0.0), _c(0.05)))
     look_at_jitter_m: NonNegative = Field(default_factory=lambda: _c(0.05))
+    focal_jitter: _param(gt=-0.5, lt=0.5) = Field(
+        default_factory=lambda: _c(0.0), description="relative change of fx and fy, each drawn on its own"
+    )
+    principal_point_jitter_px: Number = Field(default_factory=lambda: _c(0.0), description="added to cx and cy")
     znear_m: float = Field(0.01, gt=0)
     zfar_m: float = Field(50.0, gt=0)
 
@@ -279,6 +286,8 @@ class BackgroundConfig(_Model):
     )
     image_folder: str | None = Field(None, description="photos (jpg/png) for kind 'image'")
     image_zoom: _param(ge=1) = Field(default_factory=lambda: _u(1.0, 2.0), description="crop = image / zoom")
+    floor: bool = Field(False, description="a 6 x 6 m floor at z = 0 that receives shadows (unlabelled)")
+    floor_color: Color = Field(default_factory=lambda: (_u(0.2, 0.8), _u(0.2, 0.8), _u(0.2, 0.8)))
 
     @model_validator(mode="after")
     def _folder_for_images(self) -> "BackgroundConfig":
@@ -338,6 +347,7 @@ class RenderConfig(_Model):
     """How frames are rasterised (labels are one sample per pixel centre either way)."""
 
     antialias: bool = Field(True, description="4x multisampled colour; off renders about twice as fast on a CPU")
+    shadows: bool = Field(False, description="shadows of directional and spot lights (shadow maps)")
 
 
 class OutputConfig(_Model):

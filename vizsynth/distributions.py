@@ -160,7 +160,8 @@ def parse_param(value: Any) -> Param:
     return Param(kind, options, weights=weights)
 
 
-def bounded(ge: float | None = None, le: float | None = None, gt: float | None = None) -> Callable[[Param], Param]:
+def bounded(ge: float | None = None, le: float | None = None, gt: float | None = None,
+            lt: float | None = None) -> Callable[[Param], Param]:
     """A validator that checks every value a Param can draw lies within the given bounds."""
 
     def check(param: Param) -> Param:
@@ -174,6 +175,8 @@ def bounded(ge: float | None = None, le: float | None = None, gt: float | None =
             rules.append(f"> {gt:g}")
         if le is not None and high > le:
             rules.append(f"<= {le:g}")
+        if lt is not None and high >= lt:
+            rules.append(f"< {lt:g}")
         if rules:
             raise ValueError(
                 f"every value must be {' and '.join(rules)}, but {param.to_config()!r} can give "

@@ -93,7 +93,8 @@ class FrameRenderer:
         self.categories = list(categories) if categories is not None else list(self.catalog.categories)
         self._category_ids = {name: i + 1 for i, name in enumerate(self.categories)}
         self._info: dict[str, AssetInfo] = {}
-        self._renderer = Renderer(self._library, config.image.width, config.image.height, config.render.antialias)
+        self._renderer = Renderer(self._library, config.image.width, config.image.height, config.render.antialias,
+                                  config.render.shadows)
 
     def __enter__(self) -> "FrameRenderer":
         return self

@@ -17,9 +17,11 @@ _BUILDERS = {
     "cone": lambda: trimesh.creation.cone(radius=0.5, height=1.0, sections=48),
     "torus": lambda: trimesh.creation.torus(major_radius=0.35, minor_radius=0.15, major_sections=48, minor_sections=24),
     "capsule": lambda: trimesh.creation.capsule(height=0.5, radius=0.25, count=(24, 24)),
+    # The backdrop floor (background.floor): a thin slab, not a category objects can be drawn from.
+    "floor": lambda: trimesh.creation.box(extents=(1.0, 1.0, 0.001)),
 }
 
-PRIMITIVE_NAMES = tuple(_BUILDERS)
+PRIMITIVE_NAMES = tuple(name for name in _BUILDERS if name != "floor")
 
 
 def make_primitive(name: str) -> trimesh.Trimesh:

@@ -254,7 +254,7 @@ class GLContext:
     differently from CUDA, so pick it explicitly.
     """
 
-    def __init__(self, width: int, height: int, antialias: bool = True) -> None:
+    def __init__(self, width: int, height: int, antialias: bool = True, shadows: bool = False) -> None:
         from pyrender.platforms import egl
 
         device = egl.get_device_by_index(int(os.environ.get("EGL_DEVICE_ID", "0")))
@@ -262,6 +262,9 @@ class GLContext:
         self._platform.init_context()
         self._platform.make_current()
         self._renderer = _Renderer(width, height, antialias)
+        self._colour_flags = RenderFlags.OFFSCREEN
+        if shadows:  # pyrender maps shadows of directional and spot lights (not point lights)
+            self._colour_flags |= RenderFlags.SHADOWS_DIRECTIONAL | RenderFlags.SHADOWS_SPOT
 
     def render(self, scene: pyrender.Scene, width: int, height: int, seg_node_map: dict | None = None):
         """Colour pass (``seg_node_map`` None): (H, W, 4) uint8 RGBA.
@@ -269,7 +272,7 @@ class GLContext:
         self._platform.make_current()
         self._renderer.viewport_width, self._renderer.viewport_height = width, height
         if seg_node_map is None:
-            rgb, _ = self._renderer.render(scene, RenderFlags.OFFSCREEN)
+            rgb, _ = self._renderer.render(scene, self._colour_flags)
             return rgb
         return self._renderer.render(scene, RenderFlags.OFFSCREEN | RenderFlags.SEG, seg_node_map)
 

@@ -69,9 +69,9 @@ class RenderResult:
     alpha: np.ndarray | None = None
 
 
-def _open_context(width: int, height: int, antialias: bool) -> GLContext:
+def _open_context(width: int, height: int, antialias: bool, shadows: bool = False) -> GLContext:
     try:
-        return GLContext(width, height, antialias)
+        return GLContext(width, height, antialias, shadows)
     except Exception as exc:
         raise RenderError(
             f"cannot create an offscreen GL context ({type(exc).__name__}: {exc}); headless rendering "
@@ -94,16 +94,18 @@ class Renderer:
     Use as a context manager (or call ``close``) to release the GL context.
     """
 
-    def __init__(self, library: MeshLibrary, width: int = 640, height: int = 480, antialias: bool = True) -> None:
+    def __init__(self, library: MeshLibrary, width: int = 640, height: int = 480, antialias: bool = True,
+                 shadows: bool = False) -> None:
         """Opens the GL context.
 
         Args:
             library: where meshes come from (each is uploaded once, on first use).
             width, height: initial framebuffer size; scenes of other sizes are fine.
             antialias: 4x multisampled colour pass (labels are single-sample regardless).
+            shadows: shadow maps for directional and spot lights in the colour pass.
         """
         self._library = library
-        self._gl = _open_context(width, height, antialias)
+        self._gl = _open_context(width, height, antialias, shadows)
         # One persistent scene: meshes stay in it (hidden when unused) so pyrender never deletes
         # and re-uploads their buffers between frames.
         self._scene = pyrender.Scene()
@@ -158,6 +160,8 @@ class Renderer:
         cam = spec.camera
         tiles = []
         for obj in spec.objects:
+            if obj.distractor:  # never labelled: no amodal mask needed
+                continue
             box = _tile_box(spec, obj, self._bounds[obj.asset_key])
             if box is not None:
                 tiles.append((obj.instance_id, box))
@@ -223,6 +227,9 @@ class Renderer:
                 geometry.visual = trimesh.visual.TextureVisuals(uv=spherical_uv(geometry.vertices))
             smooth = obj.primitive not in _FLAT_SHADED
             mesh = pyrender.Mesh.from_trimesh(geometry, smooth=smooth)
+            # pyrender 0.1.45 computes Mesh.bounds with np.infty, which NumPy 2 removed (shadow
+            # mapping asks for it); give it the bounds up front so that code never runs.
+            mesh._bounds = np.asarray(geometry.bounds, dtype=np.float64)
             for primitive in mesh.primitives:
                 # Scanned meshes are often open: draw both faces so no label has holes.
                 primitive.material.doubleSided = True

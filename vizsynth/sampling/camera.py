@@ -21,7 +21,8 @@ def intrinsics_from_yfov(yfov_deg: float, width: int, height: int) -> np.ndarray
 def sample_camera(config: CameraConfig, image: ImageConfig, *, rng: np.random.Generator) -> CameraSpec:
     """Draws a camera: intrinsics (explicit or from a vertical FOV) and an orbit pose.
 
-    Draw order is fixed: yfov, distance, elevation, azimuth, roll, look-at (x, y, z), jitter (x, y, z).
+    Draw order is fixed: yfov, distance, elevation, azimuth, roll, look-at (x, y, z), jitter (x, y, z),
+    then the intrinsics jitter (fx, fy, cx, cy).
     """
     yfov = config.yfov_deg.sample(rng=rng)
     if config.intrinsics is not None:
@@ -38,6 +39,11 @@ def sample_camera(config: CameraConfig, image: ImageConfig, *, rng: np.random.Ge
     target += rng.uniform(-jitter, jitter, size=3)
     eye = target + spherical_offset(distance, elevation, azimuth)
     cam_to_world = look_at_cam_to_world(eye, target, roll)
+    K = K.copy()
+    K[0, 0] *= 1.0 + config.focal_jitter.sample(rng=rng)
+    K[1, 1] *= 1.0 + config.focal_jitter.sample(rng=rng)
+    K[0, 2] += config.principal_point_jitter_px.sample(rng=rng)
+    K[1, 2] += config.principal_point_jitter_px.sample(rng=rng)
     return CameraSpec(
         K=K, width=image.width, height=image.height, world_to_cam=rigid_inverse(cam_to_world),
         znear_m=config.znear_m, zfar_m=config.zfar_m,

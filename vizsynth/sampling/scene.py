@@ -11,9 +11,20 @@ from vizsynth.effects import is_identity, sample_effects
 from vizsynth.sampling.camera import sample_camera
 from vizsynth.sampling.lighting import sample_lights
 from vizsynth.sampling.objects import sample_distractors, sample_objects
-from vizsynth.scene import SceneSpec
+from vizsynth.scene import MaterialSpec, ObjectSpec, SceneSpec
 from vizsynth.seeding import frame_rngs
 from vizsynth.textures import sample_texture
+
+FLOOR_SIZE_M = 6.0
+
+
+def floor_object(instance_id: int, color: tuple[float, float, float]) -> ObjectSpec:
+    """The backdrop floor: an unlabelled slab whose top face is the plane z = 0."""
+    pose = np.eye(4)
+    pose[2, 3] = -0.0005 * FLOOR_SIZE_M
+    return ObjectSpec(instance_id=instance_id, category="floor", primitive="floor", mesh=None,
+                      mesh_scale=FLOOR_SIZE_M, obj_to_world=pose, material=MaterialSpec(color, 0.0, 0.9),
+                      distractor=True)
 
 
 def sample_background(config: BackgroundConfig, photos: tuple[str, ...], *, rng: np.random.Generator) -> tuple:
@@ -61,6 +72,9 @@ def sample_scene(config: DatasetConfig, catalog: AssetCatalog, *, seed: int, ind
         )
     lights = sample_lights(config.lights, rng=rngs["lights"])
     background_rgb, background = sample_background(config.background, images.backgrounds, rng=rngs["background"])
+    floor_color = tuple(float(c.sample(rng=rngs["background"])) for c in config.background.floor_color)
+    if config.background.floor:
+        objects += (floor_object(len(objects) + 1, floor_color),)
     ambient = tuple(float(c.sample(rng=rngs["lights"])) for c in config.lights.ambient)
     effects = sample_effects(config.effects, rng=rngs["effects"])
     return SceneSpec(camera=camera, objects=objects, lights=lights, background_rgb=background_rgb,
