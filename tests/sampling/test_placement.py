@@ -35,22 +35,25 @@ def library():
     return MeshLibrary()
 
 
-def test_200_tabletop_scenes_rest_on_the_plane_without_interpenetration(library):
-    config = load_config({"objects": {"placement": "tabletop", "count": {"uniform": [3, 6]}}})
+def _checked_scenes(objects: dict, frames: int, seed: int, library):
+    """Samples scenes of an objects config, each checked for interpenetration."""
+    config = load_config({"objects": objects})
     catalog = build_catalog(config.objects.assets, library, config.objects.placement == "tabletop")
-    for index in range(200):
-        scene = sample_scene(config, catalog, seed=5, index=index)
+    for index in range(frames):
+        scene = sample_scene(config, catalog, seed=seed, index=index)
         _assert_no_interpenetration(scene, library)
+        yield index, scene
+
+
+def test_200_tabletop_scenes_rest_on_the_plane_without_interpenetration(library):
+    objects = {"placement": "tabletop", "count": {"uniform": [3, 6]}}
+    for index, scene in _checked_scenes(objects, 200, 5, library):
         for obj, mesh in _world_meshes(scene, library):
             assert abs(mesh.vertices[:, 2].min()) < 1e-3, f"frame {index}: {obj.category} does not rest on z = 0"
 
 
 def test_flying_scenes_stay_in_view_without_interpenetration(library):
-    config = load_config({"objects": {"placement": "flying", "count": {"uniform": [4, 8]}}})
-    catalog = build_catalog(config.objects.assets, library, config.objects.placement == "tabletop")
-    for index in range(100):
-        scene = sample_scene(config, catalog, seed=6, index=index)
-        _assert_no_interpenetration(scene, library)
+    for _, scene in _checked_scenes({"placement": "flying", "count": {"uniform": [4, 8]}}, 100, 6, library):
         cam = scene.camera
         for obj in scene.objects:
             centre = scene.obj_to_cam(obj)[:3, 3]
