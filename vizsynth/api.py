@@ -44,6 +44,6 @@ def iter_frames(
 def render_scene(scene: SceneSpec | str | os.PathLike) -> Frame:
     """Renders a given scene (a SceneSpec, a fixed-scene JSON file or a frame record)."""
     spec = scene if isinstance(scene, SceneSpec) else load_scene(scene)
-    categories = list(dict.fromkeys(o.category for o in spec.objects))
+    categories = list(dict.fromkeys(o.category for o in spec.objects if not o.distractor))
     with FrameRenderer(DatasetConfig(), seed=0, categories=categories) as frames:
         return frames.render_scene(spec)

@@ -39,7 +39,7 @@ def render_scenes(
     """
     output = output or OutputConfig(image_format="png")
     scenes = [load_scene(path) for path in scene_files]
-    categories = list(dict.fromkeys(o.category for s in scenes for o in s.objects))
+    categories = list(dict.fromkeys(o.category for s in scenes for o in s.objects if not o.distractor))
     out_dir = Path(out_dir)
     with FrameRenderer(DatasetConfig(output=output), seed=0, categories=categories) as frames:
         for scene in scenes:  # load every mesh now: a broken one must fail before any output
@@ -58,7 +58,7 @@ def render_scenes(
     info = {"description": "vizsynth render-scene", "version": __version__}
     # A category drawn as a primitive gets that primitive's keypoints; mesh files have none here.
     keypoints = {o.category: PRIMITIVE_KEYPOINTS.get(o.primitive, NO_KEYPOINTS) if o.primitive else NO_KEYPOINTS
-                 for s in scenes for o in s.objects}
+                 for s in scenes for o in s.objects if not o.distractor}
     manifest.update(status="complete", completed=len(scenes), failed=[])
     counts = finish_dataset(out_dir, list(range(len(scenes))), coco_categories(categories, keypoints), output,
                             info, manifest)
