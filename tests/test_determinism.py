@@ -60,3 +60,19 @@ def test_stages_draw_from_independent_streams():
         assert len(b.lights) == 4
         np.testing.assert_array_equal(a.camera.world_to_cam, b.camera.world_to_cam)
         assert scene_to_dict(a)["objects"] == scene_to_dict(b)["objects"]
+
+
+def test_many_lights_of_one_type_render_identically_every_time():
+    """pyrender keeps lights in sets; their summation order must not change the colours."""
+    config = {**SMALL, "lights": {"count": 4, "type": "point"}}
+    digests = {frame_digest(vizsynth.render_frame(config, seed=0, index=i % 2)) for i in range(10)}
+    assert len(digests) == 2
+
+
+def test_shadows_do_not_depend_on_earlier_frames():
+    """Shadow maps are sized from the visible meshes only, not from meshes hidden for reuse."""
+    config = {**SMALL, "render": {"shadows": True}, "background": {"floor": True},
+              "lights": {"type": "directional", "count": 2}}
+    alone = frame_digest(vizsynth.render_frame(config, seed=3, index=9))
+    after_others = list(vizsynth.iter_frames(config, seed=3, start=0, stop=10))[-1]
+    assert frame_digest(after_others) == alone

@@ -69,6 +69,58 @@ class RenderResult:
     alpha: np.ndarray | None = None
 
 
+class _OrderedScene(pyrender.Scene):
+    """A pyrender scene that hands its meshes and lights to the renderer in a fixed order.
+
+    pyrender keeps nodes in sets, whose iteration order changes from process to process: lights
+    are then summed in a different order (colours off by one here and there) and meshes drawn in
+    a different order. Nodes come out in the order they were added, and the scene's bounds (which
+    size the shadow maps) cover only the visible meshes, not the hidden ones kept for reuse.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._added: dict = {}
+
+    def add_node(self, node, parent_node=None):
+        self._added[node] = len(self._added)
+        return super().add_node(node, parent_node)
+
+    def _ordered(self, nodes) -> list:
+        return sorted(nodes, key=self._added.__getitem__)
+
+    @property
+    def mesh_nodes(self):
+        return self._ordered(self._mesh_nodes)
+
+    @property
+    def point_light_nodes(self):
+        return self._ordered(self._point_light_nodes)
+
+    @property
+    def spot_light_nodes(self):
+        return self._ordered(self._spot_light_nodes)
+
+    @property
+    def directional_light_nodes(self):
+        return self._ordered(self._directional_light_nodes)
+
+    @property
+    def light_nodes(self):
+        return self._ordered(self._point_light_nodes | self._spot_light_nodes | self._directional_light_nodes)
+
+    @property
+    def bounds(self):
+        corners = [
+            trimesh.transform_points(trimesh.bounds.corners(node.mesh.bounds), self.get_pose(node))
+            for node in self.mesh_nodes if node.mesh.is_visible
+        ]
+        if not corners:
+            return np.zeros((2, 3))
+        corners = np.vstack(corners)
+        return np.array([corners.min(axis=0), corners.max(axis=0)])
+
+
 def _open_context(width: int, height: int, antialias: bool, shadows: bool = False) -> GLContext:
     try:
         return GLContext(width, height, antialias, shadows)
@@ -108,7 +160,7 @@ class Renderer:
         self._gl = _open_context(width, height, antialias, shadows)
         # One persistent scene: meshes stay in it (hidden when unused) so pyrender never deletes
         # and re-uploads their buffers between frames.
-        self._scene = pyrender.Scene()
+        self._scene = _OrderedScene()
         self._pool: dict[str, list[pyrender.Node]] = {}
         self._own_materials: dict[pyrender.Node, list] = {}
         self._bounds: dict[str, np.ndarray] = {}
@@ -221,8 +273,8 @@ class Renderer:
         while len(nodes) <= k:
             geometry = self._library.get(primitive=obj.primitive, mesh=obj.mesh)
             self._bounds[obj.asset_key] = np.asarray(geometry.bounds, dtype=np.float64)
-            if getattr(geometry.visual, "uv", None) is None:
-                # Texture coordinates for procedural textures on meshes that have none.
+            if geometry.visual.kind is None:
+                # Texture coordinates for textures on meshes that have neither UVs nor colours.
                 geometry = geometry.copy()
                 geometry.visual = trimesh.visual.TextureVisuals(uv=spherical_uv(geometry.vertices))
             smooth = obj.primitive not in _FLAT_SHADED
