@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from vizsynth.errors import SceneError, format_validation_error
 
@@ -178,11 +178,60 @@ class _Camera(_Strict):
         return _matrix(v, (4, 4), "world_to_cam")
 
 
+class _Texture(_Strict):
+    kind: Literal["noise", "checker", "stripes", "gradient", "blocks", "image"]
+    colors: tuple[tuple[float, float, float], tuple[float, float, float]] = ((0.0, 0.0, 0.0), (1.0, 1.0, 1.0))
+    cells: int = Field(4, ge=1)
+    angle_deg: float = 0.0
+    seed: int = Field(0, ge=0)
+    path: str | None = None
+
+    @model_validator(mode="after")
+    def _image_path(self) -> "_Texture":
+        if self.kind == "image" and self.path is None:
+            raise ValueError("an image texture needs a 'path'")
+        return self
+
+
 class _Material(_Strict):
     base_color: tuple[float, float, float]
     metallic: float = Field(ge=0, le=1)
     roughness: float = Field(ge=0, le=1)
-    texture: dict | None = None
+    texture: _Texture | None = None
+
+
+class _Effects(_Strict):
+    """Sensor effects; omitted ones do nothing."""
+
+    blur_sigma_px: float = Field(0.0, ge=0)
+    motion_blur_px: float = Field(0.0, ge=0)
+    motion_blur_angle_deg: float = 0.0
+    vignetting: float = Field(0.0, ge=0, le=1)
+    brightness: float = Field(0.0, ge=-1, le=1)
+    contrast: float = Field(1.0, ge=0)
+    saturation: float = Field(1.0, ge=0)
+    hue_shift_deg: float = 0.0
+    gamma: float = Field(1.0, gt=0)
+    noise_std: float = Field(0.0, ge=0)
+    poisson_photons: float = Field(0.0, ge=0)
+    jpeg_quality: float = Field(100.0, ge=1, le=100)
+    noise_seed: int = Field(0, ge=0)
+
+
+class _Background(_Strict):
+    kind: Literal["solid", "procedural", "image"] = "solid"
+    texture: _Texture | None = None
+    path: str | None = None
+    crop: tuple[float, float, float, float] = (0.0, 0.0, 1.0, 1.0)
+    flip: bool = False
+
+    @model_validator(mode="after")
+    def _needs(self) -> "_Background":
+        if self.kind == "procedural" and self.texture is None:
+            raise ValueError("a procedural background needs a 'texture'")
+        if self.kind == "image" and self.path is None:
+            raise ValueError("an image background needs a 'path'")
+        return self
 
 
 class _Object(_Strict):
@@ -216,8 +265,8 @@ class _Scene(_Strict):
     lights: list[_Light] | None = None
     background_rgb: tuple[float, float, float] = (0.5, 0.5, 0.5)
     ambient_rgb: tuple[float, float, float] = (0.3, 0.3, 0.3)
-    effects: dict[str, int | float] = Field(default_factory=dict)
-    background: dict = Field(default_factory=lambda: {"kind": "solid"})
+    effects: _Effects | None = None
+    background: _Background = Field(default_factory=_Background)
     # Free-form block that frame records carry (seed, index, annotations); ignored when rendering.
     record: dict = Field(default_factory=dict)
 
@@ -278,8 +327,9 @@ def scene_from_dict(data: Any, base_dir: str | os.PathLike, source: str = "scene
         mesh = None if obj.mesh is None else str((Path(base_dir) / obj.mesh).resolve())
         material = None
         if obj.material is not None:
+            texture = None if obj.material.texture is None else obj.material.texture.model_dump(exclude_none=True)
             material = MaterialSpec(tuple(obj.material.base_color), obj.material.metallic, obj.material.roughness,
-                                    obj.material.texture)
+                                    texture)
         objects.append(ObjectSpec(
             instance_id=obj.instance_id if obj.instance_id is not None else i + 1,
             category=obj.category, primitive=obj.primitive, mesh=mesh, mesh_scale=obj.mesh_scale,
@@ -294,8 +344,20 @@ def scene_from_dict(data: Any, base_dir: str | os.PathLike, source: str = "scene
                       tuple(light.direction), light.spot_cone_deg)
             for light in parsed.lights
         )
+    raw_effects = data.get("effects") or {}
+    effects = {}
+    if raw_effects:  # recorded keys first, in their order (a replayed record is written back byte-identical)
+        full = parsed.effects.model_dump()
+        effects = {k: full[k] for k in raw_effects} | {k: v for k, v in full.items() if k not in raw_effects}
+    background = parsed.background.model_dump(exclude_none=True)
+    if background["kind"] != "image":
+        background = {k: v for k, v in background.items() if k not in ("crop", "flip")}
+    if data.get("background") is None or data["background"].get("kind", "solid") == "solid":
+        background = {"kind": "solid"}
+    elif isinstance(data.get("background"), dict):
+        background = {k: background[k] for k in data["background"]}  # keep exactly the recorded keys
     return SceneSpec(camera, tuple(objects), lights, tuple(parsed.background_rgb), tuple(parsed.ambient_rgb),
-                     dict(parsed.effects), dict(parsed.background))
+                     effects, background)
 
 
 def load_scene(path: str | os.PathLike) -> SceneSpec:
