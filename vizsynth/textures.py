@@ -10,7 +10,6 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from vizsynth.config import TEXTURE_KINDS as KINDS  # noqa: F401  (re-exported: the kinds made here)
 from vizsynth.errors import AssetError
 
 

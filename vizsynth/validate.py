@@ -73,6 +73,14 @@ def validate_coco(data: dict, image_root: Path | None, report: ValidationReport,
     report.checked = {"images": len(images), "annotations": len(annotations)}
 
     by_id: dict = {}
+    well_formed = []
+    for image in images:
+        missing = [k for k in ("id", "file_name", "width", "height") if k not in image]
+        if missing:
+            report.add("malformed_image", f"image {image.get('id', '?')}: missing {', '.join(missing)}")
+            continue
+        well_formed.append(image)
+    images = well_formed
     for image in images:
         if image["id"] in by_id:
             report.add("duplicate_image_id", f"image id {image['id']} appears twice")
@@ -99,6 +107,10 @@ def validate_coco(data: dict, image_root: Path | None, report: ValidationReport,
 
     seen_ann = set()
     for ann in annotations:
+        if not isinstance(ann, dict) or "image_id" not in ann:
+            report.add("malformed_annotation", f"annotation {ann.get('id', '?') if isinstance(ann, dict) else ann!r}: "
+                                               "no image_id")
+            continue
         aid = ann.get("id")
         if aid in seen_ann:
             report.add("duplicate_annotation_id", f"annotation id {aid} appears twice")

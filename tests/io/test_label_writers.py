@@ -199,3 +199,16 @@ def test_coco_polygons_cover_the_masks(dataset, tmp_path):
             assert not (polygon & ~filled).any()
     finally:
         write_coco(dataset, range(10), categories, {}, segmentation="rle")
+
+
+@pytest.mark.parametrize("change, fragment", [
+    ({"objects": {**CONFIG["objects"], "primitive_size_m": {"uniform": [0.1, 0.2]}}}, "primitive_size_m must be a constant"),
+    ({"annotate": {"amodal": False}}, "annotate.amodal must be true"),
+])
+def test_bop_refuses_configs_without_fixed_models_before_rendering(tmp_path, change, fragment):
+    from vizsynth.errors import ConfigError
+
+    out = tmp_path / "data"
+    with pytest.raises(ConfigError, match=fragment):
+        vizsynth.generate({**CONFIG, **change}, out, num_frames=2, progress=False)
+    assert not out.exists()

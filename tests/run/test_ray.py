@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
@@ -57,3 +58,18 @@ def test_killing_an_actor_mid_job_still_gives_the_identical_dataset(local_ray, l
     assert killed and killed[0] < 16, "an actor must be killed part-way for this test to mean anything"
     assert summary.ok and summary.completed == 16
     assert tree_bytes(out) == tree_bytes(local_reference)
+
+
+def test_actors_that_cannot_start_stop_the_job_with_their_reason(local_ray, tmp_path):
+    import shutil
+
+    from vizsynth.config import load_config
+    from vizsynth.errors import RenderError
+    from vizsynth.run.task import FrameTask
+
+    mesh = tmp_path / "mug.ply"
+    shutil.copy(Path(__file__).parents[1] / "data" / "ycbv" / "models" / "025_mug.ply", mesh)
+    config = load_config({"objects": {"assets": [{"mesh": str(mesh), "category": "mug"}]}})
+    mesh.unlink()  # gone before the actors load it, as on a node without the shared filesystem
+    with pytest.raises(RenderError, match="mug.ply does not exist"):
+        list(RayExecutor()(FrameTask(config, 0, tmp_path, ["mug"]), list(range(4)), 2))

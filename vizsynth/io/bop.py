@@ -28,9 +28,30 @@ import trimesh
 from pycocotools import mask as coco_mask
 
 from vizsynth.assets.meshes import MeshLibrary
-from vizsynth.errors import OutputError
+from vizsynth.errors import ConfigError, OutputError
 from vizsynth.io.files import CHUNK, write_bytes_atomic, write_json_atomic
 from vizsynth.io.records import iter_records
+
+
+def check_bop_config(config, catalog) -> None:
+    """Refuses, before anything is rendered, a config whose categories have no fixed BOP model.
+
+    Raises:
+        ConfigError: amodal labels off, a varying size, or a category with several assets.
+    """
+    problems = []
+    if not config.annotate.amodal:
+        problems.append("annotate.amodal must be true (BOP's visib_fract and bbox_obj need full silhouettes)")
+    if config.objects.primitive_size_m.kind != "constant" and any(e.primitive for e in catalog.entries):
+        problems.append("objects.primitive_size_m must be a constant (one model per category)")
+    if config.objects.mesh_scale.kind != "constant" and any(e.mesh for e in catalog.entries):
+        problems.append("objects.mesh_scale must be a constant (one model per category)")
+    for category in catalog.categories:
+        count = sum(e.category == category for e in catalog.entries)
+        if count > 1:
+            problems.append(f"category '{category}' has {count} assets; BOP needs one model per category")
+    if problems:
+        raise ConfigError("output.formats holds 'bop', but " + "; ".join(problems))
 
 
 def bop_bbox(coco_bbox: list[int] | None, visible: bool) -> list[int]:

@@ -33,12 +33,14 @@ CONVENTIONS = {
 
 
 def outline_contours(mask: np.ndarray) -> list[np.ndarray]:
-    """Outer outlines of a mask's parts along pixel edges: (N, 2) float64 in pixel-edge
-    coordinates (pixel (i, j) spans [j, j+1] x [i, i+1]), so a polygon rasterised by pixel centres
-    gives the mask back.
+    """Outer outlines of a mask's parts through pixel corners: (N, 2) float64 in pixel-edge
+    coordinates (pixel (i, j) spans [j, j+1] x [i, i+1]).
 
-    OpenCV traces pixel centres; tracing the lattice of pixel corners instead (a corner is set
-    when any of its four pixels is) follows the edges of the pixel squares.
+    OpenCV traces pixel centres, which loses half a pixel all round; tracing the lattice of pixel
+    corners instead (a corner is set when any of its four pixels is) puts every mask pixel inside
+    the polygon. Where the outline steps diagonally it cuts across a corner pixel outside the
+    mask, so a rasterised polygon can hold a few boundary pixels more than the mask (a 709-pixel
+    disc gives 727): use RLE where every pixel matters.
     """
     m = mask.astype(np.uint8)
     corners = np.zeros((m.shape[0] + 1, m.shape[1] + 1), np.uint8)

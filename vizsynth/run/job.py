@@ -15,6 +15,7 @@ from vizsynth.assets.images import image_pools
 from vizsynth.assets.meshes import MeshLibrary
 from vizsynth.config import DatasetConfig, load_config
 from vizsynth.errors import ConfigError
+from vizsynth.io.bop import check_bop_config
 from vizsynth.io.coco import CONVENTIONS
 from vizsynth.io.files import record_path, remove_stale_temporaries, write_bytes_atomic, write_json_atomic
 from vizsynth.io.labels import coco_categories
@@ -102,6 +103,8 @@ def generate(
     catalog = build_catalog(config.objects.assets, library, split=split, fractions=fractions)
     build_catalog(config.distractors.assets, library, split=split, fractions=fractions)
     image_pools(config)
+    if "bop" in config.output.formats:
+        check_bop_config(config, catalog)
     categories = list(catalog.categories)
     config_yaml = config.to_yaml()
     digest = config_digest(config_yaml)

@@ -15,7 +15,7 @@ import itertools
 import os
 from collections.abc import Iterator
 
-from vizsynth.errors import VizsynthError
+from vizsynth.errors import RenderError, VizsynthError
 from vizsynth.run.local import render_threads
 from vizsynth.run.task import FrameOutcome, FrameTask
 
@@ -70,6 +70,9 @@ class _FrameActor:
         with render_threads(lp_threads):
             task.setup()
 
+    def ready(self) -> bool:
+        return True
+
     def run(self, indices: list[int]) -> list[FrameOutcome]:
         return [self._task(i) for i in indices]
 
@@ -105,6 +108,13 @@ class RayExecutor:
             ).remote(task, max(1, int(self.cpus_per_worker)))
             for i in range(max(1, workers))
         ]
+        try:  # an actor that cannot set up (no EGL, a bad asset) must stop the job with its reason
+            ray.get([actor.ready.remote() for actor in actors])
+        except Exception as exc:
+            for actor in actors:
+                ray.kill(actor, no_restart=True)
+            cause = getattr(exc, "cause", None) or exc
+            raise RenderError(f"Ray workers could not set up their renderer: {type(cause).__name__}: {cause}") from None
         chunks = [list(indices[i:i + self.chunk_size]) for i in range(0, len(indices), self.chunk_size)]
         pending: dict = {}
         tries: dict[int, int] = {}
