@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ctypes
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +18,20 @@ import pyrender
 from OpenGL import GL
 from pyrender.constants import BufFlags, ProgramFlags, RenderFlags
 from pyrender.shader_program import ShaderProgramCache
+
+
+@dataclass(frozen=True)
+class _Target:
+    """An offscreen framebuffer with its renderbuffers (colour, then depth if any)."""
+
+    framebuffer: int
+    buffers: tuple
+    dims: tuple[int, int]
+
+
+def _delete_target(target: _Target) -> None:
+    GL.glDeleteFramebuffers(1, [target.framebuffer])
+    GL.glDeleteRenderbuffers(len(target.buffers), list(target.buffers))
 
 
 class _Renderer(pyrender.Renderer):
@@ -31,15 +46,7 @@ class _Renderer(pyrender.Renderer):
     def __init__(self, width: int, height: int, antialias: bool) -> None:
         super().__init__(width, height)
         self.antialias = antialias
-        self._single_fb = None
-        self._single_buffers = None
-        self._single_dims = None
-        self._atlas_fb = None
-        self._atlas_buffer = None
-        self._atlas_dims = None
-        self._normals_fb = None
-        self._normals_buffers = None
-        self._normals_dims = None
+        self._targets: dict[str, _Target] = {}  # "single" (labels), "atlas" (silhouettes), "normals"
         self._own_programs = ShaderProgramCache(shader_dir=str(Path(__file__).parent / "shaders"))
 
     def _single_sample(self, flags) -> bool:
@@ -49,19 +56,7 @@ class _Renderer(pyrender.Renderer):
         if not self._single_sample(flags):
             return super()._configure_forward_pass_viewport(flags)
         dims = (self.viewport_width, self.viewport_height)
-        if self._single_dims != dims:
-            self._delete_single_framebuffer()
-            color, depth = GL.glGenRenderbuffers(2)
-            GL.glBindRenderbuffer(GL.GL_RENDERBUFFER, color)
-            GL.glRenderbufferStorage(GL.GL_RENDERBUFFER, GL.GL_RGBA8, *dims)
-            GL.glBindRenderbuffer(GL.GL_RENDERBUFFER, depth)
-            GL.glRenderbufferStorage(GL.GL_RENDERBUFFER, GL.GL_DEPTH_COMPONENT24, *dims)
-            self._single_fb = GL.glGenFramebuffers(1)
-            GL.glBindFramebuffer(GL.GL_DRAW_FRAMEBUFFER, self._single_fb)
-            GL.glFramebufferRenderbuffer(GL.GL_DRAW_FRAMEBUFFER, GL.GL_COLOR_ATTACHMENT0, GL.GL_RENDERBUFFER, color)
-            GL.glFramebufferRenderbuffer(GL.GL_DRAW_FRAMEBUFFER, GL.GL_DEPTH_ATTACHMENT, GL.GL_RENDERBUFFER, depth)
-            self._single_buffers, self._single_dims = (color, depth), dims
-        GL.glBindFramebuffer(GL.GL_DRAW_FRAMEBUFFER, self._single_fb)
+        GL.glBindFramebuffer(GL.GL_DRAW_FRAMEBUFFER, self._target("single", dims, GL.GL_RGBA8, depth=True))
         GL.glViewport(0, 0, *dims)
         GL.glEnable(GL.GL_DEPTH_TEST)
         GL.glDepthMask(GL.GL_TRUE)
@@ -72,7 +67,7 @@ class _Renderer(pyrender.Renderer):
         width, height = self.viewport_width, self.viewport_height
         GL.glPixelStorei(GL.GL_PACK_ALIGNMENT, 1)
         if self._single_sample(flags):
-            GL.glBindFramebuffer(GL.GL_READ_FRAMEBUFFER, self._single_fb)
+            GL.glBindFramebuffer(GL.GL_READ_FRAMEBUFFER, self._targets["single"].framebuffer)
         else:  # resolve the multisampled colour into pyrender's single-sample buffer
             GL.glBindFramebuffer(GL.GL_READ_FRAMEBUFFER, self._main_fb_ms)
             GL.glBindFramebuffer(GL.GL_DRAW_FRAMEBUFFER, self._main_fb)
@@ -120,17 +115,8 @@ class _Renderer(pyrender.Renderer):
             (height, width) uint8 atlas, rows bottom-up as GL stores them; 255 inside silhouettes.
         """
         width, height = atlas_size
-        if self._atlas_dims is None or self._atlas_dims[0] < width or self._atlas_dims[1] < height:
-            self._delete_atlas()
-            grown = (max(width, 256), max(height, 256))
-            color = GL.glGenRenderbuffers(1)
-            GL.glBindRenderbuffer(GL.GL_RENDERBUFFER, color)
-            GL.glRenderbufferStorage(GL.GL_RENDERBUFFER, GL.GL_R8, *grown)
-            self._atlas_fb = GL.glGenFramebuffers(1)
-            GL.glBindFramebuffer(GL.GL_DRAW_FRAMEBUFFER, self._atlas_fb)
-            GL.glFramebufferRenderbuffer(GL.GL_DRAW_FRAMEBUFFER, GL.GL_COLOR_ATTACHMENT0, GL.GL_RENDERBUFFER, color)
-            self._atlas_buffer, self._atlas_dims = color, grown
-        GL.glBindFramebuffer(GL.GL_DRAW_FRAMEBUFFER, self._atlas_fb)
+        atlas = self._target("atlas", (max(width, 256), max(height, 256)), GL.GL_R8, depth=False, grow_only=True)
+        GL.glBindFramebuffer(GL.GL_DRAW_FRAMEBUFFER, atlas)
         GL.glDisable(GL.GL_MULTISAMPLE)
         GL.glDisable(GL.GL_DEPTH_TEST)
         GL.glEnable(GL.GL_SCISSOR_TEST)
@@ -150,7 +136,7 @@ class _Renderer(pyrender.Renderer):
                 self._bind_and_draw_primitive(primitive, scene.get_pose(node), program, RenderFlags.SEG)
                 program._unbind()
         GL.glDisable(GL.GL_SCISSOR_TEST)
-        GL.glBindFramebuffer(GL.GL_READ_FRAMEBUFFER, self._atlas_fb)
+        GL.glBindFramebuffer(GL.GL_READ_FRAMEBUFFER, atlas)
         GL.glPixelStorei(GL.GL_PACK_ALIGNMENT, 1)
         data = GL.glReadPixels(0, 0, width, height, GL.GL_RED, GL.GL_UNSIGNED_BYTE)
         return np.frombuffer(data, dtype=np.uint8).reshape(height, width)
@@ -162,19 +148,8 @@ class _Renderer(pyrender.Renderer):
         surface the label pass and depth come from), turned to face the camera.
         """
         width, height = self.viewport_width, self.viewport_height
-        if self._normals_dims != (width, height):
-            self._delete_normals()
-            color, depth = GL.glGenRenderbuffers(2)
-            GL.glBindRenderbuffer(GL.GL_RENDERBUFFER, color)
-            GL.glRenderbufferStorage(GL.GL_RENDERBUFFER, GL.GL_RGBA32F, width, height)
-            GL.glBindRenderbuffer(GL.GL_RENDERBUFFER, depth)
-            GL.glRenderbufferStorage(GL.GL_RENDERBUFFER, GL.GL_DEPTH_COMPONENT24, width, height)
-            self._normals_fb = GL.glGenFramebuffers(1)
-            GL.glBindFramebuffer(GL.GL_DRAW_FRAMEBUFFER, self._normals_fb)
-            GL.glFramebufferRenderbuffer(GL.GL_DRAW_FRAMEBUFFER, GL.GL_COLOR_ATTACHMENT0, GL.GL_RENDERBUFFER, color)
-            GL.glFramebufferRenderbuffer(GL.GL_DRAW_FRAMEBUFFER, GL.GL_DEPTH_ATTACHMENT, GL.GL_RENDERBUFFER, depth)
-            self._normals_buffers, self._normals_dims = (color, depth), (width, height)
-        GL.glBindFramebuffer(GL.GL_DRAW_FRAMEBUFFER, self._normals_fb)
+        target = self._target("normals", (width, height), GL.GL_RGBA32F, depth=True)
+        GL.glBindFramebuffer(GL.GL_DRAW_FRAMEBUFFER, target)
         GL.glViewport(0, 0, width, height)
         GL.glDisable(GL.GL_MULTISAMPLE)
         GL.glEnable(GL.GL_DEPTH_TEST)
@@ -197,32 +172,36 @@ class _Renderer(pyrender.Renderer):
                 program.set_uniform("P", projection)
                 self._bind_and_draw_primitive(primitive, scene.get_pose(node), program, RenderFlags.SEG)
                 program._unbind()
-        GL.glBindFramebuffer(GL.GL_READ_FRAMEBUFFER, self._normals_fb)
+        GL.glBindFramebuffer(GL.GL_READ_FRAMEBUFFER, target)
         data = GL.glReadPixels(0, 0, width, height, GL.GL_RGB, GL.GL_FLOAT)
         return np.frombuffer(data, dtype=np.float32).reshape(height, width, 3)[::-1].copy()
 
-    def _delete_normals(self) -> None:
-        if self._normals_fb is not None:
-            GL.glDeleteFramebuffers(1, [self._normals_fb])
-            GL.glDeleteRenderbuffers(2, list(self._normals_buffers))
-        self._normals_fb = self._normals_buffers = self._normals_dims = None
-
-    def _delete_atlas(self) -> None:
-        if self._atlas_fb is not None:
-            GL.glDeleteFramebuffers(1, [self._atlas_fb])
-            GL.glDeleteRenderbuffers(1, [self._atlas_buffer])
-        self._atlas_fb = self._atlas_buffer = self._atlas_dims = None
-
-    def _delete_single_framebuffer(self) -> None:
-        if self._single_fb is not None:
-            GL.glDeleteFramebuffers(1, [self._single_fb])
-            GL.glDeleteRenderbuffers(2, list(self._single_buffers))
-        self._single_fb = self._single_buffers = self._single_dims = None
+    def _target(self, name: str, dims: tuple[int, int], color_format: int, depth: bool,
+                grow_only: bool = False) -> int:
+        """The framebuffer ``name`` (a colour renderbuffer, and a depth one if asked), made again
+        when ``dims`` changes, or only when it grows past them with ``grow_only``."""
+        current = self._targets.get(name)
+        if current is not None:
+            fits = all(a >= b for a, b in zip(current.dims, dims)) if grow_only else current.dims == dims
+            if fits:
+                return current.framebuffer
+            _delete_target(current)
+        buffers = [GL.glGenRenderbuffers(1) for _ in range(2 if depth else 1)]
+        framebuffer = GL.glGenFramebuffers(1)
+        GL.glBindFramebuffer(GL.GL_DRAW_FRAMEBUFFER, framebuffer)
+        formats = (color_format, GL.GL_DEPTH_COMPONENT24)
+        attachments = (GL.GL_COLOR_ATTACHMENT0, GL.GL_DEPTH_ATTACHMENT)
+        for buffer, storage, attachment in zip(buffers, formats, attachments):
+            GL.glBindRenderbuffer(GL.GL_RENDERBUFFER, buffer)
+            GL.glRenderbufferStorage(GL.GL_RENDERBUFFER, storage, *dims)
+            GL.glFramebufferRenderbuffer(GL.GL_DRAW_FRAMEBUFFER, attachment, GL.GL_RENDERBUFFER, buffer)
+        self._targets[name] = _Target(framebuffer, tuple(buffers), dims)
+        return framebuffer
 
     def delete(self):
-        self._delete_single_framebuffer()
-        self._delete_atlas()
-        self._delete_normals()
+        for target in self._targets.values():
+            _delete_target(target)
+        self._targets.clear()
         self._own_programs.clear()
         super().delete()
 
