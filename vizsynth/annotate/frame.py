@@ -8,9 +8,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from vizsynth.annotate.masks import box_xywh, encode_rle, instance_boxes
-from vizsynth.annotate.projection import box_corners, in_image, keypoint_visibility, project
+from vizsynth.annotate.projection import in_image, keypoint_visibility
 from vizsynth.assets.keypoints import KeypointSchema
 from vizsynth.config import AnnotateConfig
+from vizsynth.projection import box_corners, project
 from vizsynth.render.renderer import RenderResult, Silhouette
 from vizsynth.scene import ObjectSpec, SceneSpec
 

@@ -20,6 +20,7 @@ import trimesh
 
 from vizsynth.assets.meshes import MeshLibrary
 from vizsynth.errors import RenderError
+from vizsynth.projection import box_corners, project
 from vizsynth.render.context import GLContext
 from vizsynth.scene import CameraSpec, LightSpec, ObjectSpec, SceneSpec
 from vizsynth.textures import make_texture, spherical_uv
@@ -322,14 +323,11 @@ def _tile_box(spec: SceneSpec, obj: ObjectSpec, bounds: np.ndarray) -> tuple[int
     """(x0, y0, w, h) in image pixels covering the object's projection, within the canvas
     [-W, 2W) x [-H, 2H); None when the object cannot reach it."""
     cam = spec.camera
-    corners = np.array([[x, y, z] for x in bounds[:, 0] for y in bounds[:, 1] for z in bounds[:, 2]]) * obj.mesh_scale
-    pose = spec.obj_to_cam(obj)
-    in_cam = corners @ pose[:3, :3].T + pose[:3, 3]
+    uv, z = project(box_corners(bounds * obj.mesh_scale)[:8], spec.obj_to_cam(obj), cam)
     left, top, right, bottom = -cam.width, -cam.height, 2 * cam.width - 1, 2 * cam.height - 1
-    if (in_cam[:, 2] <= cam.znear_m).all() or (in_cam[:, 2] >= cam.zfar_m).all():
+    if (z <= cam.znear_m).all() or (z >= cam.zfar_m).all():
         return None
-    if (in_cam[:, 2] > cam.znear_m).all():
-        uv = in_cam[:, :2] / in_cam[:, 2:] * [cam.K[0, 0], cam.K[1, 1]] + [cam.K[0, 2], cam.K[1, 2]]
+    if (z > cam.znear_m).all():
         # One pixel of margin: a pixel belongs to the silhouette when its centre is covered.
         left = max(left, int(np.floor(uv[:, 0].min())) - 1)
         top = max(top, int(np.floor(uv[:, 1].min())) - 1)
