@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 from pathlib import Path
 
@@ -47,7 +48,9 @@ def _parser() -> argparse.ArgumentParser:
     gen.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                      help="override a config field, value as YAML, e.g. --set camera.yfov_deg='{uniform: [30, 50]}'")
     gen.add_argument("--resume", action="store_true", help="finish an interrupted job in OUT (same config, seed, -n)")
-    gen.add_argument("--overwrite", action="store_true", help="delete an existing vizsynth dataset in OUT first")
+    gen.add_argument("--overwrite", action="store_true",
+                     help="remove vizsynth's files of an existing vizsynth dataset in OUT first (refused when OUT "
+                     "holds other files, or is /, your home, the current folder or a mount point)")
     gen.add_argument("--no-progress", action="store_true", help="no progress bar")
     gen.add_argument("--executor", choices=("local", "ray"), default="local",
                      help="local process pool (default) or Ray actors (pip install 'vizsynth[ray]')")
@@ -65,7 +68,8 @@ def _parser() -> argparse.ArgumentParser:
     )
     scene.add_argument("scenes", nargs="+", type=Path, help="scene JSON files")
     scene.add_argument("--out", required=True, type=Path, help="output folder (must be empty or absent)")
-    scene.add_argument("--overwrite", action="store_true", help="delete an existing vizsynth dataset in OUT first")
+    scene.add_argument("--overwrite", action="store_true",
+                       help="remove vizsynth's files of an existing vizsynth dataset in OUT first")
     scene.add_argument("--image-format", choices=("png", "jpg"), default="png", help="rgb format (default png)")
 
     replay = sub.add_parser("replay", help="re-render one frame of a dataset from its record alone",
@@ -74,8 +78,9 @@ def _parser() -> argparse.ArgumentParser:
                             "every file is byte-identical to the original.")
     replay.add_argument("dataset", type=Path, help="a dataset folder made by generate")
     replay.add_argument("--frame", type=int, required=True, help="the frame index")
-    replay.add_argument("--out", type=Path, default=None, help="output folder (default DATASET_replay_I)")
-    replay.add_argument("--overwrite", action="store_true", help="replace an existing replay folder")
+    replay.add_argument("--out", type=Path, default=None,
+                        help="output folder, outside the dataset (default DATASET_replay_I beside it)")
+    replay.add_argument("--overwrite", action="store_true", help="replace an earlier replay in OUT")
 
     preview = sub.add_parser("preview", help="a contact sheet of frames with their labels drawn on",
                              description="Decode each frame's record (RLE masks, boxes, categories, projected 3D "
@@ -142,8 +147,15 @@ def _generate(args: argparse.Namespace) -> int:
     for index, error in sorted(summary.failed.items()):
         print(f"frame {index} failed: {error.splitlines()[0]}", file=sys.stderr)
     if summary.failed:
-        print(f"failed frames are listed in {summary.out_dir / 'manifest.json'}; rerun with --resume to retry them",
-              file=sys.stderr)
+        deterministic = [i for i in summary.failed if i in summary.deterministic_failures]
+        print(f"failed frames are listed in {summary.out_dir / 'manifest.json'}", file=sys.stderr)
+        if deterministic:
+            print(f"{len(deterministic)} of them failed for a reason that depends only on the config, seed and index "
+                  "(each frame is deterministic): --resume would fail them again; change the limit their message names "
+                  "(e.g. constraints.max_tries, objects.max_placement_tries) and generate anew",
+                  file=sys.stderr)
+        if len(deterministic) < len(summary.failed):
+            print("rerun with --resume to retry the others", file=sys.stderr)
     return 0 if summary.ok else 1
 
 
@@ -160,7 +172,8 @@ def _render_scene(args: argparse.Namespace) -> int:
 def _replay(args: argparse.Namespace) -> int:
     from vizsynth.run.scenes import replay_frame
 
-    out = args.out or args.dataset.with_name(f"{args.dataset.name}_replay_{args.frame}")
+    dataset = args.dataset.resolve()
+    out = args.out or dataset.with_name(f"{dataset.name}_replay_{args.frame}")
     same = replay_frame(args.dataset, args.frame, out, overwrite=args.overwrite)
     for name, identical in sorted(same.items()):
         print(f"{name}: {'identical' if identical else 'DIFFERENT'}")
@@ -221,7 +234,9 @@ def _show_config(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Runs the CLI; returns the exit code (0 ok, 1 some frames failed, 2 bad input, 130 interrupted)."""
+    """Runs the CLI; returns the exit code: 0 ok, 1 some frames failed (or validate found problems),
+    2 an error vizsynth explains (bad input, unusable or full output folder), 128 + signal number when
+    interrupted (130 Ctrl-C, 143 SIGTERM, 129 SIGHUP)."""
     args = _parser().parse_args(argv)
     handlers = {"generate": _generate, "render-scene": _render_scene, "replay": _replay, "preview": _preview,
                 "validate": _validate, "stats": _stats, "show-config": _show_config}
@@ -230,9 +245,11 @@ def main(argv: list[str] | None = None) -> int:
     except VizsynthError as exc:
         print(f"vizsynth: error: {exc}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("vizsynth: interrupted; finish the job with --resume", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM/SIGHUP during a job (errors.Interrupted)
+        signum = getattr(exc, "signum", signal.SIGINT)
+        print(f"vizsynth: interrupted by {signal.Signals(signum).name}; finish the job with --resume",
+              file=sys.stderr)
+        return 128 + signum
 
 
 if __name__ == "__main__":

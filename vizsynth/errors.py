@@ -6,7 +6,11 @@
     ├── SceneError           a fixed-scene / frame-record JSON is malformed
     ├── PlacementError       a sampler could not satisfy its constraints within its tries
     ├── RenderError          the GL context could not be created or a render failed
-    └── OutputError          the output folder cannot be used as asked (non-empty, resume mismatch)
+    └── OutputError          the output folder cannot be used as asked (non-empty, resume mismatch,
+                             full or read-only storage)
+
+    KeyboardInterrupt
+    └── Interrupted          SIGTERM or SIGHUP stopped a job (handled like Ctrl-C)
 """
 
 
@@ -36,6 +40,17 @@ class RenderError(VizsynthError):
 
 class OutputError(VizsynthError):
     """The output folder cannot be used as asked."""
+
+
+class Interrupted(KeyboardInterrupt):
+    """A job was stopped by a signal; the CLI exits with 128 + ``signum``, like a shell.
+
+    A subclass of KeyboardInterrupt, so one handler covers Ctrl-C, SIGTERM and SIGHUP.
+    """
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
 
 
 def format_validation_error(error, source: str, known_names: set[str] = frozenset()) -> str:

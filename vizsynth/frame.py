@@ -141,7 +141,8 @@ class FrameRenderer:
                 if timings is not None:
                     timings.update(sample=sampled, tries=attempt + 1)
                 return frame
-        raise PlacementError(f"frame {index}: missed the frame constraints in {tries} tries; last try: {missed}")
+        raise PlacementError(f"frame {index}: missed the frame constraints in {tries} tries; last try: {missed}; "
+                             "raise constraints.max_tries or loosen the constraints")
 
     def render(self, spec: SceneSpec) -> RenderResult:
         """Renders a scene without annotating it: RGB, depth, instance ids, and the silhouettes

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import os
 from pathlib import Path
 
 import cv2
@@ -114,3 +116,38 @@ def write_frame(out_dir: Path, frame: Frame, output: OutputConfig, record_info: 
     }
     write_json_atomic(path, record)
     return record
+
+
+# Where each file named in a record lives, and how a whole file of each kind ends.
+_RECORD_FILES = {"image_file": "images", "depth_file": "depth", "instances_file": "instances",
+                 "semantic_file": "semantic", "ray_distance_file": "ray_distance", "normals_file": "normals"}
+_REQUIRED_FILES = ("image_file", "depth_file", "instances_file")
+_WHOLE_FILE_END = {".png": b"IEND\xaeB`\x82", ".jpg": b"\xff\xd9"}
+
+
+def frame_complete(out_dir: Path, index: int) -> bool:
+    """Whether frame ``index`` is whole on disk: its record parses and names this frame, and every
+    file it names exists and ends as a complete PNG/JPEG does (a cheap check: nothing is decoded).
+
+    ``--resume`` renders again every frame for which this is False.
+    """
+    try:
+        meta = json.loads(record_path(out_dir, index).read_bytes())["record"]
+        if meta["index"] != index or not all(key in meta for key in _REQUIRED_FILES):
+            return False
+        for key, folder in _RECORD_FILES.items():
+            if key in meta and not _whole_image(out_dir / folder / meta[key]):
+                return False
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
+    return True
+
+
+def _whole_image(path: Path) -> bool:
+    end = _WHOLE_FILE_END.get(path.suffix)
+    with open(path, "rb") as f:
+        size = f.seek(0, os.SEEK_END)
+        if end is None or size < 8 + len(end):
+            return False
+        f.seek(size - len(end))
+        return f.read() == end

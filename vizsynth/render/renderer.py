@@ -19,7 +19,7 @@ import pyrender
 import trimesh
 
 from vizsynth.assets.meshes import MeshLibrary
-from vizsynth.errors import RenderError
+from vizsynth.errors import ConfigError, RenderError
 from vizsynth.projection import box_corners, project
 from vizsynth.render.context import GLContext
 from vizsynth.scene import CameraSpec, LightSpec, ObjectSpec, SceneSpec
@@ -132,13 +132,22 @@ def _open_context(width: int, height: int, antialias: bool, shadows: bool = Fals
         ) from None
 
 
-def check_rendering() -> None:
-    """Opens and closes a tiny GL context.
+def check_rendering(width: int = 8, height: int = 8) -> None:
+    """Opens and closes a tiny GL context, and checks this driver can render ``width`` x ``height``.
 
     Raises:
         RenderError: with the install hint, when headless GL does not work here.
+        ConfigError: an image side beyond the driver's largest renderbuffer.
     """
-    _open_context(8, 8, False).close()
+    gl = _open_context(8, 8, False)
+    try:
+        limit = gl.max_size
+    finally:
+        gl.close()
+    for name, value in (("image.width", width), ("image.height", height)):
+        if value > limit:
+            raise ConfigError(f"config: field '{name}': must be <= {limit}, the largest image this GL driver "
+                              f"renders (GL_MAX_RENDERBUFFER_SIZE) (got {value})")
 
 
 class Renderer:

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+import multiprocessing
+import os
+import signal
 import sys
+import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -14,18 +19,33 @@ from vizsynth.assets.catalog import build_catalog
 from vizsynth.assets.images import image_pools
 from vizsynth.assets.meshes import MeshLibrary
 from vizsynth.config import DatasetConfig, load_config
-from vizsynth.errors import ConfigError
+from vizsynth.errors import ConfigError, Interrupted, OutputError
 from vizsynth.io.bop import check_bop_config
 from vizsynth.io.coco import CONVENTIONS
 from vizsynth.io.files import record_path, remove_stale_temporaries, write_bytes_atomic, write_json_atomic
+from vizsynth.io.frame_writer import frame_complete
 from vizsynth.io.labels import coco_categories
 from vizsynth.render import check_rendering
 from vizsynth.run.local import run_frames
-from vizsynth.run.outdir import MANIFEST, check_resume, config_digest, finish_dataset, prepare_output
+from vizsynth.run.outdir import (
+    MANIFEST,
+    check_resume,
+    config_digest,
+    finish_dataset,
+    format_bytes,
+    free_bytes,
+    new_manifest,
+    prepare_output,
+    storage_errors,
+    storage_message,
+)
 from vizsynth.run.task import STAGES, FrameOutcome, FrameTask
 from vizsynth.version import __version__
 
-Executor = Callable[[FrameTask, list[int], int], Iterator[FrameOutcome]]
+Executor = Callable[[FrameTask, Iterable[int], int], Iterator[FrameOutcome]]
+
+# Frame files are numbered with 8 digits (io/files.py); beyond that names would stop sorting.
+MAX_FRAMES = 100_000_000
 
 
 @dataclass(frozen=True)
@@ -42,6 +62,7 @@ class JobSummary:
         seconds: wall time of this run.
         stage_seconds: summed per-stage seconds of this run's frames (sample, render, annotate, write, merge).
         acceptance_rate: frames rendered / samples drawn under the frame constraints (1.0 without).
+        deterministic_failures: the failed frames whose failure depends only on (config, seed, index).
     """
 
     out_dir: Path
@@ -53,6 +74,7 @@ class JobSummary:
     seconds: float
     stage_seconds: dict = field(default_factory=dict)
     acceptance_rate: float | None = None
+    deterministic_failures: frozenset[int] = frozenset()
 
     @property
     def ok(self) -> bool:
@@ -73,14 +95,20 @@ def generate(
 ) -> JobSummary:
     """Makes a dataset folder (see README "Output format"), like ``sklearn.datasets.make_*``.
 
+    Call it under ``if __name__ == "__main__":`` in a script when ``workers > 1``: worker processes
+    are spawned and import the script again.
+
     Args:
         config: a DatasetConfig, dict, YAML path, or None for the built-in default.
         out_dir: the output folder; must be empty or absent unless ``resume``/``overwrite``.
         num_frames: frames 0..num_frames-1.
         seed: dataset seed; frame i depends only on (config, seed, i).
         workers: processes; results are byte-identical for any count.
-        resume: keep complete frames of an interrupted job with the same config/seed/count.
-        overwrite: delete an existing vizsynth dataset folder first.
+        resume: keep complete frames of an interrupted job with the same config/seed/count; frames
+            whose record or files are missing or truncated are rendered again. An absent or empty
+            folder starts the job.
+        overwrite: remove vizsynth's own files from an existing vizsynth dataset folder first
+            (refused when the folder holds anything else, see ``run/outdir.py``).
         progress: show a progress bar on stderr.
         executor: schedules FrameTask calls (local processes by default; Ray plugs in here).
 
@@ -88,10 +116,15 @@ def generate(
         A JobSummary; ``summary.ok`` is False when frames failed (they are listed in the manifest).
 
     Raises:
-        ConfigError, AssetError, OutputError: before anything is written.
+        ConfigError, AssetError, RenderError: before anything is written.
+        OutputError: an unusable folder (before anything is written), or storage that became full
+            or read-only during the job (the manifest records it; ``resume`` finishes the job).
+        Interrupted: SIGTERM/SIGHUP (KeyboardInterrupt for SIGINT); the manifest says "interrupted".
     """
-    if num_frames < 0:
-        raise ConfigError(f"number of frames must be >= 0, got {num_frames}")
+    _refuse_inside_worker_import(workers)
+    if num_frames < 0 or num_frames > MAX_FRAMES:
+        raise ConfigError(f"number of frames must be in [0, {MAX_FRAMES}] (frame files have 8 digits), "
+                          f"got {num_frames}")
     if seed < 0:
         raise ConfigError(f"seed must be >= 0, got {seed}")
     if workers < 1:
@@ -107,45 +140,72 @@ def generate(
         check_bop_config(config, catalog)
     categories = list(catalog.categories)
     config_yaml = config.to_yaml()
-    digest = config_digest(config_yaml)
-    if executor is run_frames:
-        check_rendering()  # a broken GL set-up must fail before anything is written
-    prepare_output(out_dir, overwrite=overwrite, resume=resume)
-    started = time.perf_counter()
-    if resume:
-        check_resume(out_dir, digest=digest, seed=seed, num_frames=num_frames, version=__version__)
-        remove_stale_temporaries(out_dir)
-    manifest = {
-        "vizsynth_version": __version__, "seed": seed, "num_frames": num_frames, "config_sha256": digest,
-        "categories": categories, "conventions": CONVENTIONS, "status": "running",
-    }
-    write_bytes_atomic(out_dir / "config.yaml", config_yaml.encode())
-    write_json_atomic(out_dir / MANIFEST, manifest)
+    if executor is run_frames:  # a broken GL set-up or a too-large image must fail before anything is written
+        check_rendering(config.image.width, config.image.height)
 
-    todo = [i for i in range(num_frames) if not record_path(out_dir, i).is_file()]
+    with _signals_interrupt():
+        recorded = prepare_output(out_dir, overwrite=overwrite, resume=resume)
+        started = time.perf_counter()
+        manifest = new_manifest(
+            vizsynth_version=__version__, seed=seed, num_frames=num_frames, config_sha256=config_digest(config_yaml),
+            categories=categories, conventions=CONVENTIONS, status="starting",
+        )
+        with storage_errors(out_dir):
+            if recorded is not None:
+                check_resume(out_dir, recorded, config_yaml=config_yaml, seed=seed, num_frames=num_frames,
+                             version=__version__)
+                remove_stale_temporaries(out_dir)
+            else:
+                write_json_atomic(out_dir / MANIFEST, manifest)  # first: the folder is ours from now on
+            write_bytes_atomic(out_dir / "config.yaml", config_yaml.encode())
+            manifest["status"] = "running"
+            write_json_atomic(out_dir / MANIFEST, manifest)
+        try:
+            return _run_job(config, out_dir, num_frames, seed, workers, executor, catalog, categories, manifest,
+                            resuming=recorded is not None, progress=progress, started=started)
+        except KeyboardInterrupt as exc:
+            signum = getattr(exc, "signum", signal.SIGINT)
+            _record_status(out_dir, manifest, "interrupted", signal=signal.Signals(signum).name)
+            raise
+
+
+def _run_job(config: DatasetConfig, out_dir: Path, num_frames: int, seed: int, workers: int, executor: Executor,
+             catalog, categories: list[str], manifest: dict, *, resuming: bool, progress: bool,
+             started: float) -> JobSummary:
     task = FrameTask(config, seed, out_dir, categories)
-    failed: dict[int, str] = {}
+    failed: dict[int, FrameOutcome] = {}
     stage_seconds = dict.fromkeys(STAGES, 0.0)
-    num_objects = tries = 0
-    bar = tqdm(total=num_frames, initial=num_frames - len(todo), unit="frame", disable=not progress,
-               dynamic_ncols=True, file=sys.stderr)
-    try:
-        for outcome in executor(task, todo, workers):
+    num_objects = tries = rendered = 0
+    storage_failure: FrameOutcome | None = None
+    bar = tqdm(total=num_frames, unit="frame", disable=not progress, dynamic_ncols=True, file=sys.stderr)
+
+    def todo() -> Iterator[int]:
+        """Frames still to render, found lazily: nothing before the first frame scales with -n."""
+        for index in range(num_frames):
+            if resuming and frame_complete(out_dir, index):
+                bar.update(1)
+            else:
+                yield index
+
+    with bar, contextlib.closing(executor(task, todo(), workers)) as outcomes:
+        for outcome in outcomes:
             bar.update(1)
             if outcome.ok:
+                rendered += 1
                 num_objects += outcome.num_objects
                 tries += outcome.tries
                 for stage, seconds in outcome.seconds.items():
                     stage_seconds[stage] += seconds
-            else:
-                failed[outcome.index] = outcome.error
-                bar.set_postfix(failed=len(failed))
-    except KeyboardInterrupt:
-        bar.close()
-        write_json_atomic(out_dir / MANIFEST, {**manifest, "status": "interrupted"})
-        raise
-    bar.close()
-    remove_stale_temporaries(out_dir)  # left by a worker that died mid-write; no writer is active now
+                continue
+            failed[outcome.index] = outcome
+            bar.set_postfix(failed=len(failed))
+            if outcome.storage_error:
+                storage_failure = outcome
+                break  # every further frame would fail the same way: stop handing them out
+    if storage_failure is not None:
+        _stop_on_full_storage(out_dir, manifest, storage_failure, failed, num_frames)
+    with storage_errors(out_dir):
+        remove_stale_temporaries(out_dir)  # left by a worker that died mid-write; no writer is active now
 
     merge_started = time.perf_counter()
     complete = [i for i in range(num_frames) if i not in failed]
@@ -153,16 +213,90 @@ def generate(
     manifest.update(
         status="complete" if not failed else "failed_frames",
         completed=len(complete),
-        failed=[{"index": i, "error": failed[i]} for i in sorted(failed)],
-        last_run={"rendered": len(todo) - len(failed), "seconds": round(time.perf_counter() - started, 3),
+        failed=_failure_entries(failed),
+        last_run={"rendered": rendered, "seconds": round(time.perf_counter() - started, 3),
                   "workers": workers, "objects": num_objects,
-                  "constraint_acceptance_rate": round((len(todo) - len(failed)) / tries, 4) if tries else None,
+                  "constraint_acceptance_rate": round(rendered / tries, 4) if tries else None,
                   "stage_seconds": {k: round(v, 3) for k, v in stage_seconds.items()}},
     )
     categories_coco = coco_categories(categories, catalog.category_keypoints())
-    label_counts = finish_dataset(out_dir, complete, categories_coco, config.output, info, manifest)
+    try:
+        label_counts = finish_dataset(out_dir, complete, categories_coco, config.output, info, manifest)
+    except OSError as exc:
+        _record_status(out_dir, manifest, "merge_failed", error=str(exc))
+        raise OutputError(storage_message(out_dir, exc) + "; the frames are kept: once the problem is fixed, "
+                          "run the same command with --resume to redo the merge") from None
     num_annotations = label_counts.get("coco", num_objects)
     stage_seconds["merge"] = time.perf_counter() - merge_started
     seconds = time.perf_counter() - started
-    return JobSummary(out_dir, num_frames, len(complete), len(todo) - len(failed), failed, num_annotations,
-                      seconds, stage_seconds, (len(todo) - len(failed)) / tries if tries else None)
+    return JobSummary(out_dir, num_frames, len(complete), rendered, {i: o.error for i, o in failed.items()},
+                      num_annotations, seconds, stage_seconds, rendered / tries if tries else None,
+                      frozenset(i for i, o in failed.items() if o.deterministic))
+
+
+def _failure_entries(failed: dict[int, FrameOutcome]) -> list[dict]:
+    return [{"index": i, "error": failed[i].error, "deterministic": failed[i].deterministic} for i in sorted(failed)]
+
+
+def _stop_on_full_storage(out_dir: Path, manifest: dict, outcome: FrameOutcome, failed: dict[int, FrameOutcome],
+                          num_frames: int) -> None:
+    """Records a full or read-only output storage in the manifest and raises one OutputError."""
+    done = [i for i in range(min(num_frames, outcome.index + 1)) if i not in failed and frame_complete(out_dir, i)]
+    per_frame = _frame_bytes(out_dir, done[-1]) if done else 0
+    left = num_frames - len(done)
+    _record_status(out_dir, manifest, "storage_error", failed=_failure_entries(failed), error=outcome.error)
+    need = (f", about {format_bytes(2 * per_frame * left)} more needed for the {left} frames left and the merged "
+            "labels" if per_frame else "")
+    raise OutputError(
+        f"cannot write to output folder {out_dir}: {outcome.error.splitlines()[0]}; "
+        f"{format_bytes(free_bytes(out_dir))} free{need}. Frames written so far are kept: free space (or make the "
+        "folder writable), then run the same command with --resume"
+    )
+
+
+def _frame_bytes(out_dir: Path, index: int) -> int:
+    """Bytes of frame ``index``'s record and files (an estimate of what each further frame needs)."""
+    record = record_path(out_dir, index)
+    stem = record.stem
+    total = record.stat().st_size
+    for folder in ("images", "depth", "instances", "semantic", "ray_distance", "normals"):
+        total += sum(p.stat().st_size for p in (out_dir / folder / record.parent.name).glob(f"{stem}.*"))
+    return total
+
+
+def _record_status(out_dir: Path, manifest: dict, status: str, **fields) -> None:
+    """Best effort: the manifest records how the job ended (it cannot when the disk refuses even that)."""
+    manifest.update(status=status, **fields)
+    with contextlib.suppress(OSError):
+        write_json_atomic(out_dir / MANIFEST, manifest)
+
+
+@contextlib.contextmanager
+def _signals_interrupt() -> Iterator[None]:
+    """SIGTERM and SIGHUP raise Interrupted, so a job stops like on Ctrl-C (workers stopped, manifest
+    "interrupted"). Only the main thread can take signal handlers; elsewhere this does nothing."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum, frame):
+        raise Interrupted(signum)
+
+    previous = {s: signal.signal(s, interrupt) for s in (signal.SIGTERM, signal.SIGHUP)}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+def _refuse_inside_worker_import(workers: int) -> None:
+    """A spawned worker imports the caller's script again; a top-level generate() call there would
+    start a job inside every worker. Say so, instead of the pool's opaque start-up failure."""
+    if getattr(multiprocessing.current_process(), "_inheriting", False):
+        from vizsynth.run.local import WORKER_IMPORT_EXIT
+
+        print(f"vizsynth: error: vizsynth.generate(..., workers={workers}) ran again while a worker process "
+              "imported your script: call it under 'if __name__ == \"__main__\":'", file=sys.stderr)
+        sys.stderr.flush()
+        os._exit(WORKER_IMPORT_EXIT)

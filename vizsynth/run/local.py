@@ -7,13 +7,19 @@ worker gets ``LP_NUM_THREADS`` = cores // workers (unless the user set it).
 A worker that dies (killed, out of memory, a crash in the GL driver) breaks the pool: the frames
 it had in flight are handed out again in a new pool, and a frame that was in flight in two
 broken pools is reported as failed, so a job always ends.
+
+Workers never outlive the job's process: each watches its parent's sentinel and exits when the
+parent is gone, whatever ended it (kill -9 included).
 """
 
 from __future__ import annotations
 
 import contextlib
+import itertools
 import multiprocessing
+import multiprocessing.connection
 import os
+import threading
 from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
@@ -23,6 +29,8 @@ from vizsynth.errors import RenderError
 from vizsynth.run.task import FrameOutcome, FrameTask
 
 MAX_CRASHES = 2
+# Exit status of a worker that found generate() called at its script's top level (run/job.py).
+WORKER_IMPORT_EXIT = 87
 
 # The pool initializer's FrameTask, one per worker process (a pool has no other way to keep
 # per-process state between tasks). Only ever set inside worker processes.
@@ -50,8 +58,22 @@ def llvmpipe_threads(workers: int) -> int:
     return max(1, (os.cpu_count() or 1) // max(1, workers))
 
 
+def _exit_with_parent() -> None:
+    """Ends this worker as soon as its parent process is gone (a daemon thread waits on its sentinel)."""
+    parent = multiprocessing.parent_process()
+    if parent is None:
+        return
+
+    def watch() -> None:
+        multiprocessing.connection.wait([parent.sentinel])
+        os._exit(1)
+
+    threading.Thread(target=watch, name="vizsynth-parent-watch", daemon=True).start()
+
+
 def _init_worker(task: FrameTask, threads: int) -> None:
     global _WORKER_TASK
+    _exit_with_parent()
     with render_threads(threads):
         task.setup()
     _WORKER_TASK = task
@@ -77,7 +99,14 @@ def _start_pool(task: FrameTask, workers: int) -> ProcessPoolExecutor:
         for future in [pool.submit(_ready) for _ in range(workers)]:
             future.result()
     except BrokenProcessPool:
+        # The pool's own processes, read before shutdown forgets them: how did the workers end?
+        codes = {p.exitcode for p in (getattr(pool, "_processes", None) or {}).values()}
         pool.shutdown(wait=True, cancel_futures=True)
+        if WORKER_IMPORT_EXIT in codes:
+            raise RenderError(
+                "worker processes import the script that called vizsynth.generate(..., workers>1), and the "
+                "call ran again there: put it under 'if __name__ == \"__main__\":'"
+            ) from None
         raise RenderError(
             "worker processes could not set up their renderer (the error is printed above); "
             "try --workers 1 to see it in this process"
@@ -88,10 +117,10 @@ def _start_pool(task: FrameTask, workers: int) -> ProcessPoolExecutor:
 def run_frames(task: FrameTask, indices: Iterable[int], workers: int) -> Iterator[FrameOutcome]:
     """Yields the outcome of every index as frames finish (in completion order).
 
-    With ``workers == 1`` frames run in this process; otherwise in spawn-started worker processes
-    (a GL context must never be inherited through fork), at most two frames in flight per worker.
+    ``indices`` is consumed lazily, a few frames ahead of the workers. With ``workers == 1`` frames
+    run in this process; otherwise in spawn-started worker processes (a GL context must never be
+    inherited through fork), at most two frames in flight per worker.
     """
-    indices = list(indices)
     if workers <= 1:
         with render_threads(llvmpipe_threads(1)):
             task.setup()
@@ -101,23 +130,33 @@ def run_frames(task: FrameTask, indices: Iterable[int], workers: int) -> Iterato
         finally:
             task.close()
         return
-    todo = deque(indices)
+    todo = iter(indices)
+    first = next(todo, None)
+    if first is None:  # nothing to do: start no workers
+        return
+    todo = itertools.chain([first], todo)
     # Frames that were in flight when a pool broke: run alone, so a crash names its frame.
     suspects: deque[int] = deque()
     crashes: dict[int, int] = {}
-    while todo or suspects:
+    exhausted = False
+    while not exhausted or suspects:
         pool = _start_pool(task, workers)
         in_flight: dict = {}
         try:
-            while todo or suspects or in_flight:
+            while True:
                 if suspects:
                     if not in_flight:
                         index = suspects.popleft()
                         in_flight[pool.submit(_run_in_worker, index)] = index
                 else:
-                    while todo and len(in_flight) < 2 * workers:
-                        index = todo.popleft()
-                        in_flight[pool.submit(_run_in_worker, index)] = index
+                    while not exhausted and len(in_flight) < 2 * workers:
+                        index = next(todo, None)
+                        if index is None:
+                            exhausted = True
+                        else:
+                            in_flight[pool.submit(_run_in_worker, index)] = index
+                if not in_flight:
+                    break
                 done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
                 for future in done:
                     outcome = future.result()  # raises BrokenProcessPool if a worker died

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import itertools
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 from vizsynth.errors import RenderError, VizsynthError
 from vizsynth.run.local import render_threads
@@ -94,7 +94,7 @@ class RayExecutor:
         self.gpus_per_worker = gpus_per_worker
         self.chunk_size = chunk_size
 
-    def __call__(self, task: FrameTask, indices: list[int], workers: int) -> Iterator[FrameOutcome]:
+    def __call__(self, task: FrameTask, indices: Iterable[int], workers: int) -> Iterator[FrameOutcome]:
         ray = _require_ray()
         if not ray.is_initialized():
             ray.init(address=self.address, include_dashboard=False, log_to_driver=False,
@@ -115,13 +115,19 @@ class RayExecutor:
                 ray.kill(actor, no_restart=True)
             cause = getattr(exc, "cause", None) or exc
             raise RenderError(f"Ray workers could not set up their renderer: {type(cause).__name__}: {cause}") from None
-        chunks = [list(indices[i:i + self.chunk_size]) for i in range(0, len(indices), self.chunk_size)]
+        todo = iter(indices)
+        retry: list[list[int]] = []  # chunks whose actor was lost, handed out again first
+
+        def next_chunk() -> list[int]:
+            return retry.pop(0) if retry else list(itertools.islice(todo, self.chunk_size))
+
         pending: dict = {}
         tries: dict[int, int] = {}
         try:
             for actor in actors:
-                if chunks:
-                    self._submit(actor, chunks.pop(0), pending)
+                chunk = next_chunk()
+                if chunk:
+                    self._submit(actor, chunk, pending)
             while pending:
                 (ref,), _ = ray.wait(list(pending), num_returns=1)
                 actor, chunk = pending.pop(ref)
@@ -134,11 +140,12 @@ class RayExecutor:
                         for index in chunk:
                             yield FrameOutcome(index, False, error=f"Ray actor lost {_MAX_CHUNK_TRIES} times", attempts=2)
                     else:
-                        chunks.insert(0, chunk)  # the actor restarts; hand the chunk out again
+                        retry.append(chunk)  # the actor restarts; hand the chunk out again
                 else:
                     yield from outcomes
-                if chunks:
-                    self._submit(actor, chunks.pop(0), pending)
+                chunk = next_chunk()
+                if chunk:
+                    self._submit(actor, chunk, pending)
         finally:
             for actor in actors:
                 ray.kill(actor, no_restart=True)

@@ -14,7 +14,7 @@ from vizsynth.io.coco import CONVENTIONS
 from vizsynth.io.files import frame_stem, record_path, write_json_atomic
 from vizsynth.io.frame_writer import write_frame
 from vizsynth.io.labels import coco_categories
-from vizsynth.run.outdir import MANIFEST, finish_dataset, prepare_output
+from vizsynth.run.outdir import MANIFEST, finish_dataset, new_manifest, prepare_output, read_manifest, storage_errors
 from vizsynth.scene import load_scene
 from vizsynth.version import __version__
 
@@ -45,23 +45,26 @@ def render_scenes(
         for scene in scenes:  # load every mesh now: a broken one must fail before any output
             for obj in scene.objects:
                 frames.check_asset(obj)
-        prepare_output(out_dir, overwrite=overwrite, resume=False)
-        manifest = {
-            "vizsynth_version": __version__, "source": "render-scene", "num_frames": len(scenes),
-            "scene_files": [str(Path(p).resolve()) for p in scene_files], "categories": categories,
-            "conventions": CONVENTIONS, "status": "running",
-        }
-        write_json_atomic(out_dir / MANIFEST, manifest)
-        for index, (path, scene) in enumerate(zip(scene_files, scenes)):
-            frame = frames.render_scene(scene, index)
-            write_frame(out_dir, frame, output, {"vizsynth_version": __version__, "scene_file": str(Path(path).resolve())})
+        prepare_output(out_dir, overwrite=overwrite, resume=False, can_resume=False)
+        manifest = new_manifest(
+            vizsynth_version=__version__, source="render-scene", num_frames=len(scenes),
+            scene_files=[str(Path(p).resolve()) for p in scene_files], categories=categories,
+            conventions=CONVENTIONS, status="running",
+        )
+        with storage_errors(out_dir):
+            write_json_atomic(out_dir / MANIFEST, manifest)
+            for index, (path, scene) in enumerate(zip(scene_files, scenes)):
+                frame = frames.render_scene(scene, index)
+                write_frame(out_dir, frame, output,
+                            {"vizsynth_version": __version__, "scene_file": str(Path(path).resolve())})
     info = {"description": "vizsynth render-scene", "version": __version__}
     # A category drawn as a primitive gets that primitive's keypoints; mesh files have none here.
     keypoints = {o.category: PRIMITIVE_KEYPOINTS.get(o.primitive, NO_KEYPOINTS) if o.primitive else NO_KEYPOINTS
                  for s in scenes for o in s.objects if not o.distractor}
     manifest.update(status="complete", completed=len(scenes), failed=[])
-    counts = finish_dataset(out_dir, list(range(len(scenes))), coco_categories(categories, keypoints), output,
-                            info, manifest)
+    with storage_errors(out_dir):
+        counts = finish_dataset(out_dir, list(range(len(scenes))), coco_categories(categories, keypoints), output,
+                                info, manifest)
     return counts.get("coco", 0)
 
 
@@ -70,25 +73,37 @@ def replay_frame(dataset: str | os.PathLike, index: int, out_dir: str | os.PathL
     """Re-renders frame ``index`` of a generated dataset from its record alone (its SceneSpec),
     with the dataset's own config for labels and encoding, into ``out_dir`` at the same paths.
 
+    ``out_dir`` gets a manifest of its own, so ``overwrite`` can replace an earlier replay there.
+
     Returns:
         {relative file: whether it is byte-identical to the dataset's} for the frame's files.
 
     Raises:
-        OutputError, SceneError: no such dataset or frame record, or an unusable output folder.
+        OutputError, SceneError: no such dataset or frame record, an output folder that is the
+            dataset or inside it, or an unusable output folder.
     """
     dataset, out_dir = Path(dataset), Path(out_dir)
+    resolved_dataset, resolved_out = dataset.resolve(), out_dir.resolve()
+    if resolved_out == resolved_dataset or resolved_dataset in resolved_out.parents:
+        raise OutputError(f"replay output {out_dir} is the dataset {dataset} or inside it; the replayed files must "
+                          "go to a folder of their own to be compared with the dataset's")
     record = record_path(dataset, index)
     if not record.is_file() or not (dataset / "config.yaml").is_file():
         raise OutputError(f"{dataset} has no frame {index} to replay ({record} or config.yaml is missing)")
     config = load_config(dataset / "config.yaml")
-    manifest = json.loads((dataset / MANIFEST).read_text())
+    manifest = read_manifest(dataset)
     scene = load_scene(record)
     meta = json.loads(record.read_text())["record"]
     with FrameRenderer(config, manifest.get("seed", 0), manifest.get("categories")) as frames:
-        prepare_output(out_dir, overwrite=overwrite, resume=False)
-        frame = frames.render_scene(scene, index)
-    info = {k: meta[k] for k in ("vizsynth_version", "seed", "tries") if k in meta}
-    write_frame(out_dir, frame, config.output, info)
+        prepare_output(out_dir, overwrite=overwrite, resume=False, can_resume=False)
+        replay_manifest = new_manifest(vizsynth_version=__version__, source="replay", dataset=str(resolved_dataset),
+                                       frame=index, num_frames=1, status="running")
+        with storage_errors(out_dir):
+            write_json_atomic(out_dir / MANIFEST, replay_manifest)
+            frame = frames.render_scene(scene, index)
+            info = {k: meta[k] for k in ("vizsynth_version", "seed", "tries") if k in meta}
+            write_frame(out_dir, frame, config.output, info)
+            write_json_atomic(out_dir / MANIFEST, {**replay_manifest, "status": "complete"})
     files = [p.relative_to(dataset) for p in (dataset / f for f in ("images", "depth", "instances", "frames"))
              for p in p.rglob(f"{frame_stem(index).split('/')[1]}.*")]
     return {str(f): (out_dir / f).is_file() and (out_dir / f).read_bytes() == (dataset / f).read_bytes()

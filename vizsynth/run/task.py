@@ -13,11 +13,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from vizsynth.config import DatasetConfig
+from vizsynth.errors import AssetError, ConfigError, PlacementError, SceneError
 from vizsynth.frame import FrameRenderer
 from vizsynth.io.frame_writer import write_frame
+from vizsynth.run.outdir import STORAGE_ERRNOS
 from vizsynth.version import __version__
 
 STAGES = ("sample", "render", "annotate", "write")
+# Failures that depend only on (config, seed, index).
+_DETERMINISTIC = (AssetError, ConfigError, PlacementError, SceneError)
 
 
 @dataclass(frozen=True)
@@ -35,6 +39,9 @@ class FrameOutcome:
         rss_bytes: that process's resident memory after the frame.
         setup_rss_bytes: its resident memory right after set-up (GL context, assets), before any frame.
         tries: samples drawn until the frame met the frame constraints (1 without constraints).
+        deterministic: the failure follows from (config, seed, index) alone (e.g. constraints that
+            cannot be met): rendering the frame again fails the same way.
+        storage_error: the output storage is full or read-only: no further frame can be written.
     """
 
     index: int
@@ -47,6 +54,8 @@ class FrameOutcome:
     rss_bytes: int = 0
     setup_rss_bytes: int = 0
     tries: int = 1
+    deterministic: bool = False
+    storage_error: bool = False
 
 
 def resident_bytes() -> int:
@@ -81,19 +90,28 @@ class FrameTask:
             self._frames = None
 
     def __call__(self, index: int) -> FrameOutcome:
-        """Renders and writes frame ``index``, retrying once; never raises for a frame's failure."""
+        """Renders and writes frame ``index``, retrying once; never raises for a frame's failure.
+
+        A deterministic failure (a VizsynthError about the config, assets, scene or placement) and a
+        full or read-only storage are not retried: a second try would fail the same way.
+        """
         self.setup()
-        error = None
-        for attempt in (1, 2):
+        attempt = 1
+        while True:
             try:
                 seconds, num_objects, tries = self._run(index)
                 return FrameOutcome(index, True, num_objects, None, attempt, seconds, os.getpid(), resident_bytes(),
                                     self._setup_rss, tries)
             except Exception as exc:  # a frame's failure must not stop the job: record it
+                deterministic = isinstance(exc, _DETERMINISTIC)
+                storage = isinstance(exc, OSError) and exc.errno in STORAGE_ERRNOS
                 error = f"{type(exc).__name__}: {exc}"
-                last_trace = traceback.format_exc(limit=3)
-        return FrameOutcome(index, False, 0, f"{error}\n{last_trace}", 2, {}, os.getpid(), resident_bytes(),
-                            self._setup_rss)
+                if not (deterministic or storage):
+                    error += "\n" + traceback.format_exc(limit=3)
+                if deterministic or storage or attempt == 2:
+                    return FrameOutcome(index, False, 0, error, attempt, {}, os.getpid(), resident_bytes(),
+                                        self._setup_rss, deterministic=deterministic, storage_error=storage)
+                attempt += 1
 
     def _run(self, index: int) -> tuple[dict, int, int]:
         timings: dict = {}
