@@ -244,6 +244,11 @@ def _stop_on_full_storage(out_dir: Path, manifest: dict, outcome: FrameOutcome, 
     done = [i for i in range(min(num_frames, outcome.index + 1)) if i not in failed and frame_complete(out_dir, i)]
     per_frame = _frame_bytes(out_dir, done[-1]) if done else 0
     left = num_frames - len(done)
+    with contextlib.suppress(OSError):  # room for the manifest: partial files, and files of frames without a record
+        remove_stale_temporaries(out_dir)
+        for index in failed:
+            for path in _frame_files(out_dir, index):
+                path.unlink()
     _record_status(out_dir, manifest, "storage_error", failed=_failure_entries(failed), error=outcome.error)
     need = (f", about {format_bytes(2 * per_frame * left)} more needed for the {left} frames left and the merged "
             "labels" if per_frame else "")
@@ -254,14 +259,18 @@ def _stop_on_full_storage(out_dir: Path, manifest: dict, outcome: FrameOutcome, 
     )
 
 
+def _frame_files(out_dir: Path, index: int) -> list[Path]:
+    """The files of frame ``index`` that exist, its record included."""
+    record = record_path(out_dir, index)
+    files = [record] if record.is_file() else []
+    for folder in ("images", "depth", "instances", "semantic", "ray_distance", "normals"):
+        files += (out_dir / folder / record.parent.name).glob(f"{record.stem}.*")
+    return files
+
+
 def _frame_bytes(out_dir: Path, index: int) -> int:
     """Bytes of frame ``index``'s record and files (an estimate of what each further frame needs)."""
-    record = record_path(out_dir, index)
-    stem = record.stem
-    total = record.stat().st_size
-    for folder in ("images", "depth", "instances", "semantic", "ray_distance", "normals"):
-        total += sum(p.stat().st_size for p in (out_dir / folder / record.parent.name).glob(f"{stem}.*"))
-    return total
+    return sum(path.stat().st_size for path in _frame_files(out_dir, index))
 
 
 def _record_status(out_dir: Path, manifest: dict, status: str, **fields) -> None:
