@@ -144,7 +144,8 @@ HUGE = {"uniform": [-1e308, 1e308]}
         ({"objects": {"mesh_scale": 1e9}}, ["objects.mesh_scale", "<= 1000"]),
         ({"objects": {"position_m": [0, HUGE, 0]}}, ["objects.position_m.1", "<= 10000"]),
         ({"objects": {"flying_depth_m": 1e308}}, ["objects.flying_depth_m", "<= 10000"]),
-        ({"objects": {"tabletop_extent_m": [1e308, 1]}}, ["objects.tabletop_extent_m.0", "less than or equal to 10000"]),
+        ({"objects": {"tabletop_extent_m": [1e308, 1]}},
+         ["objects.tabletop_extent_m.0", "less than or equal to 10000"]),
         ({"distractors": {"size_m": 1e5}}, ["distractors.size_m", "<= 100"]),
         ({"camera": {"distance_m": HUGE}}, ["camera.distance_m", "> 0", "<= 10000"]),
         ({"camera": {"yfov_deg": 180}}, ["camera.yfov_deg", "<= 170"]),
@@ -173,7 +174,8 @@ def test_numeric_fields_have_physical_bounds(data, expected):
 
 
 def test_periodic_and_position_fields_accept_unclipped_normals():
-    config = load_config({"camera": {"roll_deg": {"normal": [0, 5]}}, "objects": {"position_m": [{"normal": [0, 0.1]}, 0, 0]}})
+    config = load_config({"camera": {"roll_deg": {"normal": [0, 5]}},
+                          "objects": {"position_m": [{"normal": [0, 0.1]}, 0, 0]}})
     assert config.camera.roll_deg.kind == "normal" and config.objects.position_m[0].kind == "normal"
 
 

@@ -338,7 +338,9 @@ class BackgroundConfig(_Model):
         PROCEDURAL_TEXTURES, min_length=1, description="procedural kinds for kind 'procedural'"
     )
     image_folder: str | None = Field(None, description="photos (jpg/png) for kind 'image'")
-    image_zoom: _param(ge=1, le=100) = Field(default_factory=lambda: _u(1.0, 2.0), description="crop = image / zoom, 1..100")
+    image_zoom: _param(ge=1, le=100) = Field(
+        default_factory=lambda: _u(1.0, 2.0), description="crop = image / zoom, 1..100"
+    )
     floor: bool = Field(False, description="a 6 x 6 m floor at z = 0 that receives shadows (unlabelled)")
     floor_color: Color = Field(default_factory=lambda: (_u(0.2, 0.8), _u(0.2, 0.8), _u(0.2, 0.8)))
 
@@ -352,16 +354,22 @@ class BackgroundConfig(_Model):
 class EffectsConfig(_Model):
     """Sensor effects on the RGB image after rendering (labels untouched). Defaults: none."""
 
-    blur_sigma_px: _param(ge=0, le=100) = Field(default_factory=lambda: _c(0.0), description="Gaussian blur sigma, 0..100")
+    blur_sigma_px: _param(ge=0, le=100) = Field(
+        default_factory=lambda: _c(0.0), description="Gaussian blur sigma, 0..100"
+    )
     motion_blur_px: _param(ge=0, le=500) = Field(
         default_factory=lambda: _c(0.0), description="motion blur length, random angle, 0..500"
     )
     vignetting: Unit = Field(default_factory=lambda: _c(0.0), description="corner darkening, 0..1")
     brightness: _param(ge=-1, le=1) = Field(default_factory=lambda: _c(0.0), description="added to [0, 1] values")
     contrast: _param(ge=0, le=100) = Field(default_factory=lambda: _c(1.0), description="scale around the mean, 0..100")
-    saturation: _param(ge=0, le=100) = Field(default_factory=lambda: _c(1.0), description="HSV saturation factor, 0..100")
+    saturation: _param(ge=0, le=100) = Field(
+        default_factory=lambda: _c(1.0), description="HSV saturation factor, 0..100"
+    )
     hue_shift_deg: Angle = Field(default_factory=lambda: _c(0.0), description="HSV hue rotation, within ±3600")
-    gamma: _param(gt=0, le=100) = Field(default_factory=lambda: _c(1.0), description="out = in ** (1 / gamma), (0, 100]")
+    gamma: _param(gt=0, le=100) = Field(
+        default_factory=lambda: _c(1.0), description="out = in ** (1 / gamma), (0, 100]"
+    )
     noise_std: Unit = Field(default_factory=lambda: _c(0.0), description="Gaussian noise std, [0, 1] units, 0..1")
     poisson_photons: _param(ge=0, le=1e9) = Field(
         default_factory=lambda: _c(0.0), description="shot noise: photons at full scale (0 = off), 0..1e9"
