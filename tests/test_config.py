@@ -108,3 +108,133 @@ def test_other_distributions_respect_their_support(seed):
         assert -1 <= clipped.sample(rng=rng) <= 2
         assert 0.01 <= log.sample(rng=rng) <= 10
         assert choice.sample(rng=rng) in (5, 9)
+
+
+@pytest.mark.parametrize(
+    "data, expected",
+    [
+        ({"objects": {"count": 10**6}}, ["objects.count", "<= 1000", "1000000"]),
+        ({"distractors": {"count": {"uniform": [0, 5000]}}}, ["distractors.count", "<= 1000", "5000"]),
+        ({"lights": {"count": 9}}, ["lights.count", "<= 4", "9"]),
+        ({"objects": {"max_placement_tries": 10**9}}, ["objects.max_placement_tries", "less than or equal to 10000"]),
+        ({"constraints": {"max_tries": 10**6}}, ["constraints.max_tries", "less than or equal to 1000"]),
+        ({"constraints": {"min_visible_objects": 5000}}, ["constraints.min_visible_objects", "1000"]),
+    ],
+)
+def test_counts_are_bounded(data, expected):
+    with pytest.raises(ConfigError) as info:
+        load_config(data)
+    for fragment in expected:
+        assert fragment in str(info.value)
+
+
+HUGE = {"uniform": [-1e308, 1e308]}
+
+
+@pytest.mark.parametrize(
+    "data, expected",
+    [
+        ({"effects": {"blur_sigma_px": 1e9}}, ["effects.blur_sigma_px", "<= 100", "1e+09"]),
+        ({"effects": {"motion_blur_px": 1e4}}, ["effects.motion_blur_px", "<= 500"]),
+        ({"effects": {"noise_std": 2}}, ["effects.noise_std", "<= 1"]),
+        ({"effects": {"poisson_photons": 1e300}}, ["effects.poisson_photons", "<= 1e+09"]),
+        ({"effects": {"contrast": HUGE}}, ["effects.contrast", "<= 100"]),
+        ({"effects": {"hue_shift_deg": HUGE}}, ["effects.hue_shift_deg", "<= 3600"]),
+        ({"objects": {"primitive_size_m": HUGE}}, ["objects.primitive_size_m", "<= 100", "-1e+308"]),
+        ({"objects": {"mesh_scale": 1e9}}, ["objects.mesh_scale", "<= 1000"]),
+        ({"objects": {"position_m": [0, HUGE, 0]}}, ["objects.position_m.1", "<= 10000"]),
+        ({"objects": {"flying_depth_m": 1e308}}, ["objects.flying_depth_m", "<= 10000"]),
+        ({"objects": {"tabletop_extent_m": [1e308, 1]}},
+         ["objects.tabletop_extent_m.0", "less than or equal to 10000"]),
+        ({"distractors": {"size_m": 1e5}}, ["distractors.size_m", "<= 100"]),
+        ({"camera": {"distance_m": HUGE}}, ["camera.distance_m", "> 0", "<= 10000"]),
+        ({"camera": {"yfov_deg": 180}}, ["camera.yfov_deg", "<= 170"]),
+        ({"camera": {"roll_deg": {"normal": [0, 1e300]}}}, ["camera.roll_deg", "<= 3600", "mean ± 6 std"]),
+        ({"camera": {"look_at_jitter_m": 1e300}}, ["camera.look_at_jitter_m", "<= 10000"]),
+        ({"camera": {"principal_point_jitter_px": 1e300}}, ["camera.principal_point_jitter_px", "<= 10000"]),
+        ({"camera": {"intrinsics": {"fx": 1e300, "fy": 1, "cx": 0, "cy": 0}}}, ["camera.intrinsics.fx"]),
+        ({"camera": {"zfar_m": 1e300}}, ["camera.zfar_m", "less than or equal to 65535"]),
+        ({"lights": {"intensity": 1e300}}, ["lights.intensity", "<= 1000"]),
+        ({"lights": {"distance_m": 1e300}}, ["lights.distance_m", "<= 10000"]),
+        ({"lights": {"azimuth_deg": HUGE}}, ["lights.azimuth_deg", "<= 3600"]),
+        ({"background": {"image_zoom": 1e300}}, ["background.image_zoom", "<= 100"]),
+        ({"output": {"depth_scale_m": 1e300}}, ["output.depth_scale_m", "less than or equal to 1"]),
+        ({"annotate": {"keypoint_occlusion_tolerance_m": 1e300}}, ["annotate.keypoint_occlusion_tolerance_m"]),
+        ({"objects": {"assets": [{"primitive": "cube", "weight": 1e300}]}}, ["objects.assets.0.primitive.weight"]),
+        ({"objects": {"assets": [{"mesh": "m.ply", "category": "m", "unit_scale_m": 1e300}]}},
+         ["objects.assets.0.mesh.unit_scale_m", "less than or equal to 1000"]),
+        ({"split": {"fractions": [0, 0, 0]}}, ["split.fractions", "positive sum"]),
+    ],
+)
+def test_numeric_fields_have_physical_bounds(data, expected):
+    with pytest.raises(ConfigError) as info:
+        load_config(data)
+    for fragment in expected:
+        assert fragment in str(info.value)
+
+
+def test_periodic_and_position_fields_accept_unclipped_normals():
+    config = load_config({"camera": {"roll_deg": {"normal": [0, 5]}},
+                          "objects": {"position_m": [{"normal": [0, 0.1]}, 0, 0]}})
+    assert config.camera.roll_deg.kind == "normal" and config.objects.position_m[0].kind == "normal"
+
+
+NAN, INF = float("nan"), float("inf")
+
+
+@pytest.mark.parametrize(
+    "data, expected",
+    [
+        ({"objects": {"count": {"uniform": [NAN, 3]}}}, ["objects.count", "finite", "nan"]),
+        ({"camera": {"yfov_deg": {"uniform": [40, INF]}}}, ["camera.yfov_deg", "finite", "inf"]),
+        ({"camera": {"azimuth_deg": {"normal": [0, NAN]}}}, ["camera.azimuth_deg", "finite", "nan"]),
+        ({"camera": {"azimuth_deg": {"normal": [0, 1], "clip": [-INF, 5]}}}, ["camera.azimuth_deg", "finite"]),
+        ({"effects": {"gamma": {"loguniform": [0.5, INF]}}}, ["effects.gamma", "finite", "inf"]),
+        ({"effects": {"noise_std": {"choice": [0.1, NAN]}}}, ["effects.noise_std", "finite", "nan"]),
+        ({"lights": {"type": {"choice": ["spot", "point"], "weights": [1, NAN]}}}, ["lights.type", "finite"]),
+        ({"camera": {"roll_deg": INF}}, ["camera.roll_deg", "finite number", "inf"]),
+        ({"objects": {"position_m": [0, NAN, 0]}}, ["objects.position_m.1", "finite number"]),
+        ({"camera": {"znear_m": NAN}}, ["camera.znear_m", "finite number"]),
+        ({"objects": {"tabletop_extent_m": [INF, 1]}}, ["objects.tabletop_extent_m.0", "finite number"]),
+    ],
+)
+def test_inf_and_nan_are_refused_by_load_config(data, expected):
+    with pytest.raises(ConfigError) as info:
+        load_config(data)
+    for fragment in expected:
+        assert fragment in str(info.value)
+
+
+def test_inf_and_nan_are_refused_by_python_constructors():
+    from vizsynth.config import CameraConfig, ObjectsConfig
+    from vizsynth.distributions import Param
+
+    with pytest.raises(ConfigError, match=r"DatasetConfig: field 'objects.count': uniform needs finite numbers"):
+        DatasetConfig(objects={"count": {"uniform": [float("nan"), 3]}})
+    with pytest.raises(ConfigError, match=r"ObjectsConfig: field 'count': uniform needs finite numbers"):
+        DatasetConfig(objects=ObjectsConfig(count=Param("uniform", (0.0, float("inf")))))
+    with pytest.raises(ConfigError, match=r"CameraConfig: field 'zfar_m'.*finite"):
+        CameraConfig(zfar_m=float("inf"))
+    with pytest.raises(ConfigError, match=r"objects.primitive_size_m.*<= 100"):
+        load_config(DatasetConfig().model_copy(update={"objects": ObjectsConfig().model_copy(
+            update={"primitive_size_m": Param("constant", (1e300,))})}))
+
+
+@pytest.mark.parametrize("name", ["", "   ", "\t\n"])
+def test_empty_category_names_are_refused(name):
+    for asset in ({"mesh": "m.ply", "category": name}, {"folder": "models", "category": name}):
+        with pytest.raises(ConfigError) as info:
+            load_config({"objects": {"assets": [asset]}})
+        assert "objects.assets.0" in str(info.value) and "category" in str(info.value)
+        assert "empty or blank" in str(info.value) and repr(name) in str(info.value)
+
+
+def test_non_utf8_config_file_names_file_and_byte_offset(tmp_path):
+    path = tmp_path / "latin1.yaml"
+    path.write_bytes("objects:\n  count: 2  # café\n".encode("latin-1"))
+    offset = path.read_bytes().index(b"\xe9")
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    message = str(info.value)
+    assert str(path) in message and "not UTF-8" in message
+    assert f"byte offset {offset}" in message and "0xe9" in message

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 
+from vizsynth.assets.images import image_pools
 from vizsynth.config import DatasetConfig, load_config
 from vizsynth.frame import Frame, FrameRenderer
 from vizsynth.scene import SceneSpec, load_scene
@@ -33,8 +34,13 @@ def iter_frames(
     """Yields frames start, start+1, ... (forever when ``stop`` is None) without writing files.
 
     Frame i equals ``render_frame(config, seed=seed, index=i)`` exactly.
+
+    Raises:
+        ConfigError, AssetError: before the first frame (every texture image and photo is decoded once).
     """
-    with FrameRenderer(load_config(config), seed) as frames:
+    config = load_config(config)
+    image_pools(config)
+    with FrameRenderer(config, seed) as frames:
         index = start
         while stop is None or index < stop:
             yield frames.frame(index)

@@ -89,8 +89,8 @@ def _parser() -> argparse.ArgumentParser:
     preview.add_argument("-n", "--num-frames", type=int, default=16, help="the first N frames (default 16)")
     preview.add_argument("--frames", type=int, nargs="+", default=None, help="these frame indices instead")
     preview.add_argument("--out", type=Path, default=Path("preview.png"), help="image to write (default preview.png)")
-    preview.add_argument("--columns", type=int, default=4, help="frames per row (default 4)")
-    preview.add_argument("--scale", type=float, default=0.5, help="resize factor per frame (default 0.5)")
+    preview.add_argument("--columns", type=int, default=4, help="frames per row, >= 1 (default 4)")
+    preview.add_argument("--scale", type=float, default=0.5, help="resize factor per frame, in (0, 8] (default 0.5)")
 
     check = sub.add_parser("validate", help="check a dataset folder or COCO file strictly",
                            description="Check ids, categories, boxes against masks, areas, RLE sizes, image files "
@@ -181,6 +181,9 @@ def _replay(args: argparse.Namespace) -> int:
     return 0 if all(same.values()) else 1
 
 
+MAX_PREVIEW_SCALE = 8.0  # a 640x480 frame becomes 5120x3840: beyond that a sheet exhausts memory
+
+
 def _preview(args: argparse.Namespace) -> int:
     import json
 
@@ -188,6 +191,15 @@ def _preview(args: argparse.Namespace) -> int:
 
     from vizsynth.io.preview import preview_grid
 
+    # Every argument is checked before the dataset is read, so a typo costs nothing.
+    if args.columns < 1:
+        raise VizsynthError(f"--columns must be >= 1, got {args.columns}")
+    if not 0 < args.scale <= MAX_PREVIEW_SCALE:
+        raise VizsynthError(f"--scale must be in (0, {MAX_PREVIEW_SCALE:g}], got {args.scale:g}")
+    if args.frames is not None and min(args.frames) < 0:
+        raise VizsynthError(f"--frames must be >= 0, got {min(args.frames)}")
+    if not cv2.haveImageWriter(str(args.out)):
+        raise VizsynthError(f"--out {args.out}: cannot write '{args.out.suffix}' images; use a .jpg or .png name")
     frames = args.frames
     if frames is None:
         manifest = args.dataset / "manifest.json"
@@ -237,6 +249,11 @@ def main(argv: list[str] | None = None) -> int:
     """Runs the CLI; returns the exit code: 0 ok, 1 some frames failed (or validate found problems),
     2 an error vizsynth explains (bad input, unusable or full output folder), 128 + signal number when
     interrupted (130 Ctrl-C, 143 SIGTERM, 129 SIGHUP)."""
+    # A path or message the terminal's encoding cannot show is printed escaped, not a traceback
+    # after the work is done (e.g. PYTHONIOENCODING=ascii and an output folder named données).
+    for stream in (sys.stdout, sys.stderr):
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")
     args = _parser().parse_args(argv)
     handlers = {"generate": _generate, "render-scene": _render_scene, "replay": _replay, "preview": _preview,
                 "validate": _validate, "stats": _stats, "show-config": _show_config}

@@ -36,23 +36,50 @@ PROCEDURAL_TEXTURES = TEXTURE_KINDS[:-1]
 BACKGROUND_KINDS = ("solid", "procedural", "image")
 LIGHT_TYPES = ("point", "directional", "spot")
 
+# Physical bounds of the config's numbers. Beyond them a value is a typo, not a scene: 10**6
+# objects would hang sampling, a 1e9 px blur sigma or a 1e308 m distance would overflow.
+MAX_OBJECTS = 1000            # objects (and distractors) per frame
+MAX_SIZE_M = 100.0            # an object's size
+MAX_DISTANCE_M = 10_000.0     # positions, distances, depths and extents (10 km)
+MAX_SCALE = 1000.0            # mesh_scale, unit_scale_m
+MAX_WEIGHT = 1e6              # asset weights, split fractions (relative odds)
+MAX_ANGLE_DEG = 3600.0        # angles that wrap around (ten turns)
+MAX_PIXELS = 10**9            # pixel counts
+MAX_INTRINSICS_PX = 1e6       # fx, fy, |cx|, |cy|
 
-def _param(**bounds: float) -> Any:
-    """A config field type: a constant or distribution whose every draw obeys ``bounds``."""
+
+def _param(soft: bool = False, **bounds: float) -> Any:
+    """A config field type: a constant or distribution whose every draw obeys ``bounds``
+    (``soft``: an unclipped normal passes when mean ± 6 std does, see ``bounded``)."""
     return Annotated[
         Param,
         BeforeValidator(parse_param),
-        AfterValidator(bounded(**bounds)),
+        AfterValidator(bounded(soft=soft, **bounds)),
         PlainSerializer(lambda p: p.to_config()),
     ]
 
 
-Number = _param()
 NonNegative = _param(ge=0)
-Positive = _param(gt=0)
 Unit = _param(ge=0, le=1)
+Size = _param(gt=0, le=MAX_SIZE_M)
+Scale = _param(gt=0, le=MAX_SCALE)
+Distance = _param(gt=0, le=MAX_DISTANCE_M)
+Count = _param(ge=0, le=MAX_OBJECTS)
+Coordinate = _param(soft=True, ge=-MAX_DISTANCE_M, le=MAX_DISTANCE_M)
+Angle = _param(soft=True, ge=-MAX_ANGLE_DEG, le=MAX_ANGLE_DEG)
 Color = tuple[Unit, Unit, Unit]
-Vec3 = tuple[Number, Number, Number]
+Vec3 = tuple[Coordinate, Coordinate, Coordinate]
+Weight = Annotated[float, Field(ge=0, le=MAX_WEIGHT)]
+UnitScale = Annotated[float, Field(gt=0, le=MAX_SCALE)]
+
+
+def _check_category(name: str) -> str:
+    if not name.strip():
+        raise ValueError(f"a category name must not be empty or blank, got {name!r}")
+    return name
+
+
+CategoryName = Annotated[str, AfterValidator(_check_category)]
 
 
 def _u(low: float, high: float) -> Param:
@@ -63,8 +90,20 @@ def _c(value: Any) -> Param:
     return Param("constant", (value,))
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class _ConfigErrors(type(BaseModel)):
+    """Building a config model in Python (``DatasetConfig(...)``) raises a ConfigError naming the
+    field, like load_config. Only direct calls pass here: pydantic builds nested models (and
+    load_config's) without calling the class, so their errors keep the full field path."""
+
+    def __call__(cls, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return super().__call__(*args, **kwargs)
+        except ValidationError as exc:
+            raise ConfigError(format_validation_error(exc, cls.__name__, _all_field_names(cls))) from None
+
+
+class _Model(BaseModel, metaclass=_ConfigErrors):
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class ImageConfig(_Model):
@@ -78,18 +117,21 @@ class PrimitiveAsset(_Model):
     """A built-in primitive (made with trimesh); its category is its name."""
 
     primitive: Literal[PRIMITIVES]  # type: ignore[valid-type]
-    weight: float = Field(1.0, ge=0)
+    weight: Weight = Field(1.0, description="relative odds, 0..1e6")
+
+
+KeypointCoordinate = Annotated[float, Field(ge=-1e6, le=1e6)]
 
 
 class MeshAsset(_Model):
     """One mesh file (OBJ, PLY, GLB/GLTF, STL) with its category and unit scale."""
 
     mesh: str
-    category: str
-    unit_scale_m: float = Field(1.0, gt=0, description="metres per mesh unit, 0.001 for millimetres")
-    weight: float = Field(1.0, ge=0)
-    keypoints: dict[str, tuple[float, float, float]] = Field(
-        default_factory=dict, description="named 3D points in the model frame, mesh units"
+    category: CategoryName = Field(description="not empty or blank")
+    unit_scale_m: UnitScale = Field(1.0, description="metres per mesh unit, 0.001 for millimetres; (0, 1000]")
+    weight: Weight = Field(1.0, description="relative odds, 0..1e6")
+    keypoints: dict[str, tuple[KeypointCoordinate, KeypointCoordinate, KeypointCoordinate]] = Field(
+        default_factory=dict, description="named 3D points in the model frame, mesh units, each within ±1e6"
     )
     skeleton: tuple[tuple[str, str], ...] = Field((), description="pairs of keypoint names to connect")
 
@@ -105,9 +147,9 @@ class MeshFolderAsset(_Model):
     """Every mesh file in a folder; each file's category is its file stem unless given."""
 
     folder: str
-    category: str | None = None
-    unit_scale_m: float = Field(1.0, gt=0)
-    weight: float = Field(1.0, ge=0, description="weight of each mesh in the folder")
+    category: CategoryName | None = Field(None, description="not empty or blank")
+    unit_scale_m: UnitScale = Field(1.0, description="metres per mesh unit; (0, 1000]")
+    weight: Weight = Field(1.0, description="weight of each mesh in the folder, 0..1e6")
 
 
 def _asset_kind(value: Any) -> str | None:
@@ -136,22 +178,31 @@ def _default_assets() -> tuple:
     return tuple(PrimitiveAsset(primitive=name) for name in PRIMITIVES)
 
 
+Extent = Annotated[PositiveFloat, Field(le=MAX_DISTANCE_M)]
+
+
 class ObjectsConfig(_Model):
     """How many objects, which assets, and how they are posed and sized."""
 
-    count: NonNegative = Field(default_factory=lambda: _u(3, 6))
+    count: Count = Field(default_factory=lambda: _u(3, 6), description="objects per frame (integer), 0..1000")
     assets: tuple[AssetEntry, ...] = Field(default_factory=_default_assets)
-    primitive_size_m: Positive = Field(default_factory=lambda: _u(0.12, 0.3))
-    mesh_scale: Positive = Field(default_factory=lambda: _c(1.0))
-    position_m: Vec3 = Field(default_factory=lambda: (_u(-0.3, 0.3), _u(-0.3, 0.3), _u(0.0, 0.15)))
+    primitive_size_m: Size = Field(default_factory=lambda: _u(0.12, 0.3), description="largest extent, (0, 100] m")
+    mesh_scale: Scale = Field(default_factory=lambda: _c(1.0), description="(0, 1000]")
+    position_m: Vec3 = Field(
+        default_factory=lambda: (_u(-0.3, 0.3), _u(-0.3, 0.3), _u(0.0, 0.15)), description="each within ±10 km"
+    )
     rotation: Literal["uniform", "upright", "none"] = "uniform"
     placement: Literal["scatter", "flying", "tabletop"] = Field(
         "scatter", description="scatter: position_m and rotation as drawn, may intersect; flying: random "
         "6D poses in the camera's view; tabletop: at rest on the plane z = 0 (both without interpenetration)"
     )
-    flying_depth_m: Positive = Field(default_factory=lambda: _u(0.6, 1.4), description="flying: camera z-depth")
-    tabletop_extent_m: tuple[PositiveFloat, PositiveFloat] = Field((0.5, 0.5), description="tabletop: half extents x, y")
-    max_placement_tries: int = Field(200, ge=1, description="tries per object before a PlacementError")
+    flying_depth_m: Distance = Field(
+        default_factory=lambda: _u(0.6, 1.4), description="flying: camera z-depth, (0, 10 km]"
+    )
+    tabletop_extent_m: tuple[Extent, Extent] = Field((0.5, 0.5), description="tabletop: half extents x, y, (0, 10 km]")
+    max_placement_tries: int = Field(
+        200, ge=1, le=10_000, description="tries per object before a PlacementError, 1..10000"
+    )
     balance: bool = Field(
         False, description="equal instance counts per category over the dataset (asset weights apply within a category)"
     )
@@ -170,10 +221,10 @@ class DistractorsConfig(_Model):
     flying/tabletop mode) and get materials from ``material``.
     """
 
-    count: _param(ge=0) = Field(default_factory=lambda: _c(0), description="distractors per frame (integer)")
+    count: Count = Field(default_factory=lambda: _c(0), description="distractors per frame (integer), 0..1000")
     assets: tuple[AssetEntry, ...] = Field(default_factory=_default_assets)
-    size_m: Positive = Field(default_factory=lambda: _u(0.05, 0.2), description="primitive size, metres")
-    mesh_scale: Positive = Field(default_factory=lambda: _c(1.0))
+    size_m: Size = Field(default_factory=lambda: _u(0.05, 0.2), description="primitive size, (0, 100] m")
+    mesh_scale: Scale = Field(default_factory=lambda: _c(1.0), description="(0, 1000]")
 
 
 class MaterialConfig(_Model):
@@ -219,17 +270,17 @@ class LightsConfig(_Model):
         default_factory=lambda: _u(1, 3), description="at most 4: the renderer takes 4 lights of a type"
     )
     type: LightType = Field(default_factory=lambda: Param("choice", LIGHT_TYPES))
-    intensity: NonNegative = Field(
+    intensity: _param(ge=0, le=1000) = Field(
         default_factory=lambda: _u(2.0, 6.0),
-        description="irradiance at the target; point/spot intensity is scaled by distance squared",
+        description="irradiance at the target, 0..1000; point/spot intensity is scaled by distance squared",
     )
     color: Color = Field(default_factory=lambda: (_u(0.8, 1), _u(0.8, 1), _u(0.8, 1)))
     color_temperature_k: _param(ge=1000, le=40000) | None = Field(
         None, description="when given, the light colour is a black body's at this temperature (color is ignored)"
     )
-    distance_m: Positive = Field(default_factory=lambda: _u(1.5, 3.0))
+    distance_m: Distance = Field(default_factory=lambda: _u(1.5, 3.0), description="(0, 10 km]")
     elevation_deg: _param(ge=-90, le=90) = Field(default_factory=lambda: _u(20, 85))
-    azimuth_deg: Number = Field(default_factory=lambda: _u(0, 360))
+    azimuth_deg: Angle = Field(default_factory=lambda: _u(0, 360), description="within ±3600")
     spot_cone_deg: _param(gt=0, le=90) = Field(default_factory=lambda: _u(20, 45))
     ambient: Color = Field(default_factory=lambda: (_c(0.15), _c(0.15), _c(0.15)))
 
@@ -237,29 +288,31 @@ class LightsConfig(_Model):
 class Intrinsics(_Model):
     """Explicit pinhole intrinsics in pixels, OpenCV convention (pixel centres at integers)."""
 
-    fx: float = Field(gt=0)
-    fy: float = Field(gt=0)
-    cx: float
-    cy: float
+    fx: float = Field(gt=0, le=MAX_INTRINSICS_PX, description="(0, 1e6] px")
+    fy: float = Field(gt=0, le=MAX_INTRINSICS_PX, description="(0, 1e6] px")
+    cx: float = Field(ge=-MAX_INTRINSICS_PX, le=MAX_INTRINSICS_PX, description="within ±1e6 px")
+    cy: float = Field(ge=-MAX_INTRINSICS_PX, le=MAX_INTRINSICS_PX, description="within ±1e6 px")
 
 
 class CameraConfig(_Model):
     """A pinhole camera orbiting a look-at target."""
 
-    yfov_deg: _param(gt=0, le=170) = Field(default_factory=lambda: _u(40, 60))
+    yfov_deg: _param(gt=0, le=170) = Field(default_factory=lambda: _u(40, 60), description="(0, 170]")
     intrinsics: Intrinsics | None = Field(None, description="overrides yfov_deg when given")
-    distance_m: Positive = Field(default_factory=lambda: _u(0.8, 1.3))
+    distance_m: Distance = Field(default_factory=lambda: _u(0.8, 1.3), description="(0, 10 km]")
     elevation_deg: _param(ge=-90, le=90) = Field(default_factory=lambda: _u(20, 75))
-    azimuth_deg: Number = Field(default_factory=lambda: _u(0, 360))
-    roll_deg: Number = Field(default_factory=lambda: _u(-10, 10))
-    look_at_m: Vec3 = Field(default_factory=lambda: (_c(0.0), _c(0.0), _c(0.05)))
-    look_at_jitter_m: NonNegative = Field(default_factory=lambda: _c(0.05))
+    azimuth_deg: Angle = Field(default_factory=lambda: _u(0, 360), description="within ±3600")
+    roll_deg: Angle = Field(default_factory=lambda: _u(-10, 10), description="within ±3600")
+    look_at_m: Vec3 = Field(default_factory=lambda: (_c(0.0), _c(0.0), _c(0.05)), description="each within ±10 km")
+    look_at_jitter_m: _param(ge=0, le=MAX_DISTANCE_M) = Field(default_factory=lambda: _c(0.05), description="0..10 km")
     focal_jitter: _param(gt=-0.5, lt=0.5) = Field(
         default_factory=lambda: _c(0.0), description="relative change of fx and fy, each drawn on its own"
     )
-    principal_point_jitter_px: Number = Field(default_factory=lambda: _c(0.0), description="added to cx and cy")
-    znear_m: float = Field(0.01, gt=0)
-    zfar_m: float = Field(50.0, gt=0)
+    principal_point_jitter_px: _param(soft=True, ge=-10_000, le=10_000) = Field(
+        default_factory=lambda: _c(0.0), description="added to cx and cy, within ±10000"
+    )
+    znear_m: float = Field(0.01, gt=0, le=MAX_DISTANCE_M, description="(0, 10 km]")
+    zfar_m: float = Field(50.0, gt=0, le=65535.0, description="at most 65535 * output.depth_scale_m")
 
     @model_validator(mode="after")
     def _near_far(self) -> "CameraConfig":
@@ -285,7 +338,9 @@ class BackgroundConfig(_Model):
         PROCEDURAL_TEXTURES, min_length=1, description="procedural kinds for kind 'procedural'"
     )
     image_folder: str | None = Field(None, description="photos (jpg/png) for kind 'image'")
-    image_zoom: _param(ge=1) = Field(default_factory=lambda: _u(1.0, 2.0), description="crop = image / zoom")
+    image_zoom: _param(ge=1, le=100) = Field(
+        default_factory=lambda: _u(1.0, 2.0), description="crop = image / zoom, 1..100"
+    )
     floor: bool = Field(False, description="a 6 x 6 m floor at z = 0 that receives shadows (unlabelled)")
     floor_color: Color = Field(default_factory=lambda: (_u(0.2, 0.8), _u(0.2, 0.8), _u(0.2, 0.8)))
 
@@ -299,16 +354,26 @@ class BackgroundConfig(_Model):
 class EffectsConfig(_Model):
     """Sensor effects on the RGB image after rendering (labels untouched). Defaults: none."""
 
-    blur_sigma_px: NonNegative = Field(default_factory=lambda: _c(0.0), description="Gaussian blur sigma")
-    motion_blur_px: NonNegative = Field(default_factory=lambda: _c(0.0), description="motion blur length, random angle")
+    blur_sigma_px: _param(ge=0, le=100) = Field(
+        default_factory=lambda: _c(0.0), description="Gaussian blur sigma, 0..100"
+    )
+    motion_blur_px: _param(ge=0, le=500) = Field(
+        default_factory=lambda: _c(0.0), description="motion blur length, random angle, 0..500"
+    )
     vignetting: Unit = Field(default_factory=lambda: _c(0.0), description="corner darkening, 0..1")
     brightness: _param(ge=-1, le=1) = Field(default_factory=lambda: _c(0.0), description="added to [0, 1] values")
-    contrast: NonNegative = Field(default_factory=lambda: _c(1.0), description="scale around the mean")
-    saturation: NonNegative = Field(default_factory=lambda: _c(1.0), description="HSV saturation factor")
-    hue_shift_deg: Number = Field(default_factory=lambda: _c(0.0), description="HSV hue rotation")
-    gamma: Positive = Field(default_factory=lambda: _c(1.0), description="out = in ** (1 / gamma)")
-    noise_std: NonNegative = Field(default_factory=lambda: _c(0.0), description="Gaussian noise std, [0, 1] units")
-    poisson_photons: NonNegative = Field(default_factory=lambda: _c(0.0), description="shot noise: photons at full scale (0 = off)")
+    contrast: _param(ge=0, le=100) = Field(default_factory=lambda: _c(1.0), description="scale around the mean, 0..100")
+    saturation: _param(ge=0, le=100) = Field(
+        default_factory=lambda: _c(1.0), description="HSV saturation factor, 0..100"
+    )
+    hue_shift_deg: Angle = Field(default_factory=lambda: _c(0.0), description="HSV hue rotation, within ±3600")
+    gamma: _param(gt=0, le=100) = Field(
+        default_factory=lambda: _c(1.0), description="out = in ** (1 / gamma), (0, 100]"
+    )
+    noise_std: Unit = Field(default_factory=lambda: _c(0.0), description="Gaussian noise std, [0, 1] units, 0..1")
+    poisson_photons: _param(ge=0, le=1e9) = Field(
+        default_factory=lambda: _c(0.0), description="shot noise: photons at full scale (0 = off), 0..1e9"
+    )
     jpeg_quality: _param(ge=1, le=100) = Field(default_factory=lambda: _c(100.0), description="JPEG artefacts (100 = none)")
 
 
@@ -317,9 +382,11 @@ class AnnotateConfig(_Model):
 
     amodal: bool = Field(True, description="full silhouettes: amodal masks/boxes, visibility, truncation")
     min_visibility: float = Field(0.0, ge=0, le=1, description="below: flagged ignore/iscrowd, left out of YOLO")
-    min_visible_pixels: int = Field(1, ge=1, description="below: flagged ignore/iscrowd, left out of YOLO")
+    min_visible_pixels: int = Field(
+        1, ge=1, le=MAX_PIXELS, description="below: flagged ignore/iscrowd, left out of YOLO; 1..1e9"
+    )
     keypoint_occlusion_tolerance_m: float = Field(
-        0.01, ge=0, description="a keypoint is hidden when a surface is this much nearer than it"
+        0.01, ge=0, le=MAX_DISTANCE_M, description="a keypoint is hidden when a surface is this much nearer than it"
     )
     semantic_map: bool = Field(False, description="write semantic/ (uint16 PNG of category ids)")
     ray_distance_map: bool = Field(False, description="write ray_distance/ (uint16 PNG, camera-centre distance)")
@@ -330,13 +397,21 @@ class ConstraintsConfig(_Model):
     """Conditions a frame must meet; a frame that misses them is resampled (deterministically:
     try k of frame i has streams of its own), at most ``max_tries`` times, then fails naming them."""
 
-    min_visible_objects: int = Field(0, ge=0, description="labelled objects with at least one visible pixel")
+    min_visible_objects: int = Field(
+        0, ge=0, le=MAX_OBJECTS, description="labelled objects with at least one visible pixel, 0..1000"
+    )
     min_visibility: float = Field(0.0, ge=0, le=1, description="every visible object at least this visible")
-    min_object_pixels: int = Field(0, ge=0, description="every visible object at least this many pixels")
-    max_object_pixels: int | None = Field(None, ge=1, description="every visible object at most this many pixels")
-    min_occluded_objects: int = Field(0, ge=0, description="objects with visibility below occluded_below")
+    min_object_pixels: int = Field(
+        0, ge=0, le=MAX_PIXELS, description="every visible object at least this many pixels, 0..1e9"
+    )
+    max_object_pixels: int | None = Field(
+        None, ge=1, le=MAX_PIXELS, description="every visible object at most this many pixels, 1..1e9"
+    )
+    min_occluded_objects: int = Field(
+        0, ge=0, le=MAX_OBJECTS, description="objects with visibility below occluded_below, 0..1000"
+    )
     occluded_below: float = Field(0.9, gt=0, le=1)
-    max_tries: int = Field(50, ge=1)
+    max_tries: int = Field(50, ge=1, le=1000, description="1..1000")
 
     @property
     def active(self) -> bool:
@@ -360,7 +435,10 @@ class OutputConfig(_Model):
     yolo_task: Literal["detect", "segment"] = "segment"
     image_format: Literal["png", "jpg"] = "jpg"
     jpeg_quality: int = Field(95, ge=1, le=100)
-    depth_scale_m: float = Field(0.001, gt=0, description="metres per unit of the uint16 depth PNG")
+    depth_scale_m: float = Field(0.001, gt=0, le=1, description="metres per unit of the uint16 depth PNG, (0, 1]")
+
+
+Fraction = Annotated[NonNegativeFloat, Field(le=MAX_WEIGHT)]
 
 
 class SplitConfig(_Model):
@@ -369,7 +447,15 @@ class SplitConfig(_Model):
     procedural textures are shared by all splits). Category ids stay those of the full catalog."""
 
     use: Literal["train", "val", "test"] | None = None
-    fractions: tuple[NonNegativeFloat, NonNegativeFloat, NonNegativeFloat] = (0.8, 0.1, 0.1)
+    fractions: tuple[Fraction, Fraction, Fraction] = Field(
+        (0.8, 0.1, 0.1), description="relative sizes of train, val, test; each 0..1e6, sum > 0"
+    )
+
+    @model_validator(mode="after")
+    def _some_fraction(self) -> "SplitConfig":
+        if sum(self.fractions) <= 0:
+            raise ValueError(f"split.fractions needs a positive sum, got {list(self.fractions)}")
+        return self
 
 
 class DatasetConfig(_Model):
@@ -485,7 +571,7 @@ def load_config(
         if not path.is_file():
             raise ConfigError(f"config file {path} does not exist")
         try:
-            data = yaml.safe_load(path.read_text()) or {}
+            data = yaml.safe_load(_read_utf8(path)) or {}
         except yaml.YAMLError as exc:
             raise ConfigError(f"{path}: not valid YAML: {exc}") from None
         if not isinstance(data, dict):
@@ -497,6 +583,21 @@ def load_config(
         return DatasetConfig.model_validate(data)
     except ValidationError as exc:
         raise ConfigError(format_validation_error(exc, name, _all_field_names(DatasetConfig))) from None
+
+
+def _read_utf8(path: Path) -> str:
+    """The text of a config file, which must be UTF-8 (YAML's own encoding), whatever the locale."""
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"config file {path} cannot be read: {exc.strerror or exc}") from None
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"{path}: not UTF-8 text: byte 0x{raw[exc.start]:02x} at byte offset {exc.start} ({exc.reason}); "
+            "save the file as UTF-8"
+        ) from None
 
 
 def _resolve_asset_paths(data: dict, base_dir: Path) -> dict:

@@ -21,6 +21,8 @@ from typing import Any, Callable
 import numpy as np
 
 _KINDS = ("uniform", "normal", "loguniform", "choice")
+# How far an unclipped normal reaches when checked against soft bounds (a 6-sigma draw: ~1e-9).
+SOFT_SIGMAS = 6.0
 
 
 @dataclass(frozen=True)
@@ -94,7 +96,24 @@ def _is_number(value: Any) -> bool:
 def _two_numbers(kind: str, value: Any) -> tuple[float, float]:
     if not (isinstance(value, (list, tuple)) and len(value) == 2 and all(_is_number(v) for v in value)):
         raise ValueError(f"{kind} needs a list of two numbers, got {value!r}")
+    _check_finite(kind, value)
     return float(value[0]), float(value[1])
+
+
+def _check_finite(what: str, numbers: Any) -> None:
+    """Refuses inf and nan: they pass every comparison-based rule (nan compares False) unseen."""
+    bad = [v for v in numbers if _is_number(v) and not math.isfinite(v)]
+    if bad:
+        raise ValueError(f"{what} needs finite numbers, got {list(numbers)!r}")
+
+
+def _checked(param: Param) -> Param:
+    """A Param built in Python (not parsed) gets the same finiteness checks as a parsed one."""
+    _check_finite(param.kind, param.args)
+    for what, numbers in (("clip", param.clip), ("weights", param.weights)):
+        if numbers is not None:
+            _check_finite(what, numbers)
+    return param
 
 
 def parse_param(value: Any) -> Param:
@@ -104,7 +123,9 @@ def parse_param(value: Any) -> Param:
         ValueError: with a message naming the rule and the value (pydantic adds the field path).
     """
     if isinstance(value, Param):
-        return value
+        return _checked(value)
+    if _is_number(value) and not math.isfinite(value):
+        raise ValueError(f"expected a finite number, got {value!r}")
     if _is_number(value) or isinstance(value, str):
         return Param("constant", (value,))
     if not isinstance(value, dict):
@@ -148,11 +169,13 @@ def parse_param(value: Any) -> Param:
     if not isinstance(raw, (list, tuple)) or len(raw) == 0:
         raise ValueError(f"choice needs a non-empty list of options, got {raw!r}")
     options = tuple(tuple(o) if isinstance(o, list) else o for o in raw)
+    _check_finite(kind, options)
     weights = None
     if "weights" in value:
         w = value["weights"]
         if not (isinstance(w, (list, tuple)) and len(w) == len(options) and all(_is_number(x) for x in w)):
             raise ValueError(f"choice weights need one number per option ({len(options)}), got {w!r}")
+        _check_finite("choice weights", w)
         if any(x < 0 for x in w) or sum(w) <= 0:
             raise ValueError(f"choice weights must be >= 0 with a positive sum, got {list(w)}")
         total = float(sum(w))
@@ -161,11 +184,23 @@ def parse_param(value: Any) -> Param:
 
 
 def bounded(ge: float | None = None, le: float | None = None, gt: float | None = None,
-            lt: float | None = None) -> Callable[[Param], Param]:
-    """A validator that checks every value a Param can draw lies within the given bounds."""
+            lt: float | None = None, *, soft: bool = False) -> Callable[[Param], Param]:
+    """A validator that checks every value a Param can draw lies within the given bounds.
+
+    Args:
+        ge, le, gt, lt: the bounds (None: no bound on that side).
+        soft: the bounds are sanity limits rather than rules of meaning (positions, angles that
+            wrap around): an unclipped normal is then accepted when mean ± 6 std lies within
+            them, instead of needing a ``clip``.
+    """
 
     def check(param: Param) -> Param:
         low, high = param.support()
+        spread = ""
+        if soft and param.kind == "normal" and param.clip is None:
+            mean, std = param.args
+            low, high = mean - SOFT_SIGMAS * std, mean + SOFT_SIGMAS * std
+            spread = f" (mean ± {SOFT_SIGMAS:g} std)"
         if math.isnan(low):
             raise ValueError(f"expected numbers, got {param.to_config()!r}")
         rules = []
@@ -180,7 +215,7 @@ def bounded(ge: float | None = None, le: float | None = None, gt: float | None =
         if rules:
             raise ValueError(
                 f"every value must be {' and '.join(rules)}, but {param.to_config()!r} can give "
-                f"values in [{low:g}, {high:g}]"
+                f"values in [{low:g}, {high:g}]{spread}"
             )
         return param
 

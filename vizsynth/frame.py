@@ -89,7 +89,8 @@ class FrameRenderer:
         self.catalog = build_catalog(config.objects.assets, self._library, resting, split, fractions)
         self.distractor_catalog = (build_catalog(config.distractors.assets, self._library, resting, split, fractions)
                                    if config.distractors.count.support()[1] > 0 else None)
-        self._images = image_pools(config)
+        # Files are decoded once up front by generate()/iter_frames, not again in every worker.
+        self._images = image_pools(config, check=False)
         self.categories = list(categories) if categories is not None else list(self.catalog.categories)
         self._category_ids = {name: i + 1 for i, name in enumerate(self.categories)}
         self._info: dict[str, AssetInfo] = {}

@@ -244,6 +244,13 @@ class _Object(_Strict):
     material: _Material | None = None
     distractor: bool = False
 
+    @field_validator("category")
+    @classmethod
+    def _category(cls, v: str) -> str:
+        if not v.strip():
+            raise ValueError(f"a category name must not be empty or blank, got {v!r}")
+        return v
+
     @field_validator("obj_to_world")
     @classmethod
     def _pose(cls, v: Any) -> list:

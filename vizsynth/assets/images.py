@@ -11,6 +11,9 @@ import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
+import cv2
+import numpy as np
+
 from vizsynth.errors import AssetError
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
@@ -59,11 +62,36 @@ class ImagePools:
     backgrounds: tuple[str, ...] = ()
 
 
-def image_pools(config) -> ImagePools:
-    """The texture images and background photos a DatasetConfig uses (in its split), checked.
+def check_image_file(path: str, what: str) -> None:
+    """Checks that OpenCV (which the renderer reads images with) can decode an image file.
+
+    Decodes at 1/8 size: JPEGs then decode several times faster, and a broken file fails all the same.
 
     Raises:
-        AssetError: a folder the config needs is missing or empty.
+        AssetError: the file cannot be read, is empty, or cannot be decoded, naming it.
+    """
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        raise AssetError(f"{what} {path} cannot be read: {exc.strerror or exc}") from None
+    if not data:
+        raise AssetError(f"{what} {path} is empty (0 bytes)")
+    image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_REDUCED_COLOR_8)
+    if image is None or image.size == 0:
+        raise AssetError(f"{what} {path} cannot be decoded as an image ({len(data)} bytes)")
+
+
+def image_pools(config, check: bool = True) -> ImagePools:
+    """The texture images and background photos a DatasetConfig uses (in its split), checked.
+
+    Args:
+        config: a DatasetConfig.
+        check: decode every file once (before any frame is written); worker processes of a job
+            that was checked already pass False.
+
+    Raises:
+        AssetError: a folder the config needs is missing or empty, or one of its images is
+            empty or cannot be decoded.
     """
     split, fractions = config.split.use, config.split.fractions
     textures = backgrounds = ()
@@ -71,4 +99,8 @@ def image_pools(config) -> ImagePools:
         textures = image_files(config.material.texture_folder, "texture image", split, fractions)
     if "image" in config.background.kind.args:
         backgrounds = image_files(config.background.image_folder, "background image", split, fractions)
+    if check:
+        for files, what in ((textures, "texture image"), (backgrounds, "background photo")):
+            for path in files:
+                check_image_file(path, what)
     return ImagePools(textures, backgrounds)

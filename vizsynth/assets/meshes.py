@@ -19,7 +19,8 @@ def load_mesh_file(path: str | os.PathLike) -> trimesh.Trimesh:
     """Loads one mesh file as a single triangle mesh, keeping its texture or vertex colours.
 
     Raises:
-        AssetError: the file is missing, has an unsupported suffix, cannot be parsed, or has no faces.
+        AssetError: the file is missing, has an unsupported suffix, cannot be parsed, has no faces or
+            only degenerate (zero-area) ones, or non-finite vertices.
     """
     path = Path(path)
     if not path.is_file():
@@ -34,7 +35,24 @@ def load_mesh_file(path: str | os.PathLike) -> trimesh.Trimesh:
         raise AssetError(f"mesh file {path} has no triangle faces")
     if not np.all(np.isfinite(loaded.vertices)):
         raise AssetError(f"mesh file {path} has non-finite vertex coordinates")
+    if loaded.faces.min() < 0 or loaded.faces.max() >= len(loaded.vertices):
+        raise AssetError(f"mesh file {path}: a face refers to a vertex that does not exist "
+                         f"(indices {loaded.faces.min()}..{loaded.faces.max()}, {len(loaded.vertices)} vertices)")
+    if not _has_area(loaded):
+        raise AssetError(
+            f"mesh file {path}: all of its {len(loaded.faces)} faces are degenerate (zero area), "
+            "so it would never be seen"
+        )
     return loaded
+
+
+def _has_area(mesh: trimesh.Trimesh) -> bool:
+    """Whether some face has a non-zero area, relative to the mesh's size (collinear vertices
+    give areas of rounding noise, not exactly 0)."""
+    corners = mesh.vertices[mesh.faces]  # (F, 3, 3) float64
+    doubled = np.linalg.norm(np.cross(corners[:, 1] - corners[:, 0], corners[:, 2] - corners[:, 0]), axis=1)
+    extent = float(np.ptp(corners.reshape(-1, 3), axis=0).max())
+    return extent > 0 and float(doubled.max()) > 1e-12 * extent**2
 
 
 def has_own_appearance(mesh: trimesh.Trimesh) -> bool:
