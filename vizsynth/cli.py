@@ -171,8 +171,7 @@ def _replay(args: argparse.Namespace) -> int:
 def _preview(args: argparse.Namespace) -> int:
     import json
 
-    import cv2
-
+    from vizsynth.imagefiles import write_image
     from vizsynth.io.preview import preview_grid
 
     frames = args.frames
@@ -184,7 +183,7 @@ def _preview(args: argparse.Namespace) -> int:
         raise VizsynthError(f"{args.dataset}: no frames to preview")
     grid = preview_grid(args.dataset, frames, args.columns, args.scale)
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    if not cv2.imwrite(str(args.out), grid):
+    if not write_image(args.out, grid):
         raise VizsynthError(f"cannot write {args.out}: use a .jpg or .png name in a writable folder")
     print(f"{args.out}: {len(frames)} frames")
     return 0
@@ -223,6 +222,11 @@ def _show_config(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     """Runs the CLI; returns the exit code (0 ok, 1 some frames failed, 2 bad input, 130 interrupted)."""
     args = _parser().parse_args(argv)
+    # Paths that are not valid UTF-8 reach Python as surrogate escapes; printing them back as the
+    # original bytes beats a UnicodeEncodeError after the work is done.
+    for stream in (sys.stdout, sys.stderr):
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="surrogateescape")
     handlers = {"generate": _generate, "render-scene": _render_scene, "replay": _replay, "preview": _preview,
                 "validate": _validate, "stats": _stats, "show-config": _show_config}
     try:
