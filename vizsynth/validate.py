@@ -136,6 +136,7 @@ class CocoFindings:
     flagged_images: set  # ids of images with a reported problem
     flagged_annotations: set  # positions in ``annotations`` of annotations with a reported problem
     unattributed: bool  # an annotation names no known image (it may be any image's missing one)
+    all_images_usable: bool  # every images[] entry well-formed, ids unique (else frames cannot be matched)
 
 
 def _well_formed_image(image) -> str | None:
@@ -238,7 +239,8 @@ def validate_coco(data: dict, image_root: Path | None, report: ValidationReport,
                              geometry=image["id"] not in bad_size)
         if total() > before:
             flagged_annotations.add(position)
-    return CocoFindings(by_id, bad_size, flagged_images, flagged_annotations, unattributed)
+    return CocoFindings(by_id, bad_size, flagged_images, flagged_annotations, unattributed,
+                        all_images_usable=len(by_id) == len(data.get("images", [])))
 
 
 def check_annotation(ann: dict, image: dict, category_ids: set | None, report: ValidationReport,
@@ -348,8 +350,9 @@ def validate_dataset(path: str | Path, image_root: str | Path | None = None) -> 
 
 def _check_vizsynth(folder: Path, data: dict, found: CocoFindings, report: ValidationReport) -> None:
     images = list(found.images.values())
-    _check_manifest(folder, images, report)
-    _check_stray_records(folder, data.get("images", []), report)
+    _check_manifest(folder, images if found.all_images_usable else None, report)
+    if found.all_images_usable:
+        _check_stray_records(folder, images, report)
     by_image = defaultdict(list)
     for position, ann in enumerate(data.get("annotations", [])):
         if isinstance(ann, dict):
@@ -382,9 +385,9 @@ def _check_vizsynth(folder: Path, data: dict, found: CocoFindings, report: Valid
             _check_unannotated(record, record_path.relative_to(folder), image, anns, ids, report)
 
 
-def _check_manifest(folder: Path, images: list[dict], report: ValidationReport) -> None:
-    """The manifest is readable, its frames are the images of annotations.json, and its config
-    digest is that of config.yaml."""
+def _check_manifest(folder: Path, images: list[dict] | None, report: ValidationReport) -> None:
+    """The manifest is readable, its frames are the images of annotations.json (unless ``images``
+    is None), and its config digest is that of config.yaml."""
     path = folder / "manifest.json"
     try:
         manifest = json.loads(path.read_bytes())
@@ -404,7 +407,7 @@ def _check_manifest(folder: Path, images: list[dict], report: ValidationReport) 
                                                  for f in failed)):
         report.add("malformed_manifest", f"{path}: num_frames {num_frames!r} is not a frame count, or failed "
                                          f"{str(failed)[:60]} is not a list of {{index, error}}")
-    else:
+    elif images is not None:
         expected = set(range(num_frames)) - {f["index"] for f in failed}
         present = {image.get("frame_index") for image in images}
         completed = manifest.get("completed", len(expected))
@@ -424,15 +427,14 @@ def _check_manifest(folder: Path, images: list[dict], report: ValidationReport) 
             report.add("config_digest_mismatch", f"manifest config_sha256 {str(digest)[:16]}... but {config} {seen}")
 
 
-def _check_stray_records(folder: Path, images: list, report: ValidationReport) -> None:
+def _check_stray_records(folder: Path, images: list[dict], report: ValidationReport) -> None:
     """Every frame record belongs to an image of annotations.json."""
     from vizsynth.io.files import TMP_PREFIX  # vizsynth.io imports this module: not at the top
 
     frames = folder / "frames"
     if not frames.is_dir():
         return
-    expected = {frames / Path(image["file_name"]).with_suffix(".json") for image in images
-                if isinstance(image, dict) and isinstance(image.get("file_name"), str) and image["file_name"]}
+    expected = {frames / Path(image["file_name"]).with_suffix(".json") for image in images}
     for path in sorted(frames.rglob("*.json")):
         if path not in expected and not path.name.startswith(TMP_PREFIX):
             report.add("stray_record", f"{path.relative_to(folder)} is the record of no image in annotations.json")
