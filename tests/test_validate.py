@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 import shutil
+import subprocess
+import sys
+from pathlib import Path
 
 import cv2
+import numpy as np
 import pytest
+from pycocotools import mask as coco_mask
 
 import vizsynth
 from tests.conftest import YCBV, ycbv_coco
 from vizsynth.cli import main
+from vizsynth.run.scenes import render_scenes
 from vizsynth.validate import validate_dataset
 
 CONFIG = {"image": {"width": 64, "height": 48}, "objects": {"count": {"uniform": [3, 5]}}}
@@ -87,3 +95,180 @@ def test_real_ycbv_labels_converted_to_coco_validate(tmp_path):
     report = validate_dataset(path, YCBV / "frames")
     assert report.ok, report.format()
     assert report.checked == {"images": 4, "annotations": 16}
+
+
+# Corruptions of a generated folder that each leave every other file consistent: the report must
+# name exactly one kind. Each takes the folder and returns nothing.
+
+def _first(folder: Path, pattern: str) -> Path:
+    return sorted(folder.glob(pattern))[0]
+
+
+def _edit_json(path: Path, change) -> None:
+    data = json.loads(path.read_text())
+    change(data)
+    path.write_text(json.dumps(data))
+
+
+def jpeg_truncated_to_half(folder):
+    path = _first(folder, "images/*/*.jpg")
+    data = path.read_bytes()
+    path.write_bytes(data[:len(data) // 2])
+
+
+def depth_saved_as_8_bit_png(folder):
+    path = _first(folder, "depth/*/*.png")
+    depth = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+    assert depth.dtype == np.uint16
+    cv2.imwrite(str(path), (depth // 256).astype(np.uint8))
+
+
+def depth_saved_as_3_channel_png(folder):
+    path = _first(folder, "depth/*/*.png")
+    depth = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+    cv2.imwrite(str(path), np.dstack([depth] * 3))
+
+
+def frame_record_truncated_to_200_bytes(folder):
+    path = _first(folder, "frames/*/*.json")
+    path.write_bytes(path.read_bytes()[:200])
+
+
+def record_bbox_edited(folder):
+    def change(record):
+        ann = next(a for a in record["record"]["annotations"] if a["area"] > 0)
+        ann["bbox"][0] += 1
+    _edit_json(_first(folder, "frames/*/*.json"), change)
+
+
+def manifest_num_frames_increased(folder):
+    _edit_json(folder / "manifest.json", lambda m: m.update(num_frames=m["num_frames"] + 1))
+
+
+def manifest_num_frames_decreased(folder):
+    _edit_json(folder / "manifest.json", lambda m: m.update(num_frames=m["num_frames"] - 1))
+
+
+def manifest_config_sha256_changed(folder):
+    _edit_json(folder / "manifest.json", lambda m: m.update(config_sha256=hashlib.sha256(b"other").hexdigest()))
+
+
+def config_yaml_edited(folder):
+    path = folder / "config.yaml"
+    path.write_text(path.read_text().replace("width: 64", "width: 65"))
+
+
+def annotation_deleted_while_its_object_is_in_the_instance_map(folder):
+    _edit_json(folder / "annotations.json", lambda d: d["annotations"].pop(2))
+
+
+def stray_frame_record(folder):
+    records = sorted(folder.glob("frames/*/*.json"))
+    shutil.copy(records[-1], records[-1].with_name(f"{len(records):08d}.json"))
+
+
+def rle_counts_with_one_character_changed(folder):
+    def change(data):
+        ann = data["annotations"][0]
+        counts = ann["segmentation"]["counts"]
+        # The first one-character change that pycocotools itself rejects (other changes can give
+        # a valid RLE of another mask, which is a different problem).
+        for i in range(len(counts) // 2, len(counts)):
+            changed = counts[:i] + chr(ord(counts[i]) + 1) + counts[i + 1:]
+            try:
+                coco_mask.decode({"size": ann["segmentation"]["size"], "counts": changed})
+            except ValueError:
+                ann["segmentation"]["counts"] = changed
+                return
+        raise AssertionError(f"no invalid one-character change of {counts!r}")
+    _edit_json(folder / "annotations.json", change)
+
+
+def manifest_truncated(folder):
+    path = folder / "manifest.json"
+    path.write_bytes(path.read_bytes()[:100])
+
+
+CORRUPTIONS = [
+    (jpeg_truncated_to_half, "unreadable_image"),
+    (depth_saved_as_8_bit_png, "malformed_map"),
+    (depth_saved_as_3_channel_png, "malformed_map"),
+    (frame_record_truncated_to_200_bytes, "malformed_record"),
+    (record_bbox_edited, "record_annotation_mismatch"),
+    (manifest_num_frames_increased, "frame_count_mismatch"),
+    (manifest_num_frames_decreased, "frame_count_mismatch"),
+    (manifest_config_sha256_changed, "config_digest_mismatch"),
+    (config_yaml_edited, "config_digest_mismatch"),
+    (annotation_deleted_while_its_object_is_in_the_instance_map, "missing_annotation"),
+    (stray_frame_record, "stray_record"),
+    (rle_counts_with_one_character_changed, "malformed_segmentation"),
+    (manifest_truncated, "malformed_manifest"),
+]
+
+
+@pytest.mark.parametrize("corrupt, kind", CORRUPTIONS, ids=[c.__name__ for c, _ in CORRUPTIONS])
+def test_damaged_file_is_reported_as_its_kind_and_only_it(clean, tmp_path, capsys, corrupt, kind):
+    broken = tmp_path / "broken"
+    shutil.copytree(clean, broken)
+    corrupt(broken)
+    report = validate_dataset(broken)
+    assert set(report.counts) == {kind}, report.format()
+    assert report.counts[kind] == 1, report.format()
+    assert main(["validate", str(broken)]) == 1
+    assert kind in capsys.readouterr().out
+
+
+def test_annotation_deleted_names_the_missing_instance(clean, tmp_path):
+    broken = tmp_path / "broken"
+    shutil.copytree(clean, broken)
+    data = json.loads((broken / "annotations.json").read_text())
+    deleted = data["annotations"].pop(2)
+    (broken / "annotations.json").write_text(json.dumps(data))
+    ids = cv2.imread(str(broken / "instances" / data["images"][deleted["image_id"] - 1]["instances_file"]),
+                     cv2.IMREAD_UNCHANGED)
+    assert (ids == deleted["instance_id"]).sum() == deleted["area"], "the object is still in the instance map"
+    (message,) = validate_dataset(broken).examples["missing_annotation"]
+    assert f"image {deleted['image_id']}: instance {deleted['instance_id']} " in message
+
+
+@pytest.mark.parametrize("output", [
+    {"formats": ["coco", "yolo", "bop"], "image_format": "png"},
+    {"formats": ["coco", "yolo"], "yolo_task": "detect", "coco_segmentation": "polygon"},
+], ids=["coco_yolo_bop_png", "coco_yolo_detect_polygons"])
+def test_clean_dataset_of_each_format_set_validates(tmp_path, output):
+    config = {**CONFIG, "objects": {"count": {"uniform": [3, 5]}, "primitive_size_m": 0.25},
+              "distractors": {"count": 2}, "output": output}
+    out = tmp_path / "data"
+    assert vizsynth.generate(config, out, num_frames=3, seed=5, progress=False).ok
+    report = validate_dataset(out)
+    assert report.ok, report.format()
+
+
+def test_dataset_rendered_from_scene_files_validates(clean, tmp_path):
+    out = tmp_path / "scenes"
+    render_scenes(sorted((clean / "frames").rglob("*.json"))[:2], out)
+    report = validate_dataset(out)
+    assert report.ok, report.format()
+
+
+def _cli(*args):
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1]), "LC_ALL": "C.UTF-8",
+           "PYTHONIOENCODING": ""}
+    return subprocess.run([sys.executable, "-m", "vizsynth", *map(os.fsencode, args)], capture_output=True, env=env)
+
+
+def test_validate_and_preview_on_a_path_that_is_not_utf8(clean, tmp_path):
+    name = os.fsdecode(b"data\xff\xfe")
+    try:
+        folder = tmp_path / name
+        shutil.copytree(clean, folder)
+    except (OSError, UnicodeEncodeError):
+        pytest.skip("this file system takes only UTF-8 names")
+    proc = _cli("validate", folder)
+    assert proc.returncode == 0, proc.stderr.decode(errors="replace")
+    assert os.fsencode(folder) + b": valid" in proc.stdout
+    preview = folder / os.fsdecode(b"preview\xff.png")
+    proc = _cli("preview", folder, "-n", "2", "--columns", "2", "--out", preview)
+    assert proc.returncode == 0, proc.stderr.decode(errors="replace")
+    grid = cv2.imdecode(np.fromfile(preview, np.uint8), cv2.IMREAD_COLOR)
+    assert grid.shape == (24, 64, 3), "two 64x48 frames side by side at scale 0.5"

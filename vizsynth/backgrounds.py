@@ -8,6 +8,7 @@ import cv2
 import numpy as np
 
 from vizsynth.errors import AssetError
+from vizsynth.imagefiles import read_image
 from vizsynth.textures import make_texture
 
 
@@ -20,7 +21,7 @@ def background_image(background: dict, width: int, height: int) -> np.ndarray:
     if background["kind"] == "procedural":
         side = max(width, height)
         return np.ascontiguousarray(make_texture(background["texture"], side)[:height, :width])
-    image = cv2.imread(background["path"], cv2.IMREAD_COLOR)
+    image = read_image(background["path"], cv2.IMREAD_COLOR)
     if image is None:
         raise AssetError(f"background photo {background['path']} cannot be read")
     h, w = image.shape[:2]

@@ -187,8 +187,7 @@ MAX_PREVIEW_SCALE = 8.0  # a 640x480 frame becomes 5120x3840: beyond that a shee
 def _preview(args: argparse.Namespace) -> int:
     import json
 
-    import cv2
-
+    from vizsynth.imagefiles import write_image
     from vizsynth.io.preview import preview_grid
 
     # Every argument is checked before the dataset is read, so a typo costs nothing.
@@ -209,7 +208,7 @@ def _preview(args: argparse.Namespace) -> int:
         raise VizsynthError(f"{args.dataset}: no frames to preview")
     grid = preview_grid(args.dataset, frames, args.columns, args.scale)
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    if not cv2.imwrite(str(args.out), grid):
+    if not write_image(args.out, grid):
         raise VizsynthError(f"cannot write {args.out}: use a .jpg or .png name in a writable folder")
     print(f"{args.out}: {len(frames)} frames")
     return 0
@@ -255,6 +254,11 @@ def main(argv: list[str] | None = None) -> int:
         if hasattr(stream, "reconfigure"):
             stream.reconfigure(errors="backslashreplace")
     args = _parser().parse_args(argv)
+    # Paths that are not valid UTF-8 reach Python as surrogate escapes; printing them back as the
+    # original bytes beats a UnicodeEncodeError after the work is done.
+    for stream in (sys.stdout, sys.stderr):
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="surrogateescape")
     handlers = {"generate": _generate, "render-scene": _render_scene, "replay": _replay, "preview": _preview,
                 "validate": _validate, "stats": _stats, "show-config": _show_config}
     try:

@@ -20,6 +20,7 @@ import cv2
 import numpy as np
 from scipy.stats import wasserstein_distance
 
+from vizsynth.imagefiles import read_image
 from vizsynth.validate import load_coco
 
 SAMPLES = ("log10_box_area", "log10_aspect_ratio", "objects_per_image", "centre_x", "centre_y",
@@ -59,7 +60,7 @@ def compute_stats(path: str | Path, image_root: str | Path | None = None, max_im
     if len(chosen) > max_images:
         chosen = [chosen[i] for i in np.linspace(0, len(chosen) - 1, max_images).astype(int)]
     for image in chosen:
-        rgb = cv2.imread(str(root / image["file_name"]), cv2.IMREAD_COLOR)
+        rgb = read_image(root / image["file_name"], cv2.IMREAD_COLOR)
         if rgb is not None:
             b, g, r = rgb.reshape(-1, 3).mean(axis=0) / 255.0
             samples["mean_r"].append(float(r))
@@ -67,7 +68,7 @@ def compute_stats(path: str | Path, image_root: str | Path | None = None, max_im
             samples["mean_b"].append(float(b))
             samples["brightness"].append(float(0.299 * r + 0.587 * g + 0.114 * b))
         if folder is not None and image.get("depth_file"):
-            depth = cv2.imread(str(folder / "depth" / image["depth_file"]), cv2.IMREAD_UNCHANGED)
+            depth = read_image(folder / "depth" / image["depth_file"])
             valid = depth[depth > 0] * image.get("depth_scale_m", 0.001) if depth is not None else []
             if len(valid):
                 samples["depth_min_m"].append(float(valid.min()))

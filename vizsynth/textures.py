@@ -11,6 +11,7 @@ import cv2
 import numpy as np
 
 from vizsynth.errors import AssetError
+from vizsynth.imagefiles import read_image
 
 
 def sample_texture(kinds: tuple[str, ...], *, rng: np.random.Generator, images: tuple[str, ...] = ()) -> dict:
@@ -36,7 +37,7 @@ def make_texture(texture: dict, size: int = 256) -> np.ndarray:
         AssetError: an image texture cannot be read.
     """
     if texture["kind"] == "image":
-        image = cv2.imread(texture["path"], cv2.IMREAD_COLOR)
+        image = read_image(texture["path"], cv2.IMREAD_COLOR)
         if image is None:
             raise AssetError(f"texture image {texture['path']} cannot be read")
         return np.ascontiguousarray(cv2.resize(image, (size, size), interpolation=cv2.INTER_AREA)[..., ::-1])

@@ -77,6 +77,18 @@ def coco_annotation(ann: dict, segmentation: str) -> dict:
     return entry
 
 
+def coco_image(index: int, record: dict) -> dict:
+    """The COCO image entry of frame ``index`` from its record: id ``index + 1``, the image, depth
+    and instance files, the size, ``camera_K`` and ``world_to_cam``."""
+    meta, camera = record["record"], record["camera"]
+    return {
+        "id": index + 1, "file_name": meta["image_file"], "width": camera["width"],
+        "height": camera["height"], "frame_index": index, "camera_K": camera["K"],
+        "world_to_cam": camera["world_to_cam"], "depth_file": meta["depth_file"],
+        "instances_file": meta["instances_file"], "depth_scale_m": meta["depth_scale_m"],
+    }
+
+
 def write_coco(out_dir: Path, indices: Iterable[int], categories: list[dict], info: dict,
                segmentation: str = "rle", report: ValidationReport | None = None) -> int:
     """Writes ``out_dir/annotations.json`` from the records of ``indices`` (in the order given).
@@ -93,13 +105,8 @@ def write_coco(out_dir: Path, indices: Iterable[int], categories: list[dict], in
         images_path, anns_path = Path(tmp) / "images", Path(tmp) / "annotations"
         with open(images_path, "w") as images, open(anns_path, "w") as anns:
             for n, (index, record) in enumerate(iter_records(out_dir, indices)):
-                meta, camera = record["record"], record["camera"]
-                image = {
-                    "id": index + 1, "file_name": meta["image_file"], "width": camera["width"],
-                    "height": camera["height"], "frame_index": index, "camera_K": camera["K"],
-                    "world_to_cam": camera["world_to_cam"], "depth_file": meta["depth_file"],
-                    "instances_file": meta["instances_file"], "depth_scale_m": meta["depth_scale_m"],
-                }
+                meta = record["record"]
+                image = coco_image(index, record)
                 images.write(("" if n == 0 else ",\n") + json.dumps(image, separators=(",", ":")))
                 for ann in meta["annotations"]:
                     if ann["area"] == 0:

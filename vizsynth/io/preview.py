@@ -10,6 +10,7 @@ import numpy as np
 from pycocotools import mask as coco_mask
 
 from vizsynth.errors import OutputError
+from vizsynth.imagefiles import read_image
 from vizsynth.io.files import record_path
 
 
@@ -44,7 +45,10 @@ def draw_frame(out_dir: Path, index: int) -> np.ndarray:
     if not path.is_file():
         raise OutputError(f"frame {index} has no record {path} (not rendered, or failed)")
     record = json.loads(path.read_text())["record"]
-    image = cv2.imread(str(out_dir / "images" / record["image_file"]), cv2.IMREAD_COLOR)
+    image_path = out_dir / "images" / record["image_file"]
+    image = read_image(image_path, cv2.IMREAD_COLOR)
+    if image is None:
+        raise OutputError(f"frame {index}: image {image_path} is missing or cannot be decoded")
     for ann in record["annotations"]:
         if ann["area"] == 0:  # hidden: in the record, but nothing to draw
             continue
@@ -67,7 +71,7 @@ def draw_frame(out_dir: Path, index: int) -> np.ndarray:
             u, v, flag = keypoints[i:i + 3]
             if flag:
                 cv2.circle(image, (int(round(u)), int(round(v))), 3, colour, -1 if flag == 2 else 1, cv2.LINE_AA)
-    depth = cv2.imread(str(out_dir / "depth" / record["depth_file"]), cv2.IMREAD_UNCHANGED)
+    depth = read_image(out_dir / "depth" / record["depth_file"])
     if depth is not None:
         h, w = image.shape[:2]
         thumb = _depth_thumbnail(depth, (w // 4, h // 4))
