@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import codecs
 import signal
 import sys
 from pathlib import Path
@@ -187,6 +188,8 @@ MAX_PREVIEW_SCALE = 8.0  # a 640x480 frame becomes 5120x3840: beyond that a shee
 def _preview(args: argparse.Namespace) -> int:
     import json
 
+    import cv2
+
     from vizsynth.imagefiles import write_image
     from vizsynth.io.preview import preview_grid
 
@@ -197,12 +200,15 @@ def _preview(args: argparse.Namespace) -> int:
         raise VizsynthError(f"--scale must be in (0, {MAX_PREVIEW_SCALE:g}], got {args.scale:g}")
     if args.frames is not None and min(args.frames) < 0:
         raise VizsynthError(f"--frames must be >= 0, got {min(args.frames)}")
-    if not cv2.haveImageWriter(str(args.out)):
+    if not cv2.haveImageWriter(f"preview{args.out.suffix}"):  # by extension: the path may not be UTF-8
         raise VizsynthError(f"--out {args.out}: cannot write '{args.out.suffix}' images; use a .jpg or .png name")
     frames = args.frames
     if frames is None:
         manifest = args.dataset / "manifest.json"
-        total = json.loads(manifest.read_text()).get("num_frames", 0) if manifest.is_file() else args.num_frames
+        try:
+            total = json.loads(manifest.read_bytes()).get("num_frames", 0) if manifest.is_file() else args.num_frames
+        except (ValueError, AttributeError):
+            raise VizsynthError(f"{manifest} is corrupt; name the frames to draw with --frames") from None
         frames = list(range(min(args.num_frames, total)))
     if not frames:
         raise VizsynthError(f"{args.dataset}: no frames to preview")
@@ -244,21 +250,30 @@ def _show_config(args: argparse.Namespace) -> int:
     return 0
 
 
+def _unencodable(error: UnicodeEncodeError) -> tuple[bytes | str, int]:
+    """Encoding error handler: a path that is not valid UTF-8 (surrogate escapes) is printed as its
+    original bytes; any other character the stream cannot encode (ascii stdout, an output folder
+    named données) as a backslash escape."""
+    text = error.object[error.start:error.end]
+    if all(0xDC80 <= ord(c) <= 0xDCFF for c in text):
+        return bytes(ord(c) - 0xDC00 for c in text), error.end
+    return codecs.backslashreplace_errors(error)
+
+
+def _print_anything() -> None:
+    """Messages and summaries never end in a UnicodeEncodeError after the work is done."""
+    codecs.register_error("vizsynth-unencodable", _unencodable)
+    for stream in (sys.stdout, sys.stderr):
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="vizsynth-unencodable")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Runs the CLI; returns the exit code: 0 ok, 1 some frames failed (or validate found problems),
     2 an error vizsynth explains (bad input, unusable or full output folder), 128 + signal number when
     interrupted (130 Ctrl-C, 143 SIGTERM, 129 SIGHUP)."""
-    # A path or message the terminal's encoding cannot show is printed escaped, not a traceback
-    # after the work is done (e.g. PYTHONIOENCODING=ascii and an output folder named données).
-    for stream in (sys.stdout, sys.stderr):
-        if hasattr(stream, "reconfigure"):
-            stream.reconfigure(errors="backslashreplace")
+    _print_anything()
     args = _parser().parse_args(argv)
-    # Paths that are not valid UTF-8 reach Python as surrogate escapes; printing them back as the
-    # original bytes beats a UnicodeEncodeError after the work is done.
-    for stream in (sys.stdout, sys.stderr):
-        if hasattr(stream, "reconfigure"):
-            stream.reconfigure(errors="surrogateescape")
     handlers = {"generate": _generate, "render-scene": _render_scene, "replay": _replay, "preview": _preview,
                 "validate": _validate, "stats": _stats, "show-config": _show_config}
     try:
