@@ -1,17 +1,32 @@
-"""Shared fixtures: one GL context for the whole session, small images, tiny in-memory assets."""
+"""Shared fixtures: one GL context for the whole session, tiny in-memory assets; the ``gl`` marker.
+
+Tests that need a GL context are marked ``gl`` (explicitly, or here when they use the ``renderer``
+fixture), so ``pytest -m "not gl"`` runs the GL-free core. An unmarked test that imports pyrender
+fails, so the marker stays honest.
+"""
 
 from __future__ import annotations
 
-from pathlib import Path
+import sys
 
-import numpy as np
 import pytest
 
 from vizsynth.assets.meshes import MeshLibrary
-from vizsynth.render import Renderer
-from vizsynth.scene import CameraSpec, ObjectSpec, SceneSpec
 
-SMALL = {"image": {"width": 64, "height": 48}}
+
+def pytest_collection_modifyitems(items) -> None:
+    for item in items:
+        if "renderer" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.gl)
+
+
+@pytest.fixture(autouse=True)
+def _unmarked_tests_load_no_gl(request):
+    """Fails a test not marked ``gl`` that imports pyrender (checked only while nothing else has)."""
+    before = "pyrender" in sys.modules
+    yield
+    if not before and "pyrender" in sys.modules and request.node.get_closest_marker("gl") is None:
+        pytest.fail(f"{request.node.nodeid} imports pyrender (renders) but is not marked gl", pytrace=False)
 
 
 @pytest.fixture(scope="session")
@@ -21,69 +36,7 @@ def library() -> MeshLibrary:
 
 @pytest.fixture(scope="session")
 def renderer(library):
+    from vizsynth.render import Renderer
+
     with Renderer(library, 64, 48) as r:
         yield r
-
-
-def camera(K, width, height, world_to_cam=None) -> CameraSpec:
-    return CameraSpec(
-        K=np.asarray(K, dtype=np.float64), width=width, height=height,
-        world_to_cam=np.eye(4) if world_to_cam is None else np.asarray(world_to_cam, dtype=np.float64),
-    )
-
-
-def single_object_scene(cam: CameraSpec, primitive: str, size_m: float, obj_to_cam: np.ndarray) -> SceneSpec:
-    """A scene whose world frame is the camera frame, holding one primitive."""
-    obj = ObjectSpec(1, primitive, primitive, None, size_m, np.asarray(obj_to_cam, dtype=np.float64))
-    return SceneSpec(camera=cam, objects=(obj,), lights=())
-
-
-def annotate(scene: SceneSpec, result, library: MeshLibrary, **settings):
-    """annotate_frame with every category id 1 and the assets' real bounds and keypoints."""
-    from vizsynth.annotate.frame import AssetInfo, annotate_frame
-    from vizsynth.assets.keypoints import NO_KEYPOINTS, PRIMITIVE_KEYPOINTS
-    from vizsynth.config import AnnotateConfig
-
-    info = {
-        o.asset_key: AssetInfo(
-            np.asarray(library.get(primitive=o.primitive, mesh=o.mesh).bounds, dtype=np.float64),
-            PRIMITIVE_KEYPOINTS.get(o.primitive, NO_KEYPOINTS),
-        )
-        for o in scene.objects
-    }
-    categories = {o.category: 1 for o in scene.objects}
-    return annotate_frame(scene, result, categories, info, AnnotateConfig(**settings))
-
-
-YCBV = Path(__file__).parent / "data" / "ycbv"
-
-
-def ycbv_coco(path: Path, image_file: str) -> Path:
-    """Writes the in-repo YCB-Video frames as a COCO file built from their real label masks.
-
-    Args:
-        path: the JSON file to write.
-        image_file: which file of each frame folder serves as its image (label.png, depth.png).
-    """
-    import json
-
-    import cv2
-    from pycocotools import mask as coco_mask
-
-    images, annotations = [], []
-    for image_id, frame in enumerate(sorted((YCBV / "frames").iterdir()), start=1):
-        label = cv2.imread(str(frame / "label.png"), cv2.IMREAD_UNCHANGED)
-        height, width = label.shape
-        images.append({"id": image_id, "file_name": f"{frame.name}/{image_file}", "width": width, "height": height})
-        for value in sorted(set(np.unique(label)) - {0}):
-            mask = label == value
-            rows, cols = np.nonzero(mask)
-            rle = coco_mask.encode(np.asfortranarray(mask.astype(np.uint8)))
-            annotations.append({
-                "id": len(annotations) + 1, "image_id": image_id, "category_id": int(value), "iscrowd": 0,
-                "bbox": [int(cols.min()), int(rows.min()), int(np.ptp(cols) + 1), int(np.ptp(rows) + 1)],
-                "area": int(mask.sum()), "segmentation": {"size": [height, width], "counts": rle["counts"].decode()},
-            })
-    categories = [{"id": i, "name": f"ycb_{i}"} for i in range(1, 22)]
-    path.write_text(json.dumps({"images": images, "annotations": annotations, "categories": categories}))
-    return path

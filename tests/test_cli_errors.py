@@ -97,6 +97,7 @@ def test_bad_mesh_in_config(tmp_path, capsys, kind):
     assert not out.exists()
 
 
+@pytest.mark.gl
 @pytest.mark.parametrize("kind", ["missing", "corrupt", "faceless", "degenerate"])
 def test_bad_mesh_in_scene(tmp_path, capsys, kind):
     path, rule = _broken_meshes(tmp_path)[kind]
@@ -132,12 +133,14 @@ def test_malformed_scene_json(tmp_path, capsys, content, fragments):
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.gl
 def test_unknown_primitive_category_in_scene(tmp_path, capsys):
     path = _scene(tmp_path, [_obj(primitive="cubee")])
     code, err = _run(["render-scene", path, "--out", tmp_path / "out"], capsys)
     assert code == 2 and "unknown primitive 'cubee'" in err and "cube" in err
 
 
+@pytest.mark.gl
 def test_existing_output_is_refused_and_kept(tmp_path, capsys):
     out = tmp_path / "out"
     out.mkdir()
@@ -175,6 +178,7 @@ def test_missing_or_invalid_config_file(tmp_path, capsys, content, fragment):
     assert not out.exists()
 
 
+@pytest.mark.gl
 def test_unwritable_output_folder(tmp_path, capsys):
     blocker = tmp_path / "a_file"
     blocker.write_text("")

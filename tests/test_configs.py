@@ -9,6 +9,8 @@ import pytest
 import vizsynth
 from vizsynth.config import load_config
 
+pytestmark = pytest.mark.gl  # every test here renders
+
 CONFIGS = sorted((Path(__file__).parents[1] / "configs").glob("*.yaml"))
 
 

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 import vizsynth
 from vizsynth.assets import MeshLibrary, build_catalog
@@ -28,6 +29,7 @@ def frame_digest(frame) -> str:
     return h.hexdigest()
 
 
+@pytest.mark.gl
 def test_same_frame_in_a_new_process_is_identical():
     here = frame_digest(vizsynth.render_frame(SMALL, seed=7, index=3))
     code = (
@@ -40,6 +42,7 @@ def test_same_frame_in_a_new_process_is_identical():
     assert here == there
 
 
+@pytest.mark.gl
 def test_iterator_frames_equal_single_frames_and_differ_by_index():
     frames = list(vizsynth.iter_frames(SMALL, seed=7, start=2, stop=5))
     digests = [frame_digest(f) for f in frames]
@@ -62,6 +65,7 @@ def test_stages_draw_from_independent_streams():
         assert scene_to_dict(a)["objects"] == scene_to_dict(b)["objects"]
 
 
+@pytest.mark.gl
 def test_many_lights_of_one_type_render_identically_every_time():
     """pyrender keeps lights in sets; their summation order must not change the colours."""
     config = {**SMALL, "lights": {"count": 4, "type": "point"}}
@@ -69,6 +73,7 @@ def test_many_lights_of_one_type_render_identically_every_time():
     assert len(digests) == 2
 
 
+@pytest.mark.gl
 def test_shadows_do_not_depend_on_earlier_frames():
     """Shadow maps are sized from the visible meshes only, not from meshes hidden for reuse."""
     config = {**SMALL, "render": {"shadows": True}, "background": {"floor": True},

@@ -18,6 +18,7 @@ EFFECTS = {
 }
 
 
+@pytest.mark.gl
 def test_effects_change_pixels_but_not_labels():
     plain = vizsynth.render_frame(SMALL, seed=3, index=2)
     noisy = vizsynth.render_frame({**SMALL, "effects": EFFECTS}, seed=3, index=2)
@@ -30,6 +31,7 @@ def test_effects_change_pixels_but_not_labels():
     np.testing.assert_array_equal(noisy.spec.camera.world_to_cam, plain.spec.camera.world_to_cam)
 
 
+@pytest.mark.gl
 def test_replay_is_bit_identical_with_effects(tmp_path, capsys):
     out = tmp_path / "data"
     assert vizsynth.generate({**SMALL, "effects": EFFECTS}, out, num_frames=4, seed=9, progress=False).ok

@@ -14,6 +14,7 @@ TABLE = {"image": {"width": 160, "height": 120}, "objects": {"placement": "table
          "background": {"floor": True}, "lights": {"type": "directional", "count": 1, "elevation_deg": 50}}
 
 
+@pytest.mark.gl
 def test_shadows_on_the_floor_change_pixels_not_labels():
     lit = vizsynth.render_frame(TABLE, seed=0, index=0)
     shadowed = vizsynth.render_frame({**TABLE, "render": {"shadows": True}}, seed=0, index=0)
@@ -23,6 +24,7 @@ def test_shadows_on_the_floor_change_pixels_not_labels():
     assert darker.sum() > 50, "shadows darken part of the floor"
 
 
+@pytest.mark.gl
 def test_floor_is_geometry_but_never_labelled():
     frame = vizsynth.render_frame(TABLE, seed=0, index=1)
     floor = next(o for o in frame.spec.objects if o.category == "floor")
@@ -32,6 +34,7 @@ def test_floor_is_geometry_but_never_labelled():
     assert seen.mean() > 0.3 and (frame.depth_m[seen] > 0).all()
 
 
+@pytest.mark.gl
 def test_colour_temperature_and_intrinsics_jitter():
     config = {"image": {"width": 160, "height": 120},
               "lights": {"color_temperature_k": {"uniform": [2700, 3000]}, "count": 3},

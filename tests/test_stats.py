@@ -10,8 +10,10 @@ import numpy as np
 import pytest
 
 import vizsynth
-from tests.conftest import YCBV, ycbv_coco
+from tests.helpers import YCBV, ycbv_coco
 from vizsynth.cli import main
+
+pytestmark = pytest.mark.gl  # every test here renders
 
 CONFIG = {"image": {"width": 96, "height": 72}, "objects": {"count": {"uniform": [2, 5]}}}
 

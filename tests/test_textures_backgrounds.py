@@ -30,6 +30,7 @@ def _inside_variance(frame) -> float:
 FLAT = {**SMALL, "lights": {"count": 0, "ambient": [1.0, 1.0, 1.0]}, "material": {"metallic": 0.0, "roughness": 1.0}}
 
 
+@pytest.mark.gl
 def test_textured_objects_show_texture():
     plain = [vizsynth.render_frame(FLAT, seed=1, index=i) for i in range(4)]
     textured = [vizsynth.render_frame({**FLAT, "material": {**FLAT["material"], "texture_probability": 1.0,
@@ -40,6 +41,7 @@ def test_textured_objects_show_texture():
     assert np.mean([_inside_variance(f) for f in textured]) > 4 * np.mean([_inside_variance(f) for f in plain])
 
 
+@pytest.mark.gl
 def test_procedural_background_changes_only_background_pixels():
     solid = vizsynth.render_frame(SMALL, seed=2, index=0)
     textured = vizsynth.render_frame({**SMALL, "background": {"kind": "procedural"}}, seed=2, index=0)
@@ -66,6 +68,7 @@ def photos(tmp_path):
     return folder
 
 
+@pytest.mark.gl
 def test_photo_backgrounds_replay_identically(photos, tmp_path, capsys):
     config = {**SMALL, "background": {"kind": "image", "image_folder": str(photos)}}
     out = tmp_path / "data"
@@ -96,6 +99,7 @@ def test_missing_photo_folder_is_named(tmp_path):
 ASSETS = Path(__file__).parents[1] / "assets"
 
 
+@pytest.mark.gl
 def test_bundled_image_textures_and_photos_render():
     config = {**SMALL, "material": {"texture_probability": 1.0, "textures": ["image"],
                                     "texture_folder": str(ASSETS / "textures")},
@@ -108,6 +112,7 @@ def test_bundled_image_textures_and_photos_render():
     assert all(p.name in licences for folder in ("textures", "backgrounds") for p in (ASSETS / folder).iterdir())
 
 
+@pytest.mark.gl
 def test_splits_partition_the_pools_and_keep_category_ids(tmp_path):
     from vizsynth.assets.images import image_files, split_of
 

@@ -16,7 +16,7 @@ import pytest
 from pycocotools import mask as coco_mask
 
 import vizsynth
-from tests.conftest import YCBV, ycbv_coco
+from tests.helpers import YCBV, ycbv_coco
 from vizsynth.cli import main
 from vizsynth.run.scenes import render_scenes
 from vizsynth.validate import validate_dataset
@@ -31,6 +31,7 @@ def clean(tmp_path_factory):
     return out
 
 
+@pytest.mark.gl
 def test_clean_dataset_validates(clean, capsys):
     assert main(["validate", str(clean)]) == 0
     assert "valid" in capsys.readouterr().out
@@ -62,6 +63,7 @@ def _corrupt_coco(data: dict, kind: str) -> None:
     "dangling_image_id", "unknown_category_id", "nonpositive_bbox", "missing_image_file",
     "duplicate_annotation_id", "missing_key", "bbox_mask_mismatch", "image_size_mismatch",
 ])
+@pytest.mark.gl
 def test_each_corruption_is_reported_and_only_it(clean, tmp_path, capsys, kind):
     broken = tmp_path / "broken"
     shutil.copytree(clean, broken)
@@ -78,6 +80,7 @@ def test_each_corruption_is_reported_and_only_it(clean, tmp_path, capsys, kind):
     assert kind in capsys.readouterr().out
 
 
+@pytest.mark.gl
 def test_instance_map_disagreeing_with_a_mask_is_reported(clean, tmp_path):
     broken = tmp_path / "broken"
     shutil.copytree(clean, broken)

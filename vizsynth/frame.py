@@ -8,7 +8,6 @@ uploaded once). Executors (local processes, Ray) each hold one and call ``frame(
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -21,34 +20,9 @@ from vizsynth.backgrounds import background_image, composite
 from vizsynth.config import ConstraintsConfig, DatasetConfig
 from vizsynth.effects import apply_effects
 from vizsynth.errors import PlacementError, SceneError
-from vizsynth.render import Renderer, RenderResult
+from vizsynth.results import Frame, RenderResult
 from vizsynth.sampling.scene import sample_scene
 from vizsynth.scene import ObjectSpec, SceneSpec
-
-
-@dataclass(frozen=True)
-class Frame:
-    """One rendered, annotated frame.
-
-    Attributes:
-        index: frame index within its dataset (or position among given scenes).
-        spec: the scene that was rendered.
-        rgb: (H, W, 3) uint8.
-        depth_m: (H, W) float32 z-depth in metres, 0 = no surface.
-        instance_ids: (H, W) uint16, 0 = background.
-        annotations: boxes, masks, poses, occlusion and keypoints of every object.
-        maps: optional extra per-pixel maps by folder name: "semantic" (H, W) uint16 category
-            ids, "ray_distance" (H, W) float32 metres, "normals" (H, W, 3) float32 unit normals
-            in the OpenCV camera frame (0 where no surface).
-    """
-
-    index: int
-    spec: SceneSpec
-    rgb: np.ndarray
-    depth_m: np.ndarray
-    instance_ids: np.ndarray
-    annotations: FrameAnnotations
-    maps: dict = field(default_factory=dict)
 
 
 def unmet_constraints(annotations: FrameAnnotations, c: ConstraintsConfig) -> str:
@@ -94,6 +68,8 @@ class FrameRenderer:
         self.categories = list(categories) if categories is not None else list(self.catalog.categories)
         self._category_ids = {name: i + 1 for i, name in enumerate(self.categories)}
         self._info: dict[str, AssetInfo] = {}
+        from vizsynth.render import Renderer  # pyrender is imported only by who renders
+
         self._renderer = Renderer(self._library, config.image.width, config.image.height, config.render.antialias,
                                   config.render.shadows)
 

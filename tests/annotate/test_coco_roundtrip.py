@@ -14,6 +14,8 @@ from pycocotools.cocoeval import COCOeval
 
 import vizsynth
 
+pytestmark = pytest.mark.gl  # every test here renders
+
 CONFIG = {
     "image": {"width": 96, "height": 72},
     "objects": {"count": {"uniform": [4, 8]}},

@@ -5,10 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tests.conftest import annotate, camera
+from tests.helpers import annotate, camera
+from vizsynth import render  # its Renderer (and pyrender) loads on first use, not at collection
 from vizsynth.assets.keypoints import PRIMITIVE_KEYPOINTS
-from vizsynth.render import Renderer
 from vizsynth.scene import ObjectSpec, SceneSpec
+
+pytestmark = pytest.mark.gl  # every test here renders
 
 W, H, F = 480, 360, 2000.0
 K = [[F, 0, (W - 1) / 2], [0, F, (H - 1) / 2], [0, 0, 1]]
@@ -16,7 +18,7 @@ K = [[F, 0, (W - 1) / 2], [0, F, (H - 1) / 2], [0, 0, 1]]
 
 @pytest.fixture(scope="module")
 def big_renderer(library):
-    with Renderer(library, W, H) as r:
+    with render.Renderer(library, W, H) as r:
         yield r
 
 

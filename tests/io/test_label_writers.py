@@ -46,6 +46,7 @@ def _records(out: Path):
         yield json.loads(path.read_text())
 
 
+@pytest.mark.gl
 def test_records_keep_every_object_with_consistent_occlusion_measures(dataset):
     ignored = 0
     for record in _records(dataset):
@@ -67,6 +68,7 @@ def _coco(path) -> COCO:
         return COCO(str(path))
 
 
+@pytest.mark.gl
 @pytest.mark.parametrize("iou_type", ["bbox", "segm", "keypoints"])
 def test_gt_as_predictions_scores_ap_one_with_ignore_flags(dataset, iou_type):
     coco = _coco(dataset / "annotations.json")
@@ -92,6 +94,7 @@ def test_gt_as_predictions_scores_ap_one_with_ignore_flags(dataset, iou_type):
     assert evaluator.stats[0] == pytest.approx(1.0)
 
 
+@pytest.mark.gl
 def test_keypoints_follow_coco_conventions(dataset):
     data = json.loads((dataset / "annotations.json").read_text())
     names = {c["id"]: c.get("keypoints", []) for c in data["categories"]}
@@ -106,6 +109,7 @@ def test_keypoints_follow_coco_conventions(dataset):
             assert a["num_keypoints"] == (kp[:, 2] > 0).sum()
 
 
+@pytest.mark.gl
 def test_yolo_labels_load_back_to_the_coco_objects(dataset):
     data = yaml.safe_load((dataset / "data.yaml").read_text())
     coco = json.loads((dataset / "annotations.json").read_text())
@@ -125,6 +129,7 @@ def test_yolo_labels_load_back_to_the_coco_objects(dataset):
             assert ((values >= 0) & (values <= 1)).all()
 
 
+@pytest.mark.gl
 def test_yolo_detect_boxes_are_the_coco_boxes(tmp_path):
     out = tmp_path / "data"
     config = {**CONFIG, "output": {"formats": ["coco", "yolo"], "yolo_task": "detect"}}
@@ -147,6 +152,7 @@ def _bop_bbox(mask):
     return [int(xs.min()), int(ys.min()), int(xs.max() - xs.min()), int(ys.max() - ys.min())]
 
 
+@pytest.mark.gl
 def test_bop_gt_info_matches_the_toolkit_definitions(dataset):
     root = dataset / "bop" / "train_pbr" / "000000"
     cameras = json.loads((root / "scene_camera.json").read_text())
@@ -179,6 +185,7 @@ def test_bop_gt_info_matches_the_toolkit_definitions(dataset):
     assert 100 < mug["diameter"] < 200, "the YCB mug's diameter in millimetres"
 
 
+@pytest.mark.gl
 def test_coco_polygons_cover_the_masks(dataset, tmp_path):
     from vizsynth.io.coco import write_coco
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tests.conftest import annotate, camera, single_object_scene
+from tests.helpers import annotate, camera, single_object_scene
 from vizsynth.sampling.objects import sample_rotation
+
+pytestmark = pytest.mark.gl  # every test here renders
 
 W, H = 160, 120
 

@@ -18,6 +18,8 @@ from vizsynth.config import DatasetConfig
 from vizsynth.frame import FrameRenderer
 from vizsynth.scene import scene_from_dict
 
+pytestmark = pytest.mark.gl  # every test here renders
+
 REPO_COPY = Path(__file__).parents[1] / "data" / "ycbv"
 SHARED = Path(__file__).parents[3] / "shared" / "realdata" / "ycbv"
 

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import trimesh
 from PIL import Image
 
-from tests.conftest import camera
+from tests.helpers import camera
+from vizsynth import render  # its Renderer (and pyrender) loads on first use, not at collection
 from vizsynth.assets.meshes import MeshLibrary
-from vizsynth.render import Renderer
 from vizsynth.scene import MaterialSpec, ObjectSpec, SceneSpec
+
+pytestmark = pytest.mark.gl  # every test here renders
 
 K = [[60, 0, 31.5], [0, 60, 23.5], [0, 0, 1]]
 
@@ -27,7 +30,8 @@ def _scene(objects, background=(0.0, 0.0, 1.0)):
 
 def test_labels_do_not_depend_on_antialiasing(library):
     scene = _scene([ObjectSpec(i + 1, "cube", "cube", None, 0.25, _pose(x)) for i, x in enumerate((-0.2, 0.15))])
-    with Renderer(library, 64, 48, antialias=True) as smooth, Renderer(library, 64, 48, antialias=False) as sharp:
+    with (render.Renderer(library, 64, 48, antialias=True) as smooth,
+          render.Renderer(library, 64, 48, antialias=False) as sharp):
         a, b = smooth.render(scene), sharp.render(scene)
     np.testing.assert_array_equal(a.instance_ids, b.instance_ids)
     np.testing.assert_array_equal(a.depth_m, b.depth_m)
@@ -64,6 +68,6 @@ def test_mesh_texture_is_kept_when_no_material_is_given(tmp_path):
     path = tmp_path / "green_box.glb"
     mesh.export(path)
     scene = _scene([ObjectSpec(1, "box", None, str(path), 0.3, _pose(0.0))], background=(0.0, 0.0, 0.0))
-    with Renderer(MeshLibrary(), 64, 48) as r:
+    with render.Renderer(MeshLibrary(), 64, 48) as r:
         colour = r.render(scene).rgb[24, 32]
     assert colour[1] > 100 and colour[0] < 30 and colour[2] < 30

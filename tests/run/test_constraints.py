@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 import vizsynth
 from tests.run.test_generate import tree_bytes
 from vizsynth.cli import main
+
+pytestmark = pytest.mark.gl  # every test here renders
 
 CONFIG = {"image": {"width": 96, "height": 72}, "objects": {"count": {"uniform": [3, 6]}},
           "constraints": {"min_occluded_objects": 2, "min_visible_objects": 3, "min_object_pixels": 20}}

@@ -19,6 +19,8 @@ from vizsynth.cli import main
 from vizsynth.errors import OutputError
 from vizsynth.frame import FrameRenderer
 
+pytestmark = pytest.mark.gl  # every test here renders
+
 CONFIG = {"image": {"width": 64, "height": 48}, "objects": {"count": {"uniform": [2, 5]}}}
 
 

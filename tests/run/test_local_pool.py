@@ -11,6 +11,8 @@ from vizsynth.errors import RenderError
 from vizsynth.run.local import run_frames
 from vizsynth.run.task import FrameOutcome, FrameTask
 
+pytestmark = pytest.mark.gl  # every test here renders
+
 
 class KillsItsWorker(FrameTask):
     """Frame 5 kills the process rendering it (as the out-of-memory killer would)."""

@@ -12,6 +12,8 @@ import vizsynth
 from tests.run.test_generate import CONFIG, tree_bytes
 from vizsynth.run.ray_executor import RayExecutor
 
+pytestmark = pytest.mark.gl  # every test here renders
+
 ray = pytest.importorskip("ray")
 
 

@@ -69,6 +69,7 @@ def test_impossible_tabletop_fails_clearly_naming_the_frame(library):
         sample_scene(config, catalog, seed=0, index=3)
 
 
+@pytest.mark.gl
 def test_balanced_mode_equal_counts_for_1_and_2_workers(tmp_path):
     """Per-category instance counts within ±5% over 1,000 frames, identical for 1 and 2 workers."""
     import collections

@@ -12,7 +12,7 @@ from vizsynth.annotate.projection import in_image, keypoint_visibility
 from vizsynth.assets.keypoints import KeypointSchema
 from vizsynth.config import AnnotateConfig
 from vizsynth.projection import box_corners, project
-from vizsynth.render.renderer import RenderResult, Silhouette
+from vizsynth.results import RenderResult, Silhouette
 from vizsynth.scene import ObjectSpec, SceneSpec
 
 

@@ -11,8 +11,8 @@ import numpy as np
 
 from vizsynth.annotate.frame import FrameAnnotations
 from vizsynth.config import OutputConfig
-from vizsynth.frame import Frame
 from vizsynth.io.files import frame_stem, record_path, write_bytes_atomic, write_json_atomic
+from vizsynth.results import Frame
 from vizsynth.scene import scene_to_dict
 
 DEPTH_MAX_UNITS = 65535

@@ -12,8 +12,6 @@ gets (cx + 0.5, cy + 0.5). The OpenGL camera frame is the OpenCV one turned by 1
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import pyrender
 import trimesh
@@ -22,6 +20,7 @@ from vizsynth.assets.meshes import MeshLibrary
 from vizsynth.errors import ConfigError, RenderError
 from vizsynth.projection import box_corners, project
 from vizsynth.render.context import GLContext
+from vizsynth.results import RenderResult, Silhouette
 from vizsynth.scene import CameraSpec, LightSpec, ObjectSpec, SceneSpec
 from vizsynth.textures import make_texture, spherical_uv
 
@@ -29,45 +28,6 @@ from vizsynth.textures import make_texture, spherical_uv
 CV_TO_GL = np.diag([1.0, -1.0, -1.0, 1.0])
 MAX_INSTANCES = 65535
 _FLAT_SHADED = ("cube", "cylinder", "cone")
-
-
-@dataclass(frozen=True)
-class Silhouette:
-    """An object's full silhouette (amodal mask), as if nothing occluded it.
-
-    Attributes:
-        x0, y0: image pixel coordinates of ``mask[0, 0]`` (may be negative: the silhouette is
-            measured on a canvas three times the image size, the image in its middle, as the BOP
-            toolkit does, so truncated parts are counted too).
-        mask: (h, w) bool, True at pixels whose centre the object covers.
-    """
-
-    x0: int
-    y0: int
-    mask: np.ndarray
-
-
-@dataclass(frozen=True)
-class RenderResult:
-    """The images of one render, all from the same geometry.
-
-    Attributes:
-        rgb: (H, W, 3) uint8 colour image.
-        depth_m: (H, W) float32 z-depth in metres (distance to the image plane), 0 where no surface.
-        instance_ids: (H, W) uint16 instance id of the surface seen at each pixel centre, 0 = background.
-        silhouettes: {instance id: Silhouette} when asked for (``amodal=True``), else None.
-        normals: (H, W, 3) float32 unit surface normals, OpenCV camera frame, facing the camera
-            (0 where no surface), when asked for (``normals=True``), else None.
-        alpha: (H, W) uint8 coverage of the colour pass when the scene's background is not solid
-            (``rgb`` is then over transparent black, ready for compositing), else None.
-    """
-
-    rgb: np.ndarray
-    depth_m: np.ndarray
-    instance_ids: np.ndarray
-    silhouettes: dict[int, Silhouette] | None = None
-    normals: np.ndarray | None = None
-    alpha: np.ndarray | None = None
 
 
 class _OrderedScene(pyrender.Scene):

@@ -39,6 +39,7 @@ def egl_device_for_cuda(cuda_id: int) -> int:
     import ctypes
 
     try:
+        import vizsynth.render  # noqa: F401 (its headless defaults must precede pyrender's import)
         from pyrender.platforms import egl
 
         query = egl._get_egl_func("eglQueryDeviceAttribEXT", egl.egl.EGLBoolean,
