@@ -19,6 +19,8 @@ from vizsynth.cli import main
 from vizsynth.errors import OutputError
 from vizsynth.run.outdir import check_deletable_location
 
+pytestmark = pytest.mark.gl
+
 CONFIG = {"image": {"width": 32, "height": 24}, "objects": {"count": {"uniform": [1, 3]}}}
 SETS = ["--set", "image.width=32", "--set", "image.height=24", "--set", "objects.count={uniform: [1, 3]}"]
 N = 8
