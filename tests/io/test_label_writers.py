@@ -219,3 +219,14 @@ def test_bop_refuses_configs_without_fixed_models_before_rendering(tmp_path, cha
     with pytest.raises(ConfigError, match=fragment):
         vizsynth.generate({**CONFIG, **change}, out, num_frames=2, progress=False)
     assert not out.exists()
+
+
+def test_every_configurable_format_has_one_registered_writer():
+    from typing import get_args
+
+    from vizsynth.config import OutputConfig
+    from vizsynth.io.labels import WRITERS
+
+    item, _ = get_args(OutputConfig.model_fields["formats"].annotation)  # tuple[Literal[...], ...]
+    assert set(get_args(item)) == set(WRITERS)
+    assert all(name == writer.name for name, writer in WRITERS.items())

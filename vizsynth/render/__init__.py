@@ -17,15 +17,16 @@ from vizsynth.results import RenderResult, Silhouette  # noqa: E402
 __all__ = ["RenderResult", "Renderer", "Silhouette", "check_rendering"]
 
 
-def check_rendering() -> None:
-    """Opens and closes a tiny GL context (importing pyrender now).
+def check_rendering(width: int = 8, height: int = 8) -> None:
+    """Opens and closes a tiny GL context (importing pyrender now); checks the image size fits.
 
     Raises:
         RenderError: with the install hint, when headless GL does not work here.
+        ConfigError: an image side beyond the driver's largest renderbuffer.
     """
     from vizsynth.render.renderer import check_rendering as check
 
-    check()
+    check(width, height)
 
 
 def __getattr__(name: str):

@@ -20,11 +20,10 @@ from vizsynth.assets.images import image_pools
 from vizsynth.assets.meshes import MeshLibrary
 from vizsynth.config import DatasetConfig, load_config
 from vizsynth.errors import ConfigError, Interrupted, OutputError
-from vizsynth.io.bop import check_bop_config
 from vizsynth.io.coco import CONVENTIONS
 from vizsynth.io.files import record_path, remove_stale_temporaries, write_bytes_atomic, write_json_atomic
 from vizsynth.io.frame_writer import frame_complete
-from vizsynth.io.labels import coco_categories
+from vizsynth.io.labels import check_label_formats, coco_categories
 from vizsynth.render import check_rendering
 from vizsynth.run.local import run_frames
 from vizsynth.run.outdir import (
@@ -136,8 +135,7 @@ def generate(
     catalog = build_catalog(config.objects.assets, library, split=split, fractions=fractions)
     build_catalog(config.distractors.assets, library, split=split, fractions=fractions)
     image_pools(config)
-    if "bop" in config.output.formats:
-        check_bop_config(config, catalog)
+    check_label_formats(config, catalog)
     categories = list(catalog.categories)
     config_yaml = config.to_yaml()
     if executor is run_frames:  # a broken GL set-up or a too-large image must fail before anything is written
