@@ -12,7 +12,6 @@ import time
 import numpy as np
 
 from vizsynth.annotate.frame import AssetInfo, FrameAnnotations, annotate_frame
-from vizsynth.annotate.maps import ray_distance, semantic_map
 from vizsynth.assets.catalog import build_catalog
 from vizsynth.assets.images import image_pools
 from vizsynth.assets.meshes import MeshLibrary
@@ -20,6 +19,7 @@ from vizsynth.backgrounds import background_image, composite
 from vizsynth.config import ConstraintsConfig, DatasetConfig
 from vizsynth.effects import apply_effects
 from vizsynth.errors import PlacementError, SceneError
+from vizsynth.maps import enabled_maps
 from vizsynth.results import Frame, RenderResult
 from vizsynth.sampling.scene import sample_scene
 from vizsynth.scene import ObjectSpec, SceneSpec
@@ -125,7 +125,8 @@ class FrameRenderer:
         """Renders a scene without annotating it: RGB, depth, instance ids, and the silhouettes
         when the config asks for amodal labels."""
         settings = self.config.annotate
-        return self._renderer.render(spec, amodal=settings.amodal, normals=settings.normals_map)
+        passes = {m.render_pass for m in enabled_maps(settings)}
+        return self._renderer.render(spec, amodal=settings.amodal, normals="normals" in passes)
 
     def render_scene(self, spec: SceneSpec, index: int = 0, timings: dict | None = None) -> Frame:
         """Renders and annotates a given scene (fixed scene or replayed record).
@@ -147,13 +148,7 @@ class FrameRenderer:
         t1 = time.perf_counter()
         info = {o.asset_key: self._asset_info(o) for o in spec.objects}
         annotations = annotate_frame(spec, result, self._category_ids, info, settings)
-        maps = {}
-        if settings.semantic_map:
-            maps["semantic"] = semantic_map(result.instance_ids, spec, self._category_ids)
-        if settings.ray_distance_map:
-            maps["ray_distance"] = ray_distance(result.depth_m, spec.camera)
-        if settings.normals_map:
-            maps["normals"] = result.normals
+        maps = {m.name: m.compute(result, spec, self._category_ids) for m in enabled_maps(settings)}
         if timings is not None:
             timings.update(render=t1 - t0, annotate=time.perf_counter() - t1)
         rgb = result.rgb

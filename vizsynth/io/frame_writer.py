@@ -12,10 +12,9 @@ import numpy as np
 from vizsynth.annotate.frame import FrameAnnotations
 from vizsynth.config import OutputConfig
 from vizsynth.io.files import frame_stem, record_path, write_bytes_atomic, write_json_atomic
+from vizsynth.maps import BY_NAME, MAP_NAMES, encode_depth
 from vizsynth.results import Frame
 from vizsynth.scene import scene_to_dict
-
-DEPTH_MAX_UNITS = 65535
 
 # libpng's default tries every row filter on every row, which costs 3-4x the compression itself.
 # One fixed filter per kind of image, chosen by measurement (benchmarks/throughput.py notes):
@@ -23,20 +22,6 @@ DEPTH_MAX_UNITS = 65535
 _PNG_IDS = [cv2.IMWRITE_PNG_COMPRESSION, 1, cv2.IMWRITE_PNG_FILTER, cv2.IMWRITE_PNG_FILTER_NONE]
 _PNG_DEPTH = [cv2.IMWRITE_PNG_COMPRESSION, 1, cv2.IMWRITE_PNG_FILTER, cv2.IMWRITE_PNG_FILTER_UP]
 _PNG_RGB = [cv2.IMWRITE_PNG_COMPRESSION, 1, cv2.IMWRITE_PNG_FILTER, cv2.IMWRITE_PNG_FILTER_SUB]
-
-
-def encode_depth(depth_m: np.ndarray, depth_scale_m: float) -> np.ndarray:
-    """(H, W) uint16 depth in units of ``depth_scale_m``; 0 = no surface or beyond the uint16 range."""
-    units = np.rint(depth_m / depth_scale_m)
-    units[(units > DEPTH_MAX_UNITS) | (depth_m <= 0)] = 0
-    return units.astype(np.uint16)
-
-
-def encode_normals(normals: np.ndarray) -> np.ndarray:
-    """(H, W, 3) uint16 of unit normals: (n + 1) / 2 * 65535; (0, 0, 0) where no surface."""
-    units = np.rint((normals + 1.0) * 0.5 * 65535.0).astype(np.uint16)
-    units[~normals.any(axis=-1)] = 0
-    return units
 
 
 def _encode(suffix: str, image: np.ndarray, params: list[int]) -> bytes:
@@ -93,13 +78,9 @@ def write_frame(out_dir: Path, frame: Frame, output: OutputConfig, record_info: 
     write_bytes_atomic(out_dir / "depth" / f"{stem}.png", _encode(".png", depth, _PNG_DEPTH))
     write_bytes_atomic(out_dir / "instances" / f"{stem}.png", _encode(".png", frame.instance_ids, _PNG_IDS))
     extra_files = {}
-    encoders = {
-        "semantic": lambda m: m,
-        "ray_distance": lambda m: encode_depth(m, output.depth_scale_m),
-        "normals": lambda m: encode_normals(m)[..., ::-1],  # OpenCV writes BGR: keep x, y, z as R, G, B
-    }
     for name, image in frame.maps.items():
-        write_bytes_atomic(out_dir / name / f"{stem}.png", _encode(".png", encoders[name](image), _PNG_DEPTH))
+        encoded = BY_NAME[name].encode(image, output)
+        write_bytes_atomic(out_dir / name / f"{stem}.png", _encode(".png", encoded, _PNG_DEPTH))
         extra_files[f"{name}_file"] = f"{stem}.png"
 
     path = record_path(out_dir, index)
@@ -120,7 +101,7 @@ def write_frame(out_dir: Path, frame: Frame, output: OutputConfig, record_info: 
 
 # Where each file named in a record lives, and how a whole file of each kind ends.
 _RECORD_FILES = {"image_file": "images", "depth_file": "depth", "instances_file": "instances",
-                 "semantic_file": "semantic", "ray_distance_file": "ray_distance", "normals_file": "normals"}
+                 **{f"{name}_file": name for name in MAP_NAMES}}
 _REQUIRED_FILES = ("image_file", "depth_file", "instances_file")
 _WHOLE_FILE_END = {".png": b"IEND\xaeB`\x82", ".jpg": b"\xff\xd9"}
 

@@ -31,6 +31,7 @@ from vizsynth.config import OutputConfig
 from vizsynth.errors import OutputError
 from vizsynth.io.files import TMP_PREFIX, write_json_atomic
 from vizsynth.io.labels import write_labels
+from vizsynth.maps import MAP_NAMES
 from vizsynth.validate import ValidationReport
 
 MANIFEST = "manifest.json"
@@ -39,8 +40,7 @@ MANIFEST_FORMAT_VERSION = 1
 
 # Top-level entries a vizsynth job writes (frames, maps, label formats).
 OWNED_FILES = frozenset({MANIFEST, "config.yaml", "annotations.json", "data.yaml"})
-OWNED_DIRS = frozenset({"images", "depth", "instances", "frames", "semantic", "ray_distance", "normals",
-                        "labels", "bop"})
+OWNED_DIRS = frozenset({"images", "depth", "instances", "frames", *MAP_NAMES, "labels", "bop"})
 # Names of what the writers put inside OWNED_DIRS: chunk folders, numbered files, BOP's fixed names.
 _OWNED_DIR_NAME = re.compile(r"[0-9]+|train_pbr|models|rgb|depth|mask|mask_visib|images|labels|train|val")
 _OWNED_FILE_NAME = re.compile(

@@ -1,0 +1,78 @@
+"""Per-pixel maps written beside every frame's image: how depth is stored, and the optional maps.
+
+An optional map is one unit, a ``PixelMap``: its folder name (also its record key ``{name}_file``),
+the ``annotate`` flag that turns it on, the render pass it needs beyond the colour and label passes
+(None when it is derived from the instance ids or the depth), how it is computed from a render, and
+how it is encoded for its 16-bit PNG. Adding a map: one entry in ``MAPS``, its flag in
+``AnnotateConfig``, and its test; the writer, resume checks and ``--overwrite`` follow ``MAPS``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from vizsynth.annotate.maps import ray_distance, semantic_map
+
+if TYPE_CHECKING:
+    from vizsynth.config import AnnotateConfig, OutputConfig
+    from vizsynth.results import RenderResult
+    from vizsynth.scene import SceneSpec
+
+DEPTH_MAX_UNITS = 65535
+
+
+def encode_depth(depth_m: np.ndarray, depth_scale_m: float) -> np.ndarray:
+    """(H, W) uint16 depth in units of ``depth_scale_m``; 0 = no surface or beyond the uint16 range."""
+    units = np.rint(depth_m / depth_scale_m)
+    units[(units > DEPTH_MAX_UNITS) | (depth_m <= 0)] = 0
+    return units.astype(np.uint16)
+
+
+def encode_normals(normals: np.ndarray) -> np.ndarray:
+    """(H, W, 3) uint16 of unit normals: (n + 1) / 2 * 65535; (0, 0, 0) where no surface."""
+    units = np.rint((normals + 1.0) * 0.5 * 65535.0).astype(np.uint16)
+    units[~normals.any(axis=-1)] = 0
+    return units
+
+
+@dataclass(frozen=True)
+class PixelMap:
+    """One optional per-pixel map.
+
+    Attributes:
+        name: folder name under the dataset, and the record key ``{name}_file``.
+        flag: the ``AnnotateConfig`` field that turns it on.
+        render_pass: the renderer pass it needs ("normals"), or None.
+        compute: ``compute(result, spec, category_ids) -> (H, W[, C]) array``.
+        encode: ``encode(map, output) -> (H, W[, 3]) uint16`` image as OpenCV writes it (BGR order).
+    """
+
+    name: str
+    flag: str
+    render_pass: str | None
+    compute: Callable[[RenderResult, SceneSpec, Mapping[str, int]], np.ndarray]
+    encode: Callable[[np.ndarray, OutputConfig], np.ndarray]
+
+
+MAPS: tuple[PixelMap, ...] = (
+    PixelMap("semantic", "semantic_map", None,
+             lambda result, spec, category_ids: semantic_map(result.instance_ids, spec, category_ids),
+             lambda image, output: image),
+    PixelMap("ray_distance", "ray_distance_map", None,
+             lambda result, spec, category_ids: ray_distance(result.depth_m, spec.camera),
+             lambda image, output: encode_depth(image, output.depth_scale_m)),
+    PixelMap("normals", "normals_map", "normals",
+             lambda result, spec, category_ids: result.normals,
+             lambda image, output: encode_normals(image)[..., ::-1]),  # OpenCV writes BGR: keep x, y, z as R, G, B
+)
+MAP_NAMES = tuple(m.name for m in MAPS)
+BY_NAME = {m.name: m for m in MAPS}
+
+
+def enabled_maps(settings: AnnotateConfig) -> tuple[PixelMap, ...]:
+    """The maps whose flag is on, in ``MAPS`` order."""
+    return tuple(m for m in MAPS if getattr(settings, m.flag))
