@@ -19,6 +19,7 @@ import trimesh
 from vizsynth.assets.meshes import MeshLibrary
 from vizsynth.errors import ConfigError, RenderError
 from vizsynth.projection import box_corners, project
+from vizsynth.render.atlas import pack_tiles
 from vizsynth.render.context import GLContext
 from vizsynth.results import RenderResult, Silhouette
 from vizsynth.scene import CameraSpec, LightSpec, ObjectSpec, SceneSpec
@@ -189,7 +190,7 @@ class Renderer:
                 tiles.append((obj.instance_id, box))
         out: dict[int, Silhouette] = {}
         atlas_width = min(self._max_size, 3 * cam.width)
-        for batch, placed, atlas_height in _pack(tiles, atlas_width, self._max_size):
+        for batch, placed, atlas_height in pack_tiles(tiles, atlas_width, self._max_size):
             jobs = []
             for (instance_id, (x0, y0, w, h)), (ax, ay) in zip(batch, placed):
                 projection = _gl_camera(cam, x0, y0).get_projection_matrix(w, h)
@@ -305,25 +306,6 @@ def _tile_box(spec: SceneSpec, obj: ObjectSpec, bounds: np.ndarray) -> tuple[int
     if right < left or bottom < top:
         return None
     return left, top, right - left + 1, bottom - top + 1
-
-
-def _pack(tiles: list, atlas_width: int, max_height: int):
-    """Shelf-packs (id, (x0, y0, w, h)) tiles, tallest first; yields (batch, [(ax, ay)], height)."""
-    order = sorted(tiles, key=lambda t: (-t[1][3], t[0]))
-    batch, placed = [], []
-    x = y = shelf = 0
-    for tile in order:
-        w, h = tile[1][2], tile[1][3]
-        if x + w > atlas_width:
-            x, y, shelf = 0, y + shelf, 0
-        if y + h > max_height and batch:
-            yield batch, placed, y + shelf if x else y
-            batch, placed, x, y, shelf = [], [], 0, 0, 0
-        batch.append(tile)
-        placed.append((x, y))
-        x, shelf = x + w, max(shelf, h)
-    if batch:
-        yield batch, placed, y + shelf
 
 
 def _make_light(light: LightSpec) -> pyrender.Light:
