@@ -229,6 +229,22 @@ def test_kill_in_the_start_up_window_leaves_a_finishable_folder(reference, tmp_p
     assert states == {"plain": 2 if leftover == "starting manifest" else 0, "--resume": 0, "--overwrite": 0}
 
 
+@pytest.mark.parametrize("trigger", [".", "manifest.json", "config.yaml", "frames/00000/00000000.json"])
+def test_kill_9_at_each_step_of_the_start_up_leaves_a_folder_resume_finishes(reference, tmp_path, trigger):
+    """A real kill -9 the moment each start-up step shows on disk (the folder, the first manifest,
+    config.yaml, the first frame): --resume always finishes the job byte-identically."""
+    out = tmp_path / "data"
+    cmd = [sys.executable, "-m", "vizsynth", *map(str, _generate_args(out))]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    while not (out / trigger).exists() and proc.poll() is None:
+        time.sleep(0.001)
+    proc.kill()
+    proc.wait()
+    finished = subprocess.run([*cmd, "--resume"], capture_output=True, text=True, timeout=300)
+    assert finished.returncode == 0, finished.stderr
+    assert tree_bytes(out) == tree_bytes(reference)
+
+
 def _descendants(pid: int) -> set[int]:
     children: dict[int, list[int]] = {}
     for entry in Path("/proc").iterdir():
