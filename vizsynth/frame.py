@@ -12,9 +12,7 @@ import time
 import numpy as np
 
 from vizsynth.annotate.frame import AssetInfo, FrameAnnotations, annotate_frame
-from vizsynth.assets.catalog import build_catalog
-from vizsynth.assets.images import image_pools
-from vizsynth.assets.meshes import MeshLibrary
+from vizsynth.assets.catalog import load_config_assets
 from vizsynth.backgrounds import background_image, composite
 from vizsynth.config import ConstraintsConfig, DatasetConfig
 from vizsynth.effects import apply_effects
@@ -57,14 +55,10 @@ class FrameRenderer:
         """
         self.config = config
         self.seed = seed
-        self._library = MeshLibrary()
-        resting = config.objects.placement == "tabletop"
-        split, fractions = config.split.use, config.split.fractions
-        self.catalog = build_catalog(config.objects.assets, self._library, resting, split, fractions)
-        self.distractor_catalog = (build_catalog(config.distractors.assets, self._library, resting, split, fractions)
-                                   if config.distractors.count.support()[1] > 0 else None)
-        # Files are decoded once up front by generate()/iter_frames, not again in every worker.
-        self._images = image_pools(config, check=False)
+        # Image files are decoded once up front by generate()/iter_frames, not again in every worker.
+        assets = load_config_assets(config, check_images=False)
+        self._library, self.catalog, self.distractor_catalog = assets.library, assets.catalog, assets.distractors
+        self._images = assets.images
         self.categories = list(categories) if categories is not None else list(self.catalog.categories)
         self._category_ids = {name: i + 1 for i, name in enumerate(self.categories)}
         self._info: dict[str, AssetInfo] = {}

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from vizsynth.assets.geometry import RestingPose, bounding_radius, resting_poses
-from vizsynth.assets.images import split_of
+from vizsynth.assets.images import ImagePools, image_pools, split_of
 from vizsynth.assets.keypoints import NO_KEYPOINTS, PRIMITIVE_KEYPOINTS, KeypointSchema
 from vizsynth.assets.meshes import MESH_SUFFIXES, MeshLibrary, has_own_appearance
 from vizsynth.config import MeshAsset, MeshFolderAsset, PrimitiveAsset
@@ -153,3 +153,42 @@ def _folder_entries(asset: MeshFolderAsset, library: MeshLibrary) -> list[AssetE
             AssetEntry(category, None, str(path), asset.unit_scale_m, asset.weight, has_own_appearance(mesh))
         )
     return entries
+
+
+@dataclass(frozen=True)
+class ConfigAssets:
+    """Everything a config draws from, loaded once: meshes, the object and distractor catalogs,
+    and the texture and background image pools.
+
+    Attributes:
+        library: the loaded meshes (each asset checked on loading).
+        catalog: the labelled objects' catalog; its categories give the category ids.
+        distractors: the distractors' catalog, or None when the config places none.
+        images: the texture images and background photos in the config's split.
+    """
+
+    library: MeshLibrary
+    catalog: AssetCatalog
+    distractors: AssetCatalog | None
+    images: ImagePools
+
+
+def load_config_assets(config, *, resting: bool | None = None, check_images: bool = True) -> ConfigAssets:
+    """Loads (and so checks) every asset a DatasetConfig uses, before anything is rendered or written.
+
+    Args:
+        config: a DatasetConfig.
+        resting: compute resting poses (tabletop placement); default: when the config places on a table.
+        check_images: decode every image once; worker processes of a checked job pass False.
+
+    Raises:
+        AssetError: a mesh, folder or image that cannot be used, naming it.
+    """
+    resting = config.objects.placement == "tabletop" if resting is None else resting
+    library = MeshLibrary()
+    split, fractions = config.split.use, config.split.fractions
+    catalog = build_catalog(config.objects.assets, library, resting, split, fractions)
+    # A job checks the distractor assets even when none is placed: a bad path fails before writing.
+    wanted = check_images or config.distractors.count.support()[1] > 0
+    distractors = build_catalog(config.distractors.assets, library, resting, split, fractions) if wanted else None
+    return ConfigAssets(library, catalog, distractors, image_pools(config, check=check_images))

@@ -15,9 +15,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from vizsynth.assets.catalog import build_catalog
-from vizsynth.assets.images import image_pools
-from vizsynth.assets.meshes import MeshLibrary
+from vizsynth.assets.catalog import load_config_assets
 from vizsynth.config import DatasetConfig, load_config
 from vizsynth.errors import ConfigError, Interrupted, OutputError
 from vizsynth.io.coco import CONVENTIONS
@@ -131,11 +129,9 @@ def generate(
         raise ConfigError(f"workers must be >= 1, got {workers}")
     config = load_config(config)
     out_dir = Path(out_dir)
-    library = MeshLibrary()  # loads and checks every asset now, before anything is written
-    split, fractions = config.split.use, config.split.fractions
-    catalog = build_catalog(config.objects.assets, library, split=split, fractions=fractions)
-    build_catalog(config.distractors.assets, library, split=split, fractions=fractions)
-    image_pools(config)
+    # Every asset and image is loaded and checked now, before anything is written (resting poses are
+    # the workers' business).
+    catalog = load_config_assets(config, resting=False).catalog
     check_label_formats(config, catalog)
     categories = list(catalog.categories)
     config_yaml = config.to_yaml()
