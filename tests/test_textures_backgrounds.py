@@ -76,7 +76,7 @@ def test_photo_backgrounds_replay_identically(photos, tmp_path, capsys):
     assert main(["replay", str(out), "--frame", "1", "--out", str(tmp_path / "again")]) == 0
     assert "4/4 files byte-identical" in capsys.readouterr().out
     frame = vizsynth.render_frame(config, seed=4, index=1)
-    assert frame.spec.background["kind"] == "image" and frame.spec.background["path"].startswith(str(photos))
+    assert frame.spec.background.kind == "image" and frame.spec.background.path.startswith(str(photos))
 
 
 @pytest.mark.parametrize("data, error, fragment", [
@@ -105,9 +105,9 @@ def test_bundled_image_textures_and_photos_render():
                                     "texture_folder": str(ASSETS / "textures")},
               "background": {"kind": "image", "image_folder": str(ASSETS / "backgrounds")}}
     frame = vizsynth.render_frame(config, seed=0, index=0)
-    used = {o.material.texture["path"] for o in frame.spec.objects}
+    used = {o.material.texture.path for o in frame.spec.objects}
     assert used <= {str(p) for p in (ASSETS / "textures").iterdir()}
-    assert frame.spec.background["path"].startswith(str(ASSETS / "backgrounds"))
+    assert frame.spec.background.path.startswith(str(ASSETS / "backgrounds"))
     licences = (ASSETS / "LICENSES.md").read_text()
     assert all(p.name in licences for folder in ("textures", "backgrounds") for p in (ASSETS / folder).iterdir())
 

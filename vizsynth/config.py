@@ -8,6 +8,7 @@ primitives with no files at all. Stages receive their own sub-config (``config.c
 from __future__ import annotations
 
 import os
+from functools import partial
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 
@@ -24,17 +25,19 @@ from pydantic import (
     PositiveFloat,
     Tag,
     ValidationError,
+    create_model,
     model_validator,
 )
 
+from vizsynth.assets.primitives import PRIMITIVE_NAMES
+from vizsynth.backgrounds import BACKGROUND_KINDS
 from vizsynth.distributions import Param, bounded, parse_param
+from vizsynth.effects import EFFECTS
 from vizsynth.errors import ConfigError, format_validation_error
+from vizsynth.scene import LIGHT_TYPES
+from vizsynth.textures import PROCEDURAL_TEXTURES, TEXTURE_KINDS
 
-PRIMITIVES = ("cube", "sphere", "cylinder", "cone", "torus", "capsule")
-TEXTURE_KINDS = ("noise", "checker", "stripes", "gradient", "blocks", "image")
-PROCEDURAL_TEXTURES = TEXTURE_KINDS[:-1]
-BACKGROUND_KINDS = ("solid", "procedural", "image")
-LIGHT_TYPES = ("point", "directional", "spot")
+PRIMITIVES = PRIMITIVE_NAMES
 
 # Physical bounds of the config's numbers. Beyond them a value is a typo, not a scene: 10**6
 # objects would hang sampling, a 1e9 px blur sigma or a 1e308 m distance would overflow.
@@ -351,30 +354,18 @@ class BackgroundConfig(_Model):
         return self
 
 
-class EffectsConfig(_Model):
-    """Sensor effects on the RGB image after rendering (labels untouched). Defaults: none."""
+def _effects_config() -> type[_Model]:
+    """One field per effect of ``vizsynth.effects.EFFECTS``, in that order, constant at its identity."""
+    fields = {
+        effect.name: (_param(soft=effect.soft, **effect.bounds),
+                      Field(default_factory=partial(_c, effect.identity), description=effect.description))
+        for effect in EFFECTS
+    }
+    doc = "Sensor effects on the RGB image after rendering (labels untouched). Defaults: none."
+    return create_model("EffectsConfig", __base__=_Model, __doc__=doc, __module__=__name__, **fields)
 
-    blur_sigma_px: _param(ge=0, le=100) = Field(
-        default_factory=lambda: _c(0.0), description="Gaussian blur sigma, 0..100"
-    )
-    motion_blur_px: _param(ge=0, le=500) = Field(
-        default_factory=lambda: _c(0.0), description="motion blur length, random angle, 0..500"
-    )
-    vignetting: Unit = Field(default_factory=lambda: _c(0.0), description="corner darkening, 0..1")
-    brightness: _param(ge=-1, le=1) = Field(default_factory=lambda: _c(0.0), description="added to [0, 1] values")
-    contrast: _param(ge=0, le=100) = Field(default_factory=lambda: _c(1.0), description="scale around the mean, 0..100")
-    saturation: _param(ge=0, le=100) = Field(
-        default_factory=lambda: _c(1.0), description="HSV saturation factor, 0..100"
-    )
-    hue_shift_deg: Angle = Field(default_factory=lambda: _c(0.0), description="HSV hue rotation, within ±3600")
-    gamma: _param(gt=0, le=100) = Field(
-        default_factory=lambda: _c(1.0), description="out = in ** (1 / gamma), (0, 100]"
-    )
-    noise_std: Unit = Field(default_factory=lambda: _c(0.0), description="Gaussian noise std, [0, 1] units, 0..1")
-    poisson_photons: _param(ge=0, le=1e9) = Field(
-        default_factory=lambda: _c(0.0), description="shot noise: photons at full scale (0 = off), 0..1e9"
-    )
-    jpeg_quality: _param(ge=1, le=100) = Field(default_factory=lambda: _c(100.0), description="JPEG artefacts (100 = none)")
+
+EffectsConfig = _effects_config()
 
 
 class AnnotateConfig(_Model):

@@ -66,7 +66,7 @@ def format_validation_error(error, source: str, known_names: set[str] = frozense
     lines = []
     for item in error.errors():
         loc = ".".join(str(p) for p in item["loc"] if not str(p).startswith("function-"))
-        if item["type"] == "extra_forbidden":
+        if item["type"] in ("extra_forbidden", "unexpected_keyword_argument"):  # models, dataclasses
             hint = difflib.get_close_matches(str(item["loc"][-1]), sorted(known_names), n=1)
             suggestion = f"; did you mean '{hint[0]}'?" if hint else ""
             lines.append(f"{source}: unknown key '{loc}'{suggestion}")

@@ -1,10 +1,21 @@
-"""Assets: built-in primitives, mesh files, and the catalog a config draws from."""
+"""Assets: built-in primitives, mesh files, and the catalog a config draws from.
 
-from vizsynth.assets.catalog import AssetCatalog, AssetEntry, build_catalog
-from vizsynth.assets.meshes import MeshLibrary, has_own_appearance, load_mesh_file
-from vizsynth.assets.primitives import PRIMITIVE_NAMES, make_primitive
+Names resolve on first use (PEP 562): the config imports ``assets.primitives`` for the primitive
+names, and the catalog imports the config, so importing this package must not import the catalog.
+"""
 
-__all__ = [
-    "AssetCatalog", "AssetEntry", "MeshLibrary", "PRIMITIVE_NAMES", "build_catalog",
-    "has_own_appearance", "load_mesh_file", "make_primitive",
-]
+from importlib import import_module
+
+_HOMES = {
+    "AssetCatalog": "catalog", "AssetEntry": "catalog", "build_catalog": "catalog",
+    "MeshLibrary": "meshes", "has_own_appearance": "meshes", "load_mesh_file": "meshes",
+    "PRIMITIVE_NAMES": "primitives", "make_primitive": "primitives",
+}
+
+__all__ = sorted(_HOMES)
+
+
+def __getattr__(name: str):
+    if name not in _HOMES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(import_module(f"{__name__}.{_HOMES[name]}"), name)

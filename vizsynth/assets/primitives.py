@@ -5,20 +5,27 @@ An object's ``mesh_scale`` is then its size in metres.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import trimesh
 
 from vizsynth.errors import AssetError
 
+if TYPE_CHECKING:
+    import trimesh
+
+# name -> (trimesh.creation function, its arguments). The one list of primitives: the config's
+# asset names come from here, and naming functions (not calling them) keeps trimesh unimported
+# until a primitive is built.
 _BUILDERS = {
-    "cube": lambda: trimesh.creation.box(extents=(1.0, 1.0, 1.0)),
-    "sphere": lambda: trimesh.creation.icosphere(subdivisions=3, radius=0.5),
-    "cylinder": lambda: trimesh.creation.cylinder(radius=0.5, height=1.0, sections=48),
-    "cone": lambda: trimesh.creation.cone(radius=0.5, height=1.0, sections=48),
-    "torus": lambda: trimesh.creation.torus(major_radius=0.35, minor_radius=0.15, major_sections=48, minor_sections=24),
-    "capsule": lambda: trimesh.creation.capsule(height=0.5, radius=0.25, count=(24, 24)),
+    "cube": ("box", {"extents": (1.0, 1.0, 1.0)}),
+    "sphere": ("icosphere", {"subdivisions": 3, "radius": 0.5}),
+    "cylinder": ("cylinder", {"radius": 0.5, "height": 1.0, "sections": 48}),
+    "cone": ("cone", {"radius": 0.5, "height": 1.0, "sections": 48}),
+    "torus": ("torus", {"major_radius": 0.35, "minor_radius": 0.15, "major_sections": 48, "minor_sections": 24}),
+    "capsule": ("capsule", {"height": 0.5, "radius": 0.25, "count": (24, 24)}),
     # The backdrop floor (background.floor): a thin slab, not a category objects can be drawn from.
-    "floor": lambda: trimesh.creation.box(extents=(1.0, 1.0, 0.001)),
+    "floor": ("box", {"extents": (1.0, 1.0, 0.001)}),
 }
 
 PRIMITIVE_NAMES = tuple(name for name in _BUILDERS if name != "floor")
@@ -32,7 +39,10 @@ def make_primitive(name: str) -> trimesh.Trimesh:
     """
     if name not in _BUILDERS:
         raise AssetError(f"unknown primitive '{name}'; known primitives: {', '.join(PRIMITIVE_NAMES)}")
-    mesh = _BUILDERS[name]()
+    import trimesh
+
+    function, arguments = _BUILDERS[name]
+    mesh = getattr(trimesh.creation, function)(**arguments)
     mesh.apply_translation(-mesh.bounds.mean(axis=0))
     mesh.apply_scale(1.0 / float(np.max(mesh.extents)))
     return mesh

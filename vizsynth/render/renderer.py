@@ -170,7 +170,7 @@ class Renderer:
         ids = id_bytes[..., 0].astype(np.uint16) | (id_bytes[..., 1].astype(np.uint16) << 8)
         silhouettes = self._silhouettes(spec, nodes) if amodal else None
         normal_map = self._gl.normals(self._scene, list(nodes.values()), width, height) if normals else None
-        solid = spec.background.get("kind", "solid") == "solid"
+        solid = spec.background.kind == "solid"
         return RenderResult(rgb=np.ascontiguousarray(rgba[..., :3]), depth_m=depth_m, instance_ids=ids,
                             silhouettes=silhouettes, normals=normal_map,
                             alpha=None if solid else np.ascontiguousarray(rgba[..., 3]))
@@ -216,7 +216,7 @@ class Renderer:
             for node in nodes:
                 node.mesh.is_visible = False
 
-        solid = spec.background.get("kind", "solid") == "solid"
+        solid = spec.background.kind == "solid"
         # A picture goes behind later: clear to transparent black so alpha is the coverage.
         scene.bg_color = np.array([*spec.background_rgb, 1.0]) if solid else np.zeros(4)
         scene.ambient_light = np.array(spec.ambient_rgb)

@@ -7,7 +7,8 @@ import numpy as np
 from vizsynth.assets.catalog import AssetCatalog
 from vizsynth.assets.images import ImagePools
 from vizsynth.config import BackgroundConfig, DatasetConfig
-from vizsynth.effects import is_identity, sample_effects
+from vizsynth.backgrounds import Background
+from vizsynth.effects import sample_effects
 from vizsynth.sampling.camera import sample_camera
 from vizsynth.sampling.lighting import sample_lights
 from vizsynth.sampling.objects import sample_distractors, sample_objects
@@ -28,7 +29,7 @@ def floor_object(instance_id: int, color: tuple[float, float, float]) -> ObjectS
 
 
 def sample_background(config: BackgroundConfig, photos: tuple[str, ...], *, rng: np.random.Generator) -> tuple:
-    """Draws (background_rgb, background dict): colour, kind, texture, photo, crop, flip in that order."""
+    """Draws (background_rgb, Background): colour, kind, texture, photo, crop, flip in that order."""
     color = tuple(float(c.sample(rng=rng)) for c in config.color)
     kind = config.kind.sample(rng=rng)
     texture = sample_texture(config.textures, rng=rng)
@@ -37,11 +38,11 @@ def sample_background(config: BackgroundConfig, photos: tuple[str, ...], *, rng:
     flip = bool(rng.uniform() < 0.5)
     photo = photos[int(rng.integers(len(photos)))] if photos else None
     if kind == "procedural":
-        return color, {"kind": "procedural", "texture": texture}
+        return color, Background("procedural", texture=texture)
     if kind == "image":
-        crop = [float(corner[0]), float(corner[1]), 1.0 / zoom, 1.0 / zoom]
-        return color, {"kind": "image", "path": photo, "crop": crop, "flip": flip}
-    return color, {"kind": "solid"}
+        crop = (float(corner[0]), float(corner[1]), 1.0 / zoom, 1.0 / zoom)
+        return color, Background("image", path=photo, crop=crop, flip=flip)
+    return color, Background()
 
 
 def sample_scene(config: DatasetConfig, catalog: AssetCatalog, *, seed: int, index: int,
@@ -78,4 +79,4 @@ def sample_scene(config: DatasetConfig, catalog: AssetCatalog, *, seed: int, ind
     ambient = tuple(float(c.sample(rng=rngs["lights"])) for c in config.lights.ambient)
     effects = sample_effects(config.effects, rng=rngs["effects"])
     return SceneSpec(camera=camera, objects=objects, lights=lights, background_rgb=background_rgb,
-                     ambient_rgb=ambient, effects={} if is_identity(effects) else effects, background=background)
+                     ambient_rgb=ambient, effects=effects, background=background)

@@ -1,0 +1,109 @@
+"""Golden bytes: a small dataset and a render-scene folder are pinned file by file (sha256).
+
+Refactors of the scene model, effects, textures and backgrounds must not change one byte of what
+vizsynth writes. Absolute paths of the bundled assets and of tmp_path are replaced by placeholders
+before hashing, so the digests do not depend on where the repository is checked out. The pixels
+come from Mesa's llvmpipe: a different GL driver may legitimately change the image digests.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import pytest
+
+import vizsynth
+from vizsynth.config import OutputConfig
+
+pytestmark = pytest.mark.gl  # renders
+
+ASSETS = Path(__file__).resolve().parents[1] / "assets"
+
+# Effects, object textures (procedural and image), procedural and photo backgrounds, distractors
+# and tabletop placement on a floor, at 64x48.
+CONFIG = {
+    "image": {"width": 64, "height": 48},
+    "objects": {"count": 3, "placement": "tabletop", "tabletop_extent_m": [0.3, 0.3]},
+    "distractors": {"count": 2},
+    "material": {"texture_probability": 0.7, "textures": ["checker", "noise", "blocks", "image"],
+                 "texture_folder": str(ASSETS / "textures")},
+    "background": {"kind": {"choice": ["procedural", "image"]}, "image_folder": str(ASSETS / "backgrounds"),
+                   "floor": True},
+    "effects": {"blur_sigma_px": {"uniform": [0.0, 1.0]}, "brightness": 0.05, "contrast": 1.1,
+                "saturation": 0.9, "hue_shift_deg": 5.0, "gamma": 1.2, "noise_std": 0.01,
+                "poisson_photons": 500.0, "vignetting": 0.2, "motion_blur_px": 2.0, "jpeg_quality": 80},
+    "output": {"formats": ["coco", "yolo"], "image_format": "png"},
+}
+
+GENERATED = {
+    "annotations.json": "c33b722f3aea2a84e2042ed4a2266e228b6de77ad3cf0dbd7ba058d41292b707",
+    "config.yaml": "cbb64446e8b048e3426319949af847a31f7f47a07e4fb3119b283e5e5d765527",
+    "data.yaml": "1e41324be4d9b3ac50fc4d9a67dc57fe51bf7bdffeb1f978c5ece7af7bd0a0ff",
+    "depth/00000/00000000.png": "a03703e41330c68e817d547a65021a494e8202d086dd13e342b70f2d9c386198",
+    "depth/00000/00000001.png": "99b37ac1a134f5044a725e1b5725906cdd5f361c3433052ff570acd17e355a99",
+    "depth/00000/00000002.png": "8f6035b3637bd2fbb006493690d1f71bfa58e4d07baba6e0daf55fd97a959b68",
+    "frames/00000/00000000.json": "c5cf4cfe6248d175ca818bb8ec535aced352e14471074f8f1c0df45e2ed084ed",
+    "frames/00000/00000001.json": "59a28583d3dfe2348f2e6944520525810038efd1e23484783a8df3c1c9c1fc1f",
+    "frames/00000/00000002.json": "7114f2a48599a7760ba77eebfc139735d5ec19ec21b4252ba4285419799bda77",
+    "images/00000/00000000.png": "9382f58092d302ac67147351ace4da6559c9fe87a7ede3ecf36039f263947b69",
+    "images/00000/00000001.png": "97b50b956f7c4c5201bb89240ebfaa2193864b24c04aabf9fa7993008d69dcf5",
+    "images/00000/00000002.png": "bf071be86d17c7ca44114be6a73f2a3c7d85f9597c55daa4bc82f58914d18399",
+    "instances/00000/00000000.png": "ba928195b66daddeaeadf248b7303e44828ec9346619e9a4ac9d09d3243dd2d8",
+    "instances/00000/00000001.png": "220923a60bf8a3b54e75b24a168c79034f1c515f3858e031310584fac97489cf",
+    "instances/00000/00000002.png": "1583d39c9faade3a62c2db59060194db322b5b92133f3cc28ba37c8ccdb51743",
+    "labels/00000/00000000.txt": "0ba89285053fd6887970537514eb307d8ed268819e961331f9db99fa66985bf6",
+    "labels/00000/00000001.txt": "3610b68f5b30881785fd752f24b8e83fe0fbd7e3958500b1e6a4e1fd4a44bafe",
+    "labels/00000/00000002.txt": "51f5205d355f05b9495605496764f41ebbdb8fdda4724b7d1ca477fe9b47ddc0",
+}
+
+# A hand-made scene: effects given partly and out of the model's order, a photo background
+# with its keys out of the model's order, a textured material, a mesh path relative to the scene file.
+SCENE = {
+    "camera": {"K": [[60.0, 0, 31.5], [0, 60.0, 23.5], [0, 0, 1]], "width": 64, "height": 48},
+    "objects": [
+        {"category": "box", "primitive": "cube", "mesh_scale": 0.3,
+         "obj_to_world": [[1, 0, 0, 0.05], [0, 1, 0, 0], [0, 0, 1, 1.2], [0, 0, 0, 1]],
+         "material": {"base_color": [0.8, 0.2, 0.1], "metallic": 0.1, "roughness": 0.6,
+                      "texture": {"kind": "stripes", "cells": 3}}},
+        {"category": "ball", "primitive": "sphere", "mesh_scale": 0.2,
+         "obj_to_world": [[1, 0, 0, -0.15], [0, 1, 0, 0.05], [0, 0, 1, 1.0], [0, 0, 0, 1]]},
+    ],
+    "effects": {"gamma": 1.3, "brightness": 0.02, "noise_seed": 5, "noise_std": 0.02},
+    "background": {"kind": "image", "flip": True, "path": "", "crop": [0.1, 0.2, 0.5, 0.5]},
+}
+
+RENDERED = {
+    "annotations.json": "cbb1a2cf68d4ec51a6eef80797340518687ba36aa04d5ed69092093c94168301",
+    "depth/00000/00000000.png": "d2a2242290226880738768082b588f39949f26df141bdffa5b95628894b49502",
+    "frames/00000/00000000.json": "4274a9558c9bfdc61e69cf58d9268bbc604b3c076c3c126e1d6a3f44829bfc2a",
+    "images/00000/00000000.png": "ab3317d4d5cb7af3bd4b97f99cd69eb66f58ab607580f53d6da66014d8d58c13",
+    "instances/00000/00000000.png": "ecf1c9e749bb535815457b2b125d82e68a6d86a7ad379eab99133aeeef02d62e",
+}
+
+
+def _digests(folder: Path, placeholders: dict[str, str]) -> dict[str, str]:
+    out = {}
+    for path in sorted(p for p in folder.rglob("*") if p.is_file() and p.name != "manifest.json"):
+        data = path.read_bytes()
+        if path.suffix in (".json", ".yaml", ".txt"):
+            for value, name in placeholders.items():
+                data = data.replace(value.encode(), name.encode())
+        out[path.relative_to(folder).as_posix()] = hashlib.sha256(data).hexdigest()
+    return out
+
+
+def test_generated_dataset_bytes_are_pinned(tmp_path):
+    out = tmp_path / "out"
+    assert vizsynth.generate(CONFIG, out, num_frames=3, seed=11, progress=False).ok
+    assert _digests(out, {str(ASSETS): "<ASSETS>", str(tmp_path): "<TMP>"}) == GENERATED
+
+
+def test_rendered_scene_bytes_are_pinned(tmp_path):
+    scene = json.loads(json.dumps(SCENE))
+    scene["background"]["path"] = str(ASSETS / "backgrounds" / "coffee.png")
+    path = tmp_path / "scene.json"
+    path.write_text(json.dumps(scene))
+    vizsynth.render_scenes([path], tmp_path / "out", output=OutputConfig(image_format="png"))
+    assert _digests(tmp_path / "out", {str(ASSETS): "<ASSETS>", str(tmp_path): "<TMP>"}) == RENDERED
