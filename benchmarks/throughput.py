@@ -4,12 +4,20 @@
     python benchmarks/throughput.py --workers 1 2         # scaling
     python benchmarks/throughput.py -n 2000 --workers 1   # memory growth over 2,000 frames
     python benchmarks/throughput.py --workers 2 --ray     # also Ray actors vs the local pool
+    python benchmarks/throughput.py --memory-frames 10000 --size 160x120   # RSS slope of one worker
 
 For each worker count it measures, on the same frames 0..N-1 of the built-in default (640x480):
   (a) render-only: sampling + render, nothing annotated or written;
   (b) end-to-end: vizsynth.generate, everything written and merged;
 and prints both, their ratio (b)/(a), the per-stage breakdown of (b), each worker's resident
 memory after its first and its last frame, and end-to-end scaling against one worker.
+
+With ``--memory-frames N`` it measures only memory: one fresh worker process runs a generate
+worker's per-frame work (FrameTask: sample, render, annotate, write) on frames 0..N-1, records its
+resident memory after every frame, and prints the slope of a least-squares line through the
+frames after the warm-up, in KB per frame (target: < 0.2 KB/frame over >= 10,000 frames). The
+warm-up is left out because the renderer's node pool and Python's and NumPy's free lists still
+fill up then; growth that goes on after it is a leak.
 """
 
 from __future__ import annotations
@@ -21,12 +29,19 @@ import platform
 import tempfile
 import time
 from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
 
 import vizsynth
+from vizsynth.assets.catalog import build_catalog
+from vizsynth.assets.meshes import MeshLibrary
 from vizsynth.config import load_config
 from vizsynth.frame import FrameRenderer
 from vizsynth.run.local import llvmpipe_threads, render_threads, run_frames
-from vizsynth.run.task import resident_bytes
+from vizsynth.run.task import FrameTask, resident_bytes
+
+MEMORY_TARGET_KB_PER_FRAME = 0.2
 
 _FRAMES: FrameRenderer | None = None  # per benchmark worker process
 
@@ -77,6 +92,64 @@ def end_to_end(config, n, seed, workers, scheduler=run_frames):
     return n / seconds, summary, memory, steady
 
 
+def _worker_rss(config, n, seed) -> np.ndarray:
+    """In a fresh process: a generate worker's FrameTask over frames 0..n-1 (written to a temporary
+    folder); (n + 1,) int64 resident bytes after set-up and after every frame."""
+    split, fractions = config.split.use, config.split.fractions
+    categories = list(build_catalog(config.objects.assets, MeshLibrary(), split=split, fractions=fractions).categories)
+    rss = np.zeros(n + 1, dtype=np.int64)  # allocated up front: the record must not grow either
+    with tempfile.TemporaryDirectory() as tmp:
+        task = FrameTask(config, seed, Path(tmp), categories)
+        with render_threads(llvmpipe_threads(1)):
+            task.setup()
+        rss[0] = resident_bytes()
+        try:
+            for index in range(n):
+                outcome = task(index)
+                if not outcome.ok:
+                    raise RuntimeError(f"frame {index} failed: {outcome.error}")
+                rss[index + 1] = outcome.rss_bytes
+        finally:
+            task.close()
+    return rss
+
+
+def rss_slope_kb_per_frame(rss: np.ndarray, warmup: int) -> float:
+    """Least-squares slope of (frames,) resident bytes against frame number, over the frames after
+    ``warmup``, in KB (1024 bytes) per frame."""
+    frames = np.arange(warmup, len(rss), dtype=np.float64)
+    return float(np.polyfit(frames, rss[warmup:].astype(np.float64), 1)[0] / 1024)
+
+
+def memory_growth(config, n, seed, warmup) -> None:
+    """Prints one worker's resident memory over n frames and its growth per frame after warm-up."""
+    ctx = multiprocessing.get_context("spawn")  # a fresh process, like a generate worker
+    with ctx.Pool(1) as pool:
+        start = time.perf_counter()
+        rss = pool.apply(_worker_rss, (config, n, seed))
+        seconds = time.perf_counter() - start
+    per_frame = rss[1:]
+    slope = rss_slope_kb_per_frame(per_frame, warmup)
+    half = warmup + (n - warmup) // 2
+    mb = 2**20
+    print(f"memory: {n} frames in {seconds:.0f} s; RSS {rss[0] / mb:.1f} MB after set-up -> "
+          f"{per_frame[warmup - 1] / mb:.1f} MB after {warmup} warm-up frames -> {per_frame[-1] / mb:.1f} MB "
+          f"after the last (max {per_frame.max() / mb:.1f} MB)")
+    print(f"  RSS slope after warm-up: {slope:+.3f} KB/frame over frames {warmup}..{n - 1} "
+          f"(second half alone: {rss_slope_kb_per_frame(per_frame, half):+.3f} KB/frame); "
+          f"target < {MEMORY_TARGET_KB_PER_FRAME} KB/frame: {'met' if slope < MEMORY_TARGET_KB_PER_FRAME else 'MISSED'}")
+
+
+def _size_overrides(size: str | None) -> list[str]:
+    if size is None:
+        return []
+    try:
+        width, height = (int(v) for v in size.lower().split("x"))
+    except ValueError:
+        raise SystemExit(f"--size must be WIDTHxHEIGHT, e.g. 160x120, got {size!r}") from None
+    return [f"image.width={width}", f"image.height={height}"]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("-n", "--num-frames", type=int, default=500)
@@ -84,10 +157,24 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--ray", action="store_true", help="also run end-to-end on local Ray actors")
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
+    parser.add_argument("--size", metavar="WxH", help="image size, e.g. 160x120 (default: the config's)")
+    parser.add_argument("--memory-frames", type=int, metavar="N",
+                        help="measure only one worker's RSS slope over N frames (use >= 10000)")
+    parser.add_argument("--memory-warmup", type=int, metavar="N",
+                        help="frames left out of the slope fit (default: N / 10, at least 100)")
     args = parser.parse_args()
-    config = load_config(None, args.overrides)
+    config = load_config(None, [*_size_overrides(args.size), *args.overrides])
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, {platform.python_version()}, "
           f"PYOPENGL_PLATFORM={os.environ.get('PYOPENGL_PLATFORM', 'egl (vizsynth default)')}")
+    if args.memory_frames is not None:
+        n = args.memory_frames
+        warmup = args.memory_warmup if args.memory_warmup is not None else max(100, n // 10)
+        if not 0 < warmup < n - 1:
+            raise SystemExit(f"--memory-warmup must be in [1, {n - 2}] for {n} frames, got {warmup}")
+        print(f"config: built-in default {config.image.width}x{config.image.height}, seed {args.seed}, "
+              f"{n} frames in one worker, {warmup} warm-up frames")
+        memory_growth(config, n, args.seed, warmup)
+        return
     print(f"config: built-in default {config.image.width}x{config.image.height}, {config.output.image_format}, "
           f"{args.num_frames} frames, seed {args.seed}")
     base = None

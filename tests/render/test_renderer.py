@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+
 import numpy as np
 import pytest
 import trimesh
@@ -10,7 +12,8 @@ from PIL import Image
 from tests.helpers import camera
 from vizsynth import render  # its Renderer (and pyrender) loads on first use, not at collection
 from vizsynth.assets.meshes import MeshLibrary
-from vizsynth.scene import MaterialSpec, ObjectSpec, SceneSpec
+from vizsynth.scene import LightSpec, MaterialSpec, ObjectSpec, SceneSpec
+from vizsynth.textures import Texture
 
 pytestmark = pytest.mark.gl  # every test here renders
 
@@ -71,3 +74,45 @@ def test_mesh_texture_is_kept_when_no_material_is_given(tmp_path):
     with render.Renderer(MeshLibrary(), 64, 48) as r:
         colour = r.render(scene).rgb[24, 32]
     assert colour[1] > 100 and colour[0] < 30 and colour[2] < 30
+
+
+def _varied_frame(i: int) -> SceneSpec:
+    """Frame i of a cycle of 6: 1 to 3 lights of every type, 1 or 2 textured objects."""
+    types = ("point", "directional", "spot")
+    lights = tuple(LightSpec(types[(i + k) % 3], (1.0, 1.0, 1.0), 3.0, (0.5 * k, 1.0, -1.0), (0.0, -0.5, 1.0))
+                   for k in range(i % 3 + 1))
+    texture = Texture(kind="checker", colors=((1.0, 0.0, 0.0), (0.0, 1.0, 0.0)), cells=4, angle_deg=0.0, seed=i)
+    material = MaterialSpec((1.0, 1.0, 1.0), 0.0, 1.0, texture)
+    objects = [ObjectSpec(j + 1, "cube", "cube", None, 0.2, _pose(0.25 * j - 0.1 + 0.01 * i), material)
+               for j in range(i % 2 + 1)]
+    return SceneSpec(camera=camera(K, 64, 48), objects=tuple(objects), lights=lights)
+
+
+def _live_pyrender_objects() -> dict[str, int]:
+    """How many pyrender nodes, lights, cameras, meshes and textures are alive in this process."""
+    import pyrender  # only GL tests import it
+
+    gc.collect()
+    kinds = {"nodes": pyrender.Node, "lights": pyrender.light.Light, "cameras": pyrender.camera.Camera,
+             "meshes": pyrender.Mesh, "textures": pyrender.Texture}
+    live = dict.fromkeys(kinds, 0)
+    for obj in gc.get_objects():
+        for name, kind in kinds.items():
+            live[name] += isinstance(obj, kind)
+    return live
+
+
+def test_past_frames_nodes_lights_and_textures_are_released(library):
+    # A long job's memory must level off: the camera and lights are new nodes every frame and
+    # textured materials new textures, so once every pooled mesh exists (the first cycle of
+    # 6 frames has the most objects of any frame) nothing pyrender holds may grow with frames.
+    with render.Renderer(library, 64, 48, shadows=True) as r:
+        for i in range(6):
+            r.render(_varied_frame(i), amodal=True, normals=True)
+        warm = _live_pyrender_objects()
+        held = len(r._scene._added)
+        for i in range(6, 6 + 3 * 6):  # ends at the same point of the cycle as the warm-up
+            r.render(_varied_frame(i), amodal=True, normals=True)
+        assert _live_pyrender_objects() == warm
+        # The scene's draw order remembers exactly the nodes in the scene (camera, lights, pool).
+        assert len(r._scene._added) == held == len(r._scene.nodes)

@@ -3,8 +3,8 @@
 from vizsynth.io.coco import CONVENTIONS, write_coco
 from vizsynth.io.files import frame_stem, record_path, remove_stale_temporaries, write_json_atomic
 from vizsynth.io.frame_writer import write_frame
-from vizsynth.maps import encode_depth
 from vizsynth.io.labels import coco_categories, write_labels
+from vizsynth.maps import encode_depth
 
 __all__ = [
     "CONVENTIONS", "coco_categories", "encode_depth", "frame_stem", "record_path",

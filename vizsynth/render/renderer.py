@@ -12,6 +12,8 @@ gets (cx + 0.5, cy + 0.5). The OpenGL camera frame is the OpenCV one turned by 1
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pyrender
 import trimesh
@@ -38,15 +40,30 @@ class _OrderedScene(pyrender.Scene):
     are then summed in a different order (colours off by one here and there) and meshes drawn in
     a different order. Nodes come out in the order they were added, and the scene's bounds (which
     size the shadow maps) cover only the visible meshes, not the hidden ones kept for reuse.
+
+    A removed node leaves the order too: the camera and lights are new nodes every frame, and an
+    order that remembered them would keep every node ever staged alive (a long job's memory grew
+    by kilobytes a frame). Positions come from a counter that never goes back, so the nodes still
+    in the scene keep the same relative order as when nothing was forgotten.
     """
 
     def __init__(self) -> None:
         super().__init__()
         self._added: dict = {}
+        self._next_position = itertools.count()
 
     def add_node(self, node, parent_node=None):
-        self._added[node] = len(self._added)
+        self._added[node] = next(self._next_position)
         return super().add_node(node, parent_node)
+
+    def remove_node(self, node):
+        super().remove_node(node)
+        # pyrender removes the node's children with it; forget them all.
+        stack = [node]
+        while stack:
+            removed = stack.pop()
+            self._added.pop(removed, None)
+            stack.extend(removed.children)
 
     def _ordered(self, nodes) -> list:
         return sorted(nodes, key=self._added.__getitem__)

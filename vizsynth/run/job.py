@@ -300,7 +300,7 @@ def _refuse_inside_worker_import(workers: int) -> None:
     if getattr(multiprocessing.current_process(), "_inheriting", False):
         from vizsynth.run.local import WORKER_IMPORT_EXIT
 
-        print(f"vizsynth: error: vizsynth.generate(..., workers={workers}) ran again while a worker process "
-              "imported your script: call it under 'if __name__ == \"__main__\":'", file=sys.stderr)
+        sys.stderr.write(f"vizsynth: error: vizsynth.generate(..., workers={workers}) ran again while a worker "
+                         "process imported your script: call it under 'if __name__ == \"__main__\":'\n")
         sys.stderr.flush()
         os._exit(WORKER_IMPORT_EXIT)

@@ -39,8 +39,9 @@ def egl_device_for_cuda(cuda_id: int) -> int:
     import ctypes
 
     try:
-        import vizsynth.render  # noqa: F401 (its headless defaults must precede pyrender's import)
         from pyrender.platforms import egl
+
+        import vizsynth.render  # noqa: F401 (its headless defaults must precede pyrender's import)
 
         query = egl._get_egl_func("eglQueryDeviceAttribEXT", egl.egl.EGLBoolean,
                                   egl._EGLDeviceEXT, egl.egl.EGLint, ctypes.POINTER(ctypes.c_long))

@@ -6,8 +6,8 @@ import numpy as np
 
 from vizsynth.assets.catalog import AssetCatalog
 from vizsynth.assets.images import ImagePools
-from vizsynth.config import BackgroundConfig, DatasetConfig
 from vizsynth.backgrounds import Background
+from vizsynth.config import BackgroundConfig, DatasetConfig
 from vizsynth.effects import sample_effects
 from vizsynth.sampling.camera import sample_camera
 from vizsynth.sampling.lighting import sample_lights
