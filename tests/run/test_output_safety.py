@@ -104,6 +104,21 @@ def test_overwrite_of_a_pure_dataset_keeps_the_folder_itself(reference, tmp_path
     assert tree_bytes(out) == tree_bytes(reference)
 
 
+def test_overwrite_accepts_every_file_each_label_format_writes(tmp_path, capsys):
+    """COCO, YOLO and BOP files and every optional map are vizsynth's: --overwrite replaces them."""
+    out = tmp_path / "data"
+    sets = [*SETS, "--set", "output.formats=[coco, yolo, bop]", "--set", "objects.primitive_size_m=0.2",
+            "--set", "annotate.semantic_map=true", "--set", "annotate.normals_map=true",
+            "--set", "annotate.ray_distance_map=true"]
+    args = ["generate", "--out", out, "-n", 2, "--no-progress", *sets]
+    assert _cli(args, capsys)[0] == 0
+    first = everything(out)
+    assert any(name.startswith("bop/models/") for name in first) and "data.yaml" in first
+    code, err = _cli([*args, "--overwrite"], capsys)
+    assert code == 0, err
+    assert set(everything(out)) == set(first)
+
+
 def test_overwrite_refuses_the_home_folder(reference, tmp_path, capsys, monkeypatch):
     home = _copy(reference, tmp_path / "home")  # a home that looks exactly like a vizsynth dataset
     monkeypatch.setenv("HOME", str(home))
