@@ -160,7 +160,7 @@ def _run_variant(spec: ExperimentSpec, variant: Variant, out: Path, real_sets: l
                "eval": metrics}
         _write_json(metrics_file, run)
         runs.append(run)
-    return {"name": variant.name, "overrides": variant_overrides(spec, variant),
+    return {"name": variant.name, "overrides": list(variant.set), "all_overrides": variant_overrides(spec, variant),
             "data": {"folder": str(data.folder), "frames": data.num_frames, "val_frames": data.num_val,
                      "categories": names},
             "runs": runs, "summary": report.aggregate_runs(runs)}
