@@ -7,11 +7,10 @@ import json
 
 import pytest
 
+from tests.conftest import YCBV
 from vizsynth.errors import ConfigError
 from vizsynth.experiment.evaluate import evaluate_boxes, match_categories
 from vizsynth.experiment.realdata import ycbv_to_coco
-
-from tests.conftest import YCBV
 
 
 @pytest.fixture(scope="module")

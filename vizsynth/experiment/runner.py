@@ -111,7 +111,7 @@ def _run_variant(spec: ExperimentSpec, variant: Variant, out: Path, real_sets: l
 
     root = out / "variants" / variant.name
     if progress:
-        print(f"variant {variant.name}: generating {spec.frames_per_variant} frames", file=sys.stderr)
+        sys.stderr.write(f"variant {variant.name}: generating {spec.frames_per_variant} frames\n")
     data = make_variant_data(spec, variant, root / "data", progress=progress)
     coco = load_coco(data.folder / "annotations.json")
     train_coco, val_coco = split_coco(coco, data.num_frames, data.num_val)
