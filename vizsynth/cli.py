@@ -19,6 +19,7 @@ examples:
   vizsynth replay data --frame 42                           re-render frame 42 from its record, compare
   vizsynth preview data -n 16 --out preview.png             labels drawn on the first 16 frames
   vizsynth validate data                                    strict checks, exit 0 only when clean
+  vizsynth experiment configs/experiments/ycbv_dr.yaml --out exp   DR ablation: train, test on real frames
   vizsynth show-config > my.yaml                            the default config, every field
 """
 
@@ -114,6 +115,21 @@ def _parser() -> argparse.ArgumentParser:
                        help="image roots of the --compare COCO files, in the same order")
     stats.add_argument("--out", type=Path, default=Path("stats"), help="report folder (default ./stats)")
     stats.add_argument("--max-images", type=int, default=500, help="images read for pixel statistics (default 500)")
+
+    exp = sub.add_parser("experiment", help="domain-randomization experiment: generate variants, train, test on real",
+                         description="For each variant of EXPERIMENT.yaml: generate its dataset, train a torchvision "
+                         "detector, evaluate box AP on the real sets and a synthetic val split; write results.json, "
+                         "results.md, ap50.png, training curves and drawn predictions into OUT. Rerun the same "
+                         "command to resume: finished variants are kept, trainings continue from checkpoints. "
+                         'Needs pip install "vizsynth[train]" (torch, torchvision).')
+    exp.add_argument("experiment", type=Path, help="experiment YAML (see configs/experiments/ycbv_dr.yaml)")
+    exp.add_argument("--out", required=True, type=Path, help="experiment folder (new, empty, or one to resume)")
+    exp.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                     help="override an experiment field, value as YAML, e.g. --set frames_per_variant=200 "
+                     "--set train.iterations=500")
+    exp.add_argument("--device", choices=("auto", "cpu", "cuda"), default=None,
+                     help="train.device (default: the file's, auto = cuda when available)")
+    exp.add_argument("--no-progress", action="store_true", help="no progress bars")
 
     show = sub.add_parser("show-config", help="print the fully resolved config as YAML")
     show.add_argument("config", nargs="?", help="YAML config (default: the built-in default)")
@@ -243,6 +259,18 @@ def _stats(args: argparse.Namespace) -> int:
     return 0
 
 
+def _experiment(args: argparse.Namespace) -> int:
+    from vizsynth.experiment import load_experiment, run_experiment
+
+    overrides = list(args.overrides) + ([f"train.device={args.device}"] if args.device else [])
+    spec = load_experiment(args.experiment, overrides)
+    results = run_experiment(spec, args.out, progress=not args.no_progress)
+    print((args.out / "results.md").read_text(), end="")
+    print(f"{args.out}: {len(results['variants'])} variants on {results['device']}; results.json, results.md, "
+          "ap50.png, curves/, predictions/")
+    return 0
+
+
 def _show_config(args: argparse.Namespace) -> int:
     from vizsynth.config import load_config
 
@@ -275,7 +303,8 @@ def main(argv: list[str] | None = None) -> int:
     _print_anything()
     args = _parser().parse_args(argv)
     handlers = {"generate": _generate, "render-scene": _render_scene, "replay": _replay, "preview": _preview,
-                "validate": _validate, "stats": _stats, "show-config": _show_config}
+                "validate": _validate, "stats": _stats, "show-config": _show_config,
+                "experiment": _experiment}
     try:
         return handlers[args.command](args)
     except VizsynthError as exc:
