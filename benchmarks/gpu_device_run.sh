@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # One prepared run on a GPU machine with no internet (see README "Speed"): GL set-up check, the
 # throughput curve against worker count, and optionally the YCB-V experiment.
-#   bash benchmarks/gpu_device_run.sh [throughput|experiment|all] [FRAMES]
+#   bash benchmarks/gpu_device_run.sh [throughput|experiment|all] [FRAMES] [EXPERIMENT --set ARGS...]
 # Expects, in the repository root: .whl/ (wheels of the pure-Python deps the machine lacks, for its
 # Python) and .gl/ (Debian's libglvnd/EGL loader packages); writes logs to $OUT (or ./gpu_out).
 set -uo pipefail
 what=${1:-all}
 frames=${2:-1000}
+shift $(( $# < 2 ? $# : 2 ))
 out=${OUT:-gpu_out}
 mkdir -p "$out"
 for f in .gl/*.deb; do dpkg -x "$f" /; done
@@ -28,7 +29,7 @@ if [ "$what" = throughput ] || [ "$what" = all ]; then
   python3 benchmarks/throughput.py -n "$frames" --workers 1 2 4 8 16 2>&1 | tee "$out/throughput.txt"
 fi
 if [ "$what" = experiment ] || [ "$what" = all ]; then
-  python3 -m vizsynth experiment configs/experiments/ycbv_dr.yaml --out /tmp/ycbv_dr --device cuda 2>&1 \
-    | tee "$out/experiment.txt"
-  for f in results.json results.md results.png; do cp "/tmp/ycbv_dr/$f" "$out/" 2>/dev/null; done
+  python3 -m vizsynth experiment configs/experiments/ycbv_dr.yaml --out /tmp/ycbv_dr --device cuda "$@" 2>&1 \
+    | tr '\r' '\n' | grep -v "it/s\]$\|frame/s\]$" | tee "$out/experiment.txt"
+  for f in results.json results.md ap50.png; do cp "/tmp/ycbv_dr/$f" "$out/" 2>/dev/null; done
 fi
