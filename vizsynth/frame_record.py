@@ -39,7 +39,13 @@ from vizsynth.scene import SceneSpec, scene_from_dict, scene_to_dict
 # coerce (an area of 3.5 or "3" is refused, not rounded). Floats may be given as JSON integers.
 _FORBID = ConfigDict(extra="forbid")
 Box = Annotated[list[StrictInt], Field(min_length=4, max_length=4)]
-Matrix = list[list[StrictFloat]]
+
+
+def _rows(n: int, item: Any) -> Any:
+    """A JSON list of exactly ``n`` items."""
+    return Annotated[list[item], Field(min_length=n, max_length=n)]
+
+
 Flag = Annotated[StrictInt, Field(ge=0, le=1)]
 Count = Annotated[StrictInt, Field(ge=0)]
 
@@ -84,16 +90,16 @@ class ObjectRecord:
     segmentation: Rle | None
     iscrowd: Flag
     ignore: Flag
-    obj_to_cam: Matrix
+    obj_to_cam: _rows(4, _rows(4, StrictFloat))
     amodal_bbox: Box | None
     amodal_area: Count | None
     amodal_segmentation: Rle | None
     silhouette_pixels: Count | None
     visibility: StrictFloat | None
     truncation: StrictFloat | None
-    box_extents_m: Matrix
-    box_2d: list[list[StrictFloat | None]]
-    box_in_image: list[StrictBool]
+    box_extents_m: _rows(2, _rows(3, StrictFloat))
+    box_2d: _rows(9, _rows(2, StrictFloat | None))
+    box_in_image: _rows(9, StrictBool)
     keypoints: list[StrictFloat | None]
 
 
