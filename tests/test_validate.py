@@ -144,6 +144,10 @@ def record_bbox_edited(folder):
     _edit_json(_first(folder, "frames/*/*.json"), change)
 
 
+def record_object_pose_given_three_rows(folder):
+    _edit_json(_first(folder, "frames/*/*.json"), lambda r: r["record"]["annotations"][0]["obj_to_cam"].pop())
+
+
 def manifest_num_frames_increased(folder):
     _edit_json(folder / "manifest.json", lambda m: m.update(num_frames=m["num_frames"] + 1))
 
@@ -197,6 +201,7 @@ CORRUPTIONS = [
     (depth_saved_as_8_bit_png, "malformed_map"),
     (depth_saved_as_3_channel_png, "malformed_map"),
     (frame_record_truncated_to_200_bytes, "malformed_record"),
+    (record_object_pose_given_three_rows, "malformed_record"),
     (record_bbox_edited, "record_annotation_mismatch"),
     (manifest_num_frames_increased, "frame_count_mismatch"),
     (manifest_num_frames_decreased, "frame_count_mismatch"),

@@ -4,6 +4,7 @@
     ├── ConfigError          a config value breaks a rule (field, rule and value in the message)
     ├── AssetError           a mesh/texture file is missing, unreadable or unusable
     ├── SceneError           a fixed-scene / frame-record JSON is malformed
+    │   └── RecordError      a frame record breaks its schema (vizsynth validate: malformed_record)
     ├── PlacementError       a sampler could not satisfy its constraints within its tries
     ├── RenderError          the GL context could not be created or a render failed
     └── OutputError          the output folder cannot be used as asked (non-empty, resume mismatch,
@@ -28,6 +29,10 @@ class AssetError(VizsynthError):
 
 class SceneError(VizsynthError):
     """A scene JSON (fixed scene or frame record) is malformed."""
+
+
+class RecordError(SceneError):
+    """A frame record (``frames/*.json``) is not valid JSON or breaks the FrameRecord schema."""
 
 
 class PlacementError(VizsynthError):

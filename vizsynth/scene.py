@@ -80,17 +80,24 @@ def _intrinsics(value: Any) -> np.ndarray:
     return k
 
 
+_EYE3 = np.eye(3)
+_LAST_ROW = np.array([0.0, 0.0, 0.0, 1.0])
+# np.allclose's default tolerances, written out: every frame record's poses are checked when
+# labels are merged, and np.allclose costs more than the rest of the check together.
+_LAST_ROW_TOLERANCE = 1e-8 + 1e-5 * np.abs(_LAST_ROW)
+
+
 def rotation_error(pose: np.ndarray) -> float:
     """|R^T R - I| (largest entry) of a (4, 4) pose's rotation R."""
     rotation = pose[:3, :3]
-    return float(np.abs(rotation.T @ rotation - np.eye(3)).max())
+    return float(np.abs(rotation.T @ rotation - _EYE3).max())
 
 
 def _pose(value: Any, info: ValidationInfo) -> np.ndarray:
     """A (4, 4) pose whose rotation is within PROJECTION_TOLERANCE of a rotation."""
     name = info.field_name
     array = _array(value, (4, 4), name)
-    if not np.allclose(array[3], [0, 0, 0, 1]):
+    if not (np.abs(array[3] - _LAST_ROW) <= _LAST_ROW_TOLERANCE).all():
         raise ValueError(f"{name} must have last row [0, 0, 0, 1], got {array[3].tolist()}")
     error, det = rotation_error(array), np.linalg.det(array[:3, :3])
     if error > PROJECTION_TOLERANCE or abs(det - 1) > PROJECTION_TOLERANCE:

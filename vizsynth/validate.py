@@ -21,7 +21,8 @@ import numpy as np
 from PIL import Image
 from pycocotools import mask as coco_mask
 
-from vizsynth.errors import VizsynthError
+from vizsynth.errors import RecordError, VizsynthError
+from vizsynth.frame_record import FrameRecord, parse_record
 from vizsynth.imagefiles import read_image
 
 EXAMPLES = 3
@@ -440,45 +441,34 @@ def _check_stray_records(folder: Path, images: list[dict], report: ValidationRep
             report.add("stray_record", f"{path.relative_to(folder)} is the record of no image in annotations.json")
 
 
-def _read_record(folder: Path, path: Path, image: dict, report: ValidationReport) -> dict | None:
-    """The frame record of ``image``, or None (reported) when it is missing or unreadable."""
+def _read_record(folder: Path, path: Path, image: dict, report: ValidationReport) -> FrameRecord | None:
+    """The frame record of ``image``, or None (reported) when it is missing or breaks the schema."""
     relative = path.relative_to(folder)
     if not path.is_file():
         report.add("missing_record", f"image {image['id']}: {relative} does not exist")
         return None
     try:
-        record = json.loads(path.read_bytes())
-    except ValueError as exc:
-        report.add("malformed_record", f"image {image['id']}: {relative} is not valid JSON ({exc})")
+        return parse_record(path.read_bytes(), path.parent, str(relative))
+    except RecordError as exc:
+        problems = str(exc).splitlines()
+        more = f" (and {len(problems) - 1} more problems)" if len(problems) > 1 else ""
+        report.add("malformed_record", f"image {image['id']}: {problems[0]}{more}")
         return None
-    meta = record.get("record") if isinstance(record, dict) else None
-    objects = record.get("objects") if isinstance(meta, dict) else None
-    annotations = meta.get("annotations") if isinstance(meta, dict) else None
-    if not (isinstance(meta, dict) and isinstance(record.get("camera"), dict) and isinstance(meta.get("index"), int)
-            and isinstance(objects, list) and all(isinstance(o, dict) for o in objects)
-            and isinstance(annotations, list)
-            and all(isinstance(a, dict) and isinstance(a.get("instance_id"), int) and isinstance(a.get("area"), int)
-                    for a in annotations)):
-        report.add("malformed_record", f"image {image['id']}: {relative} is no frame record (camera, objects, "
-                                       "record.index or record.annotations missing or mistyped)")
-        return None
-    return record
 
 
 def _differing(expected: dict, actual: dict) -> list[str]:
     return sorted(k for k in expected.keys() | actual.keys() if expected.get(k) != actual.get(k))
 
 
-def _compare_record(record: dict, relative: Path, image: dict, anns: list, found: CocoFindings,
+def _compare_record(record: FrameRecord, relative: Path, image: dict, anns: list, found: CocoFindings,
                     report: ValidationReport) -> None:
     """annotations.json holds what the COCO writer makes of the record (records are the source of
     every label format, so a disagreement means one of them was changed)."""
     from vizsynth.io.coco import coco_annotation, coco_image  # vizsynth.io imports this module
 
-    meta = record["record"]
     try:
-        expected_image = coco_image(meta["index"], record)
-        visible = {a["instance_id"]: a for a in meta["annotations"] if a["area"] > 0}
+        expected_image = coco_image(record.info.index, record)
+        visible = {a.instance_id: a for a in record.info.annotations if a.area > 0}
         expected_anns = {}
         for position, ann in anns:
             source = visible.get(ann.get("instance_id"))
@@ -486,7 +476,9 @@ def _compare_record(record: dict, relative: Path, image: dict, anns: list, found
                 mode = "polygon" if isinstance(ann.get("segmentation"), list) else "rle"
                 expected_anns[position] = {"id": ann.get("id"), "image_id": image["id"],
                                            **coco_annotation(source, mode)}
-    except (KeyError, TypeError, ValueError, IndexError) as exc:  # a hand-edited record can lack any field
+    # A well-typed record can still hold what no COCO entry is made of (keypoints not in triples,
+    # a flag of null, an RLE string that does not decode into polygons).
+    except (TypeError, ValueError, IndexError) as exc:
         report.add("malformed_record", f"image {image['id']}: {relative} lacks or mistypes a field ({exc!r})")
         return
     keys = _differing(expected_image, image)
@@ -505,18 +497,18 @@ def _compare_record(record: dict, relative: Path, image: dict, anns: list, found
                                                      f"instance {ann.get('instance_id')} in {relative}")
 
 
-def _check_unannotated(record: dict, relative: Path, image: dict, anns: list, ids: np.ndarray,
+def _check_unannotated(record: FrameRecord, relative: Path, image: dict, anns: list, ids: np.ndarray,
                        report: ValidationReport) -> None:
     """Every visible object of the record and every labelled object in the instance map has an
     annotation (distractors are in the map, never annotated)."""
     annotated = {ann.get("instance_id") for _, ann in anns}
-    objects = {o.get("instance_id"): o for o in record["objects"]}
-    visible = {a["instance_id"] for a in record["record"]["annotations"] if a["area"] > 0}
+    objects = {o.instance_id: o for o in record.scene.objects}
+    visible = {a.instance_id for a in record.info.annotations if a.area > 0}
     in_map = {int(i) for i in np.unique(ids)} - {0}
     for instance in sorted(in_map - objects.keys()):
         report.add("instance_map_mismatch", f"image {image['id']}: instance {instance} is in the instance map but "
                                             f"no object of {relative}")
-    labelled = {i for i in in_map & objects.keys() if not objects[i].get("distractor")}
+    labelled = {i for i in in_map & objects.keys() if not objects[i].distractor}
     for instance in sorted((visible | labelled) - annotated):
         report.add("missing_annotation", f"image {image['id']}: instance {instance} is visible (in {relative} and "
                                          "the instance map) but has no annotation in annotations.json")

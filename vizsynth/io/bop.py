@@ -29,8 +29,10 @@ from pycocotools import mask as coco_mask
 
 from vizsynth.assets.meshes import MeshLibrary
 from vizsynth.errors import ConfigError, OutputError
+from vizsynth.frame_record import ObjectRecord
 from vizsynth.io.files import CHUNK, write_bytes_atomic, write_json_atomic
 from vizsynth.io.records import iter_records
+from vizsynth.scene import ObjectSpec
 
 
 def check_bop_config(config, catalog) -> None:
@@ -62,18 +64,18 @@ def bop_bbox(coco_bbox: list[int] | None, visible: bool) -> list[int]:
     return [x, y, w - 1, h - 1]
 
 
-def gt_info(ann: dict) -> dict:
+def gt_info(ann: ObjectRecord) -> dict:
     """One scene_gt_info entry from a record's object."""
-    visible = ann["area"] > 0
-    all_pixels = ann["silhouette_pixels"] or 0
+    visible = ann.area > 0
+    all_pixels = ann.silhouette_pixels or 0
     return {
-        "bbox_obj": bop_bbox(ann["amodal_bbox"], visible),
-        "bbox_visib": bop_bbox(ann["bbox"], visible),
+        "bbox_obj": bop_bbox(ann.amodal_bbox, visible),
+        "bbox_visib": bop_bbox(ann.bbox, visible),
         "px_count_all": all_pixels,
         # Every in-image silhouette pixel shows a surface, so the rendered depth is valid there.
-        "px_count_valid": ann["amodal_area"] or 0,
-        "px_count_visib": ann["area"],
-        "visib_fract": ann["area"] / all_pixels if all_pixels else 0.0,
+        "px_count_valid": ann.amodal_area or 0,
+        "px_count_visib": ann.area,
+        "visib_fract": ann.area / all_pixels if all_pixels else 0.0,
     }
 
 
@@ -91,9 +93,8 @@ def _png(mask: np.ndarray) -> bytes:
     return data.tobytes()
 
 
-def _model_key(obj: dict, record_dir: Path) -> tuple:
-    mesh = str((record_dir / obj["mesh"]).resolve()) if "mesh" in obj else None
-    return obj.get("primitive"), mesh, obj["mesh_scale"]
+def _model_key(obj: ObjectSpec) -> tuple:
+    return obj.primitive, obj.mesh, obj.mesh_scale
 
 
 def write_bop(out_dir: Path, indices: Iterable[int], categories: list[dict]) -> int:
@@ -109,40 +110,39 @@ def write_bop(out_dir: Path, indices: Iterable[int], categories: list[dict]) -> 
     scenes: dict[int, dict[str, dict]] = {}
     count = 0
     for index, record in iter_records(out_dir, indices):
-        meta, camera = record["record"], record["camera"]
+        info, camera = record.info, record.scene.camera
         scene_id, im_id = divmod(index, CHUNK)
         scene = scenes.setdefault(scene_id, {"camera": {}, "gt": {}, "info": {}})
         folder = root / "train_pbr" / f"{scene_id:06d}"
-        world_to_cam = np.asarray(camera["world_to_cam"])
+        world_to_cam = camera.world_to_cam
         scene["camera"][str(im_id)] = {
-            "cam_K": np.asarray(camera["K"]).ravel().tolist(),
-            "depth_scale": meta["depth_scale_m"] * 1000.0,
+            "cam_K": camera.K.ravel().tolist(),
+            "depth_scale": info.depth_scale_m * 1000.0,
             "cam_R_w2c": world_to_cam[:3, :3].ravel().tolist(),
             "cam_t_w2c": (world_to_cam[:3, 3] * 1000.0).tolist(),
         }
-        suffix = Path(meta["image_file"]).suffix
-        _link(out_dir / "images" / meta["image_file"], folder / "rgb" / f"{im_id:06d}{suffix}")
-        _link(out_dir / "depth" / meta["depth_file"], folder / "depth" / f"{im_id:06d}.png")
-        objects = {o["instance_id"]: o for o in record["objects"]}
-        record_dir = out_dir / "frames" / Path(meta["image_file"]).parent
+        suffix = Path(info.image_file).suffix
+        _link(out_dir / "images" / info.image_file, folder / "rgb" / f"{im_id:06d}{suffix}")
+        _link(out_dir / "depth" / info.depth_file, folder / "depth" / f"{im_id:06d}.png")
+        objects = {o.instance_id: o for o in record.scene.objects}
         gts, infos = [], []
-        for gt_id, ann in enumerate(meta["annotations"]):
-            if ann["silhouette_pixels"] is None:
+        for gt_id, ann in enumerate(info.annotations):
+            if ann.silhouette_pixels is None:
                 raise OutputError("BOP output needs amodal measures: set annotate.amodal: true")
-            obj_id = ann["category_id"]
-            key = _model_key(objects[ann["instance_id"]], record_dir)
+            obj_id = ann.category_id
+            key = _model_key(objects[ann.instance_id])
             if models.setdefault(obj_id, key) != key:
                 raise OutputError(
-                    f"BOP output needs one fixed model per category, but category '{ann['category']}' appears "
+                    f"BOP output needs one fixed model per category, but category '{ann.category}' appears "
                     f"as {models[obj_id]} and as {key} (frame {index}); give it one asset and a constant scale"
                 )
-            pose = np.asarray(ann["obj_to_cam"])
+            pose = np.asarray(ann.obj_to_cam)
             gts.append({"obj_id": obj_id, "cam_R_m2c": pose[:3, :3].ravel().tolist(),
                         "cam_t_m2c": (pose[:3, 3] * 1000.0).tolist()})
             infos.append(gt_info(ann))
-            size = (camera["height"], camera["width"])
-            amodal = coco_mask.decode(ann["amodal_segmentation"]) if ann["amodal_segmentation"] else np.zeros(size)
-            visible = coco_mask.decode(ann["segmentation"]) if ann["segmentation"] else np.zeros(size)
+            size = (camera.height, camera.width)
+            amodal = coco_mask.decode(ann.amodal_segmentation) if ann.amodal_segmentation else np.zeros(size)
+            visible = coco_mask.decode(ann.segmentation) if ann.segmentation else np.zeros(size)
             write_bytes_atomic(folder / "mask" / f"{im_id:06d}_{gt_id:06d}.png", _png(amodal))
             write_bytes_atomic(folder / "mask_visib" / f"{im_id:06d}_{gt_id:06d}.png", _png(visible))
             count += 1

@@ -17,6 +17,7 @@ import cv2
 import numpy as np
 from pycocotools import mask as coco_mask
 
+from vizsynth.frame_record import FrameRecord, ObjectRecord, object_to_dict
 from vizsynth.io.files import TMP_PREFIX
 from vizsynth.io.records import iter_records
 from vizsynth.validate import ValidationReport, check_annotation
@@ -61,12 +62,12 @@ def polygons(rle: dict) -> list[list[float]]:
     return [points.ravel().tolist() for points in outline_contours(coco_mask.decode(rle))]
 
 
-def coco_annotation(ann: dict, segmentation: str) -> dict:
+def coco_annotation(ann: ObjectRecord, segmentation: str) -> dict:
     """The COCO form of a record's object: keypoints zeroed where v = 0, polygons if asked."""
-    entry = {k: v for k, v in ann.items() if k != "keypoints"}
+    entry = object_to_dict(ann)
+    flat = entry.pop("keypoints")
     if segmentation == "polygon":
-        entry["segmentation"] = polygons(ann["segmentation"])
-    flat = ann["keypoints"]
+        entry["segmentation"] = polygons(ann.segmentation)
     if flat:
         keypoints = []
         for i in range(0, len(flat), 3):
@@ -77,15 +78,15 @@ def coco_annotation(ann: dict, segmentation: str) -> dict:
     return entry
 
 
-def coco_image(index: int, record: dict) -> dict:
+def coco_image(index: int, record: FrameRecord) -> dict:
     """The COCO image entry of frame ``index`` from its record: id ``index + 1``, the image, depth
     and instance files, the size, ``camera_K`` and ``world_to_cam``."""
-    meta, camera = record["record"], record["camera"]
+    info, camera = record.info, record.scene.camera
     return {
-        "id": index + 1, "file_name": meta["image_file"], "width": camera["width"],
-        "height": camera["height"], "frame_index": index, "camera_K": camera["K"],
-        "world_to_cam": camera["world_to_cam"], "depth_file": meta["depth_file"],
-        "instances_file": meta["instances_file"], "depth_scale_m": meta["depth_scale_m"],
+        "id": index + 1, "file_name": info.image_file, "width": camera.width,
+        "height": camera.height, "frame_index": index, "camera_K": camera.K.tolist(),
+        "world_to_cam": camera.world_to_cam.tolist(), "depth_file": info.depth_file,
+        "instances_file": info.instances_file, "depth_scale_m": info.depth_scale_m,
     }
 
 
@@ -105,11 +106,10 @@ def write_coco(out_dir: Path, indices: Iterable[int], categories: list[dict], in
         images_path, anns_path = Path(tmp) / "images", Path(tmp) / "annotations"
         with open(images_path, "w") as images, open(anns_path, "w") as anns:
             for n, (index, record) in enumerate(iter_records(out_dir, indices)):
-                meta = record["record"]
                 image = coco_image(index, record)
                 images.write(("" if n == 0 else ",\n") + json.dumps(image, separators=(",", ":")))
-                for ann in meta["annotations"]:
-                    if ann["area"] == 0:
+                for ann in record.info.annotations:
+                    if ann.area == 0:
                         continue
                     n_annotations += 1
                     entry = {"id": n_annotations, "image_id": index + 1, **coco_annotation(ann, segmentation)}

@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 
 import cv2
 import numpy as np
 
-from vizsynth.annotate.frame import FrameAnnotations
+from vizsynth.annotate.frame import FrameAnnotations, ObjectAnnotation
 from vizsynth.config import OutputConfig
+from vizsynth.errors import RecordError
+from vizsynth.frame_record import FrameRecord, ObjectRecord, RecordInfo, record_to_dict
 from vizsynth.io.files import frame_stem, record_path, write_bytes_atomic, write_json_atomic
-from vizsynth.maps import BY_NAME, MAP_NAMES, encode_depth
+from vizsynth.io.records import read_record
+from vizsynth.maps import BY_NAME, encode_depth
 from vizsynth.results import Frame
-from vizsynth.scene import scene_to_dict
 
 # libpng's default tries every row filter on every row, which costs 3-4x the compression itself.
 # One fixed filter per kind of image, chosen by measurement (benchmarks/throughput.py notes):
@@ -36,37 +37,37 @@ def _finite(array: np.ndarray) -> list:
     return [_finite(a) for a in array] if array.ndim > 1 else [None if np.isnan(x) else float(x) for x in array]
 
 
-def annotation_records(annotations: FrameAnnotations) -> list[dict]:
-    """Per-object dicts as stored in a frame record: every object of the scene, hidden ones too.
-
-    COCO fields (``bbox``, ``segmentation``, ``area``, ``iscrowd``) plus every other label; the
-    writers (COCO, YOLO, BOP) derive their formats from these records alone.
-    """
-    return [
-        {
-            "instance_id": a.instance_id, "category": a.category, "category_id": a.category_id,
-            "bbox": a.bbox_xywh, "area": a.area, "segmentation": a.segmentation,
-            "iscrowd": int(a.ignore), "ignore": int(a.ignore),
-            "obj_to_cam": a.obj_to_cam.tolist(),
-            "amodal_bbox": a.amodal_bbox_xywh, "amodal_area": a.amodal_area,
-            "amodal_segmentation": a.amodal_segmentation, "silhouette_pixels": a.silhouette_pixels,
-            "visibility": a.visibility, "truncation": a.truncation,
-            "box_extents_m": a.box_extents_m.tolist(), "box_2d": _finite(a.box_2d),
-            "box_in_image": a.box_in_image.tolist(),
-            "keypoints": [v for row in _finite(a.keypoints) for v in row],
-        }
-        for a in annotations.objects
-    ]
+def object_record(a: ObjectAnnotation) -> ObjectRecord:
+    """The record of one measured object: COCO fields (``bbox``, ``segmentation``, ``area``,
+    ``iscrowd``) plus every other label, as JSON values; the label writers read only these."""
+    return ObjectRecord(
+        instance_id=a.instance_id, category=a.category, category_id=a.category_id,
+        bbox=a.bbox_xywh, area=a.area, segmentation=a.segmentation,
+        iscrowd=int(a.ignore), ignore=int(a.ignore),
+        obj_to_cam=a.obj_to_cam.tolist(),
+        amodal_bbox=a.amodal_bbox_xywh, amodal_area=a.amodal_area,
+        amodal_segmentation=a.amodal_segmentation, silhouette_pixels=a.silhouette_pixels,
+        visibility=a.visibility, truncation=a.truncation,
+        box_extents_m=a.box_extents_m.tolist(), box_2d=_finite(a.box_2d),
+        box_in_image=a.box_in_image.tolist(),
+        keypoints=[v for row in _finite(a.keypoints) for v in row],
+    )
 
 
-def write_frame(out_dir: Path, frame: Frame, output: OutputConfig, record_info: dict) -> dict:
+def annotation_records(annotations: FrameAnnotations) -> tuple[ObjectRecord, ...]:
+    """The records of every object of the scene, hidden ones too, in scene order."""
+    return tuple(object_record(a) for a in annotations.objects)
+
+
+def write_frame(out_dir: Path, frame: Frame, output: OutputConfig, record_info: dict) -> FrameRecord:
     """Writes a frame: rgb, uint16 depth PNG, uint16 instance PNG, then its record (last).
 
     Args:
-        record_info: extra fields for the record (seed, index, ...), stored under ``record``.
+        record_info: how the frame was made, as RecordInfo fields: ``vizsynth_version`` and
+            ``seed`` and ``tries``, or ``scene_file``.
 
     Returns:
-        The record dict that was written.
+        The record that was written.
     """
     index = frame.index
     stem = frame_stem(index)
@@ -77,32 +78,22 @@ def write_frame(out_dir: Path, frame: Frame, output: OutputConfig, record_info: 
     depth = encode_depth(frame.depth_m, output.depth_scale_m)
     write_bytes_atomic(out_dir / "depth" / f"{stem}.png", _encode(".png", depth, _PNG_DEPTH))
     write_bytes_atomic(out_dir / "instances" / f"{stem}.png", _encode(".png", frame.instance_ids, _PNG_IDS))
-    extra_files = {}
+    map_files = {}
     for name, image in frame.maps.items():
         encoded = BY_NAME[name].encode(image, output)
         write_bytes_atomic(out_dir / name / f"{stem}.png", _encode(".png", encoded, _PNG_DEPTH))
-        extra_files[f"{name}_file"] = f"{stem}.png"
+        map_files[name] = f"{stem}.png"
 
+    record = FrameRecord(frame.spec, RecordInfo(
+        **record_info, index=index, image_file=image_file, depth_file=f"{stem}.png", instances_file=f"{stem}.png",
+        map_files=map_files, depth_scale_m=output.depth_scale_m, annotations=annotation_records(frame.annotations),
+    ))
     path = record_path(out_dir, index)
-    record = scene_to_dict(frame.spec, base_dir=path.parent)
-    record["record"] = {
-        **record_info,
-        "index": index,
-        "image_file": image_file,
-        "depth_file": f"{stem}.png",
-        "instances_file": f"{stem}.png",
-        **extra_files,
-        "depth_scale_m": output.depth_scale_m,
-        "annotations": annotation_records(frame.annotations),
-    }
-    write_json_atomic(path, record)
+    write_json_atomic(path, record_to_dict(record, path.parent))
     return record
 
 
-# Where each file named in a record lives, and how a whole file of each kind ends.
-_RECORD_FILES = {"image_file": "images", "depth_file": "depth", "instances_file": "instances",
-                 **{f"{name}_file": name for name in MAP_NAMES}}
-_REQUIRED_FILES = ("image_file", "depth_file", "instances_file")
+# How a whole file of each kind ends.
 _WHOLE_FILE_END = {".png": b"IEND\xaeB`\x82", ".jpg": b"\xff\xd9"}
 
 
@@ -113,13 +104,13 @@ def frame_complete(out_dir: Path, index: int) -> bool:
     ``--resume`` renders again every frame for which this is False.
     """
     try:
-        meta = json.loads(record_path(out_dir, index).read_bytes())["record"]
-        if meta["index"] != index or not all(key in meta for key in _REQUIRED_FILES):
+        info = read_record(out_dir, index).info
+        if info.index != index:
             return False
-        for key, folder in _RECORD_FILES.items():
-            if key in meta and not _whole_image(out_dir / folder / meta[key]):
+        for folder, file in info.files.items():
+            if not _whole_image(out_dir / folder / file):
                 return False
-    except (OSError, ValueError, KeyError, TypeError):
+    except (OSError, RecordError):
         return False
     return True
 

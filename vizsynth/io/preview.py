@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import cv2
@@ -12,6 +11,7 @@ from pycocotools import mask as coco_mask
 from vizsynth.errors import OutputError
 from vizsynth.imagefiles import read_image
 from vizsynth.io.files import record_path
+from vizsynth.io.records import read_record
 
 
 def _colour(instance_id: int) -> tuple[int, int, int]:
@@ -44,34 +44,34 @@ def draw_frame(out_dir: Path, index: int) -> np.ndarray:
     path = record_path(out_dir, index)
     if not path.is_file():
         raise OutputError(f"frame {index} has no record {path} (not rendered, or failed)")
-    record = json.loads(path.read_text())["record"]
-    image_path = out_dir / "images" / record["image_file"]
+    info = read_record(out_dir, index).info
+    image_path = out_dir / "images" / info.image_file
     image = read_image(image_path, cv2.IMREAD_COLOR)
     if image is None:
         raise OutputError(f"frame {index}: image {image_path} is missing or cannot be decoded")
-    for ann in record["annotations"]:
-        if ann["area"] == 0:  # hidden: in the record, but nothing to draw
+    for ann in info.annotations:
+        if ann.area == 0:  # hidden: in the record, but nothing to draw
             continue
-        colour = _colour(ann["instance_id"])
-        mask = coco_mask.decode(ann["segmentation"])
+        colour = _colour(ann.instance_id)
+        mask = coco_mask.decode(ann.segmentation)
         contours, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
         cv2.drawContours(image, contours, -1, colour, 1)
-        x, y, w, h = ann["bbox"]
+        x, y, w, h = ann.bbox
         cv2.rectangle(image, (x, y), (x + w - 1, y + h - 1), colour, 1)
-        cv2.putText(image, ann["category"], (x, max(y - 3, 10)), cv2.FONT_HERSHEY_SIMPLEX, 0.4, colour, 1,
+        cv2.putText(image, ann.category, (x, max(y - 3, 10)), cv2.FONT_HERSHEY_SIMPLEX, 0.4, colour, 1,
                     cv2.LINE_AA)
-        corners = ann.get("box_2d") or []
+        corners = ann.box_2d
         for a, b in _BOX_EDGES if len(corners) == 9 else []:
             if corners[a][0] is not None and corners[b][0] is not None:
                 pa = tuple(int(round(v)) for v in corners[a])
                 pb = tuple(int(round(v)) for v in corners[b])
                 cv2.line(image, pa, pb, colour, 1, cv2.LINE_AA)
-        keypoints = ann.get("keypoints") or []
+        keypoints = ann.keypoints
         for i in range(0, len(keypoints), 3):
             u, v, flag = keypoints[i:i + 3]
             if flag:
                 cv2.circle(image, (int(round(u)), int(round(v))), 3, colour, -1 if flag == 2 else 1, cv2.LINE_AA)
-    depth = read_image(out_dir / "depth" / record["depth_file"])
+    depth = read_image(out_dir / "depth" / info.depth_file)
     if depth is not None:
         h, w = image.shape[:2]
         thumb = _depth_thumbnail(depth, (w // 4, h // 4))

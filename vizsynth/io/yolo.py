@@ -12,13 +12,14 @@ segment), the approach ultralytics uses when it converts COCO masks.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
 import yaml
 from pycocotools import mask as coco_mask
 
+from vizsynth.frame_record import ObjectRecord
 from vizsynth.io.coco import outline_contours
 from vizsynth.io.files import write_bytes_atomic
 from vizsynth.io.records import iter_records
@@ -37,18 +38,18 @@ def single_polygon(mask: np.ndarray) -> np.ndarray:
     return polygon
 
 
-def label_lines(annotations: list[dict], width: int, height: int, task: str) -> list[str]:
+def label_lines(annotations: Sequence[ObjectRecord], width: int, height: int, task: str) -> list[str]:
     """One YOLO line per positive object: ``class cx cy w h`` or ``class x1 y1 x2 y2 ...``, in [0, 1]."""
     lines = []
     for ann in annotations:
-        if ann["area"] == 0 or ann["ignore"]:
+        if ann.area == 0 or ann.ignore:
             continue
-        cls = ann["category_id"] - 1
+        cls = ann.category_id - 1
         if task == "detect":
-            x, y, w, h = ann["bbox"]  # pixel edges: the box spans [x, x + w] x [y, y + h]
+            x, y, w, h = ann.bbox  # pixel edges: the box spans [x, x + w] x [y, y + h]
             values = [(x + w / 2) / width, (y + h / 2) / height, w / width, h / height]
         else:
-            polygon = single_polygon(coco_mask.decode(ann["segmentation"])) / [width, height]
+            polygon = single_polygon(coco_mask.decode(ann.segmentation)) / [width, height]
             values = np.clip(polygon, 0.0, 1.0).ravel().tolist()
         lines.append(" ".join([str(cls)] + [f"{v:.6f}" for v in values]))
     return lines
@@ -59,10 +60,10 @@ def write_yolo(out_dir: Path, indices: Iterable[int], categories: list[dict], ta
     out_dir = Path(out_dir)
     total = 0
     for _, record in iter_records(out_dir, indices):
-        meta, camera = record["record"], record["camera"]
-        lines = label_lines(meta["annotations"], camera["width"], camera["height"], task)
+        camera = record.scene.camera
+        lines = label_lines(record.info.annotations, camera.width, camera.height, task)
         total += len(lines)
-        label_file = Path(meta["image_file"]).with_suffix(".txt")
+        label_file = Path(record.info.image_file).with_suffix(".txt")
         write_bytes_atomic(out_dir / "labels" / label_file, "".join(line + "\n" for line in lines).encode())
     data = {
         "path": str(out_dir.resolve()),

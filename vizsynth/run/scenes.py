@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 
@@ -14,6 +13,7 @@ from vizsynth.io.coco import CONVENTIONS
 from vizsynth.io.files import frame_stem, record_path, write_json_atomic
 from vizsynth.io.frame_writer import write_frame
 from vizsynth.io.labels import coco_categories
+from vizsynth.io.records import read_record
 from vizsynth.run.outdir import MANIFEST, finish_dataset, new_manifest, prepare_output, read_manifest, storage_errors
 from vizsynth.scene import load_scene
 from vizsynth.version import __version__
@@ -92,17 +92,17 @@ def replay_frame(dataset: str | os.PathLike, index: int, out_dir: str | os.PathL
         raise OutputError(f"{dataset} has no frame {index} to replay ({record} or config.yaml is missing)")
     config = load_config(dataset / "config.yaml")
     manifest = read_manifest(dataset)
-    scene = load_scene(record)
-    meta = json.loads(record.read_text())["record"]
+    recorded = read_record(dataset, index)
     with FrameRenderer(config, manifest.get("seed", 0), manifest.get("categories")) as frames:
         prepare_output(out_dir, overwrite=overwrite, resume=False, can_resume=False)
         replay_manifest = new_manifest(vizsynth_version=__version__, source="replay", dataset=str(resolved_dataset),
                                        frame=index, num_frames=1, status="running")
         with storage_errors(out_dir):
             write_json_atomic(out_dir / MANIFEST, replay_manifest)
-            frame = frames.render_scene(scene, index)
-            info = {k: meta[k] for k in ("vizsynth_version", "seed", "tries") if k in meta}
-            write_frame(out_dir, frame, config.output, info)
+            frame = frames.render_scene(recorded.scene, index)
+            made = recorded.info
+            write_frame(out_dir, frame, config.output,
+                        {"vizsynth_version": made.vizsynth_version, "seed": made.seed, "tries": made.tries})
             write_json_atomic(out_dir / MANIFEST, {**replay_manifest, "status": "complete"})
     files = [p.relative_to(dataset) for p in (dataset / f for f in ("images", "depth", "instances", "frames"))
              for p in p.rglob(f"{frame_stem(index).split('/')[1]}.*")]
