@@ -13,6 +13,7 @@ gets (cx + 0.5, cy + 0.5). The OpenGL camera frame is the OpenCV one turned by 1
 from __future__ import annotations
 
 import itertools
+import sys
 
 import numpy as np
 import pyrender
@@ -100,7 +101,20 @@ class _OrderedScene(pyrender.Scene):
         return np.array([corners.min(axis=0), corners.max(axis=0)])
 
 
+def _check_pyopengl() -> None:
+    """PyOpenGL 3.1.0 (the version pyrender 0.1.45 pins) cannot upload a texture on Python >= 3.12:
+    glGenTextures fails in ctypes. Say so once, before any frame, instead of failing every textured one."""
+    import OpenGL
+
+    if sys.version_info >= (3, 12) and OpenGL.__version__ == "3.1.0":
+        raise RenderError(
+            "PyOpenGL 3.1.0 (pinned by pyrender) fails on Python >= 3.12 as soon as a texture is uploaded; "
+            "install a newer one next to it: pip install --no-deps 'PyOpenGL==3.1.9'"
+        )
+
+
 def _open_context(width: int, height: int, antialias: bool, shadows: bool = False) -> GLContext:
+    _check_pyopengl()
     try:
         return GLContext(width, height, antialias, shadows)
     except Exception as exc:
