@@ -19,6 +19,8 @@ from vizsynth.effects import apply_effects
 from vizsynth.errors import PlacementError, SceneError
 from vizsynth.maps import enabled_maps
 from vizsynth.results import Frame, RenderResult
+from vizsynth.motion import scene_at
+from vizsynth.sampling.motion import start_sequence
 from vizsynth.sampling.scene import sample_scene
 from vizsynth.scene import ObjectSpec, SceneSpec
 
@@ -62,6 +64,7 @@ class FrameRenderer:
         self.categories = list(categories) if categories is not None else list(self.catalog.categories)
         self._category_ids = {name: i + 1 for i, name in enumerate(self.categories)}
         self._info: dict[str, AssetInfo] = {}
+        self._sequence_start: SceneSpec | None = None
         from vizsynth.render import Renderer  # pyrender is imported only by who renders
 
         self._renderer = Renderer(self._library, config.image.width, config.image.height, config.render.antialias,
@@ -88,9 +91,22 @@ class FrameRenderer:
         self._library.get(primitive=obj.primitive, mesh=obj.mesh)
 
     def scene(self, index: int, attempt: int = 0) -> SceneSpec:
-        """The sampled scene of frame ``index`` (no rendering); ``attempt`` > 0: a resample."""
-        return sample_scene(self.config, self.catalog, seed=self.seed, index=index,
-                            distractors=self.distractor_catalog, images=self._images, attempt=attempt)
+        """The sampled scene of frame ``index`` (no rendering); ``attempt`` > 0: a resample.
+
+        With sequences, frame ``index`` is frame t = index % T of sequence s = index // T: sequence
+        s's scene and motion are sampled from (seed, s) alone and moved to time t.
+        """
+        sequence = self.config.sequence
+        if not sequence.enabled:
+            return sample_scene(self.config, self.catalog, seed=self.seed, index=index,
+                                distractors=self.distractor_catalog, images=self._images, attempt=attempt)
+        s, t = divmod(index, sequence.frames_per_sequence)
+        if self._sequence_start is None or self._sequence_start.sequence.sequence != s:
+            # Frames of one sequence usually come in a row: sample its start once (a pure function of s).
+            scene = sample_scene(self.config, self.catalog, seed=self.seed, index=s,
+                                 distractors=self.distractor_catalog, images=self._images)
+            self._sequence_start = start_sequence(sequence, scene, seed=self.seed, sequence=s)
+        return scene_at(self._sequence_start, t)
 
     def frame(self, index: int, timings: dict | None = None) -> Frame:
         """Samples, renders and annotates frame ``index``, resampling it (deterministically) until
