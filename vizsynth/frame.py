@@ -11,6 +11,7 @@ import time
 
 import numpy as np
 
+from vizsynth.annotate.flow import FlowMaps, measure_flow, no_flow
 from vizsynth.annotate.frame import AssetInfo, FrameAnnotations, annotate_frame
 from vizsynth.assets.catalog import load_config_assets
 from vizsynth.backgrounds import background_image, composite
@@ -18,8 +19,8 @@ from vizsynth.config import ConstraintsConfig, DatasetConfig
 from vizsynth.effects import apply_effects
 from vizsynth.errors import PlacementError, SceneError
 from vizsynth.maps import enabled_maps
-from vizsynth.results import Frame, RenderResult
 from vizsynth.motion import scene_at
+from vizsynth.results import Frame, RenderResult
 from vizsynth.sampling.motion import start_sequence
 from vizsynth.sampling.scene import sample_scene
 from vizsynth.scene import ObjectSpec, SceneSpec
@@ -166,4 +167,27 @@ class FrameRenderer:
             background = background_image(spec.background, spec.camera.width, spec.camera.height)
             rgb = composite(rgb, result.alpha, background)
         rgb = apply_effects(rgb, spec.effects)
-        return Frame(index, spec, rgb, result.depth_m, result.instance_ids, annotations, maps)
+        flow = self.flow(spec, result) if self.config.sequence.flow and spec.sequence is not None else {}
+        return Frame(index, spec, rgb, result.depth_m, result.instance_ids, annotations, maps, flow)
+
+    def flow(self, spec: SceneSpec, result: RenderResult) -> dict[str, FlowMaps]:
+        """Forward (t -> t+1) and backward (t -> t-1) flow of a sequence frame, from its own spec:
+        the neighbours' poses follow from its recorded motion (``scene_at``), so a replayed record
+        gives the same flow. Each existing neighbour costs a flow pass and a label pass (its depth,
+        for the occlusion test); a missing one (past either end of the sequence) gives no valid pixel.
+        """
+        settings = self.config.sequence
+        seq = spec.sequence
+        height, width = result.depth_m.shape
+        out = {}
+        for direction, step in (("forward", 1), ("backward", -1)):
+            t = seq.t + step
+            if not 0 <= t < seq.frames:
+                out[direction] = no_flow(height, width, settings.scene_flow)
+                continue
+            other = scene_at(spec, t)
+            flow_pass = self._renderer.flow(spec, other)
+            _, other_depth = self._renderer.labels(other)
+            out[direction] = measure_flow(spec.camera, result.depth_m, result.instance_ids, flow_pass, other.camera,
+                                          other_depth, settings.occlusion_tolerance_m, settings.scene_flow)
+        return out

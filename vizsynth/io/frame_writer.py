@@ -12,6 +12,7 @@ import numpy as np
 from vizsynth.annotate.frame import FrameAnnotations
 from vizsynth.config import OutputConfig
 from vizsynth.io.files import frame_stem, record_path, write_bytes_atomic, write_json_atomic
+from vizsynth.io.flow import FLOW_RECORD_FILES, whole_float_file, write_flow
 from vizsynth.maps import BY_NAME, MAP_NAMES, encode_depth
 from vizsynth.results import Frame
 from vizsynth.scene import scene_to_dict
@@ -82,6 +83,8 @@ def write_frame(out_dir: Path, frame: Frame, output: OutputConfig, record_info: 
         encoded = BY_NAME[name].encode(image, output)
         write_bytes_atomic(out_dir / name / f"{stem}.png", _encode(".png", encoded, _PNG_DEPTH))
         extra_files[f"{name}_file"] = f"{stem}.png"
+    if frame.flow:
+        extra_files.update(write_flow(out_dir, stem, frame.flow))
 
     path = record_path(out_dir, index)
     record = scene_to_dict(frame.spec, base_dir=path.parent)
@@ -101,7 +104,7 @@ def write_frame(out_dir: Path, frame: Frame, output: OutputConfig, record_info: 
 
 # Where each file named in a record lives, and how a whole file of each kind ends.
 _RECORD_FILES = {"image_file": "images", "depth_file": "depth", "instances_file": "instances",
-                 **{f"{name}_file": name for name in MAP_NAMES}}
+                 **{f"{name}_file": name for name in MAP_NAMES}, **FLOW_RECORD_FILES}
 _REQUIRED_FILES = ("image_file", "depth_file", "instances_file")
 _WHOLE_FILE_END = {".png": b"IEND\xaeB`\x82", ".jpg": b"\xff\xd9"}
 
@@ -125,6 +128,8 @@ def frame_complete(out_dir: Path, index: int) -> bool:
 
 
 def _whole_image(path: Path) -> bool:
+    if path.suffix in (".flo", ".npy"):
+        return whole_float_file(path)
     end = _WHOLE_FILE_END.get(path.suffix)
     with open(path, "rb") as f:
         size = f.seek(0, os.SEEK_END)
