@@ -420,8 +420,9 @@ class RenderConfig(_Model):
 class OutputConfig(_Model):
     """How frames are written."""
 
-    formats: tuple[Literal["coco", "yolo", "bop"], ...] = Field(
-        ("coco",), description="label formats written after the frames (all from the frame records)"
+    formats: tuple[Literal["coco", "yolo", "bop", "mot"], ...] = Field(
+        ("coco",), description="label formats written after the frames (all from the frame records); "
+        "mot: MOT-Challenge gt.txt per sequence"
     )
     coco_segmentation: Literal["rle", "polygon"] = "rle"
     yolo_task: Literal["detect", "segment"] = "segment"

@@ -19,6 +19,7 @@ from pycocotools import mask as coco_mask
 
 from vizsynth.io.files import TMP_PREFIX
 from vizsynth.io.records import iter_records
+from vizsynth.io.tracks import coco_annotation_fields, coco_image_fields, coco_video
 from vizsynth.validate import ValidationReport, check_annotation
 
 CONVENTIONS = {
@@ -86,6 +87,7 @@ def coco_image(index: int, record: dict) -> dict:
         "height": camera["height"], "frame_index": index, "camera_K": camera["K"],
         "world_to_cam": camera["world_to_cam"], "depth_file": meta["depth_file"],
         "instances_file": meta["instances_file"], "depth_scale_m": meta["depth_scale_m"],
+        **coco_image_fields(record),
     }
 
 
@@ -101,6 +103,7 @@ def write_coco(out_dir: Path, indices: Iterable[int], categories: list[dict], in
     category_ids = {c["id"] for c in categories}
     out_dir = Path(out_dir)
     n_annotations = 0
+    videos: dict[int, dict] = {}
     with tempfile.TemporaryDirectory(dir=out_dir, prefix=TMP_PREFIX) as tmp:
         images_path, anns_path = Path(tmp) / "images", Path(tmp) / "annotations"
         with open(images_path, "w") as images, open(anns_path, "w") as anns:
@@ -108,15 +111,21 @@ def write_coco(out_dir: Path, indices: Iterable[int], categories: list[dict], in
                 meta = record["record"]
                 image = coco_image(index, record)
                 images.write(("" if n == 0 else ",\n") + json.dumps(image, separators=(",", ":")))
+                video = coco_video(record)
+                if video is not None:
+                    videos.setdefault(video["id"], video)
                 for ann in meta["annotations"]:
                     if ann["area"] == 0:
                         continue
                     n_annotations += 1
-                    entry = {"id": n_annotations, "image_id": index + 1, **coco_annotation(ann, segmentation)}
+                    entry = {"id": n_annotations, "image_id": index + 1, **coco_annotation(ann, segmentation),
+                             **coco_annotation_fields(record, ann)}
                     if report is not None:
                         check_annotation(entry, image, category_ids, report, masks=False)
                     anns.write(("" if n_annotations == 1 else ",\n") + json.dumps(entry, separators=(",", ":")))
         head = {"info": {**info, "conventions": CONVENTIONS}, "licenses": [], "categories": categories}
+        if videos:  # sequences: COCO video fields as TAO and YouTube-VIS readers expect
+            head["videos"] = list(videos.values())
         partial = out_dir / f"{TMP_PREFIX}{os.getpid()}-annotations.json"
         with open(partial, "w") as out:
             out.write(json.dumps(head)[:-1] + ',\n"images": [\n')
