@@ -121,3 +121,32 @@ def whole_float_file(path: Path) -> bool:
         count = int(np.prod([int(n) for n in shape_text.split(",") if n.strip()]))
         return size == 10 + header_len + 4 * count
     return False
+
+
+def _colour_wheel() -> np.ndarray:
+    """(55, 3) float RGB of the Middlebury flow colour wheel (Baker et al. 2011; red = +x, as in
+    the Middlebury and flow_vis code): red-yellow-green-cyan-blue-magenta, hue steps as there."""
+    steps = ((15, (255, 0, 0), (255, 255, 0)), (6, (255, 255, 0), (0, 255, 0)), (4, (0, 255, 0), (0, 255, 255)),
+             (11, (0, 255, 255), (0, 0, 255)), (13, (0, 0, 255), (255, 0, 255)), (6, (255, 0, 255), (255, 0, 0)))
+    rows = [np.array(a) + (np.array(b) - np.array(a)) * (i / n) for n, a, b in steps for i in range(n)]
+    return np.array(rows, dtype=np.float64)
+
+
+def flow_colours(flow_px: np.ndarray, valid: np.ndarray, max_px: float | None = None) -> np.ndarray:
+    """(H, W, 3) uint8 RGB colour coding of flow: hue = direction (Middlebury wheel), saturation =
+    length / ``max_px`` (default: the largest valid length); black where not valid."""
+    wheel = _colour_wheel()
+    u, v = flow_px[..., 0].astype(np.float64), flow_px[..., 1].astype(np.float64)
+    length = np.hypot(u, v)
+    top = max_px if max_px is not None else (length[valid].max() if valid.any() else 1.0)
+    radius = np.clip(length / max(top, 1e-9), 0.0, 1.0)
+    angle = np.arctan2(-v, -u) / np.pi  # -1..1, as the Middlebury code
+    position = (angle + 1.0) / 2.0 * (len(wheel) - 1)
+    k0 = np.floor(position).astype(int)
+    k1 = (k0 + 1) % len(wheel)
+    f = (position - k0)[..., None]
+    colour = (1 - f) * wheel[k0] / 255.0 + f * wheel[k1] / 255.0
+    colour = 1.0 - radius[..., None] * (1.0 - colour)
+    out = np.rint(colour * 255.0).astype(np.uint8)
+    out[~valid] = 0
+    return out
