@@ -63,7 +63,7 @@ def test_overrides_parse_yaml_values():
         ({"objects": {"balance": "sometimes"}}, ["objects.balance", "valid boolean"]),
         ({"annotate": {"min_visibility": 1.5}}, ["annotate.min_visibility", "less than or equal to 1", "1.5"]),
         ({"annotate": {"min_visible_pixels": 0}}, ["annotate.min_visible_pixels", "greater than or equal to 1"]),
-        ({"output": {"formats": ["coco", "pascal"]}}, ["output.formats.1", "'coco', 'yolo' or 'bop'", "pascal"]),
+        ({"output": {"formats": ["coco", "pascal"]}}, ["output.formats.1", "'coco', 'yolo', 'bop' or 'mot'", "pascal"]),
         ({"output": {"yolo_task": "pose"}}, ["output.yolo_task", "'detect' or 'segment'"]),
         ({"objects": {"assets": [{"mesh": "m.ply", "category": "m", "keypoints": {"tip": [0, 0, 1]},
                                   "skeleton": [["tip", "tail"]]}]}}, ["skeleton names ['tail']", "['tip']"]),

@@ -25,6 +25,7 @@ def _scene(rotation: np.ndarray) -> dict:
             "objects": [{"category": "box", "primitive": "cube", "mesh_scale": 0.4, "obj_to_world": pose.tolist()}]}
 
 
+@pytest.mark.gl
 def test_pose_off_by_2e_3_is_projected_flagged_and_renders_like_the_exact_one(tmp_path):
     noisy = ROTATION + 2e-3 * DIRECTION
     assert 1e-3 < np.abs(noisy.T @ noisy - np.eye(3)).max() < 1e-2

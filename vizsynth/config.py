@@ -26,6 +26,7 @@ from pydantic import (
     Tag,
     ValidationError,
     create_model,
+    model_serializer,
     model_validator,
 )
 
@@ -419,14 +420,81 @@ class RenderConfig(_Model):
 class OutputConfig(_Model):
     """How frames are written."""
 
-    formats: tuple[Literal["coco", "yolo", "bop"], ...] = Field(
-        ("coco",), description="label formats written after the frames (all from the frame records)"
+    formats: tuple[Literal["coco", "yolo", "bop", "mot"], ...] = Field(
+        ("coco",), description="label formats written after the frames (all from the frame records); "
+        "mot: MOT-Challenge gt.txt per sequence"
     )
     coco_segmentation: Literal["rle", "polygon"] = "rle"
     yolo_task: Literal["detect", "segment"] = "segment"
     image_format: Literal["png", "jpg"] = "jpg"
     jpeg_quality: int = Field(95, ge=1, le=100)
     depth_scale_m: float = Field(0.001, gt=0, le=1, description="metres per unit of the uint16 depth PNG, (0, 1]")
+
+
+CAMERA_MOTIONS = ("static", "orbit", "linear", "random_walk", "shake")
+OBJECT_MOTIONS = ("static", "constant")
+MAX_FRAMES_PER_SEQUENCE = 100_000
+
+
+class SequenceConfig(_Model):
+    """Sequences: dataset frame i is frame t = i % frames_per_sequence of sequence s = i // frames_per_sequence.
+
+    Off (one frame per scene) by default. Sequence s's scene is sampled once from the streams of
+    (seed, s), its motion from streams of its own, and frame t moves it to time t / fps, so every
+    frame is a pure function of (config, seed, s, t). Speeds are per second.
+    """
+
+    frames_per_sequence: int = Field(1, ge=1, le=MAX_FRAMES_PER_SEQUENCE, description="1 = off; 2..100000")
+    fps: float = Field(24.0, gt=0, le=10_000, description="frames per second, (0, 10000]")
+    camera_motion: Literal[CAMERA_MOTIONS] = Field(  # type: ignore[valid-type]
+        "static", description="static | orbit (about the vertical through the viewed point) | linear "
+        "(constant velocity, camera frame; dolly = z) | random_walk (smooth, sums of sines) | shake (hand-held)"
+    )
+    orbit_deg_per_s: Angle = Field(default_factory=lambda: _u(-30, 30), description="orbit: within ±3600")
+    camera_velocity_m_per_s: Vec3 = Field(
+        default_factory=lambda: (_c(0.0), _c(0.0), _u(-0.3, 0.3)),
+        description="linear: x right, y down, z forward of the first frame's camera; each within ±10 km",
+    )
+    walk_amplitude_m: _param(ge=0, le=MAX_DISTANCE_M) = Field(
+        default_factory=lambda: _c(0.05), description="random_walk: translation amplitude per axis, 0..10 km")
+    walk_amplitude_deg: _param(ge=0, le=180) = Field(
+        default_factory=lambda: _c(3.0), description="random_walk: rotation amplitude per axis, 0..180")
+    walk_frequency_hz: _param(ge=0, le=1000) = Field(
+        default_factory=lambda: _u(0.1, 0.5), description="random_walk: frequency of each sine, 0..1000")
+    shake_amplitude_m: _param(ge=0, le=MAX_DISTANCE_M) = Field(
+        default_factory=lambda: _c(0.002), description="shake: translation amplitude per axis, 0..10 km")
+    shake_amplitude_deg: _param(ge=0, le=180) = Field(
+        default_factory=lambda: _c(0.4), description="shake: rotation amplitude per axis, 0..180")
+    shake_frequency_hz: _param(ge=0, le=1000) = Field(
+        default_factory=lambda: _u(2.0, 8.0), description="shake: frequency of each sine, 0..1000")
+    object_motion: Literal[OBJECT_MOTIONS] = Field(  # type: ignore[valid-type]
+        "static", description="static | constant (linear and angular velocity drawn per object; the floor stays)"
+    )
+    object_velocity_m_per_s: Vec3 = Field(
+        default_factory=lambda: (_u(-0.2, 0.2), _u(-0.2, 0.2), _u(-0.2, 0.2)),
+        description="constant: world frame, each within ±10 km",
+    )
+    object_angular_speed_deg_per_s: _param(ge=0, le=MAX_ANGLE_DEG * 100) = Field(
+        default_factory=lambda: _u(0, 90), description="constant: about a uniformly random axis, 0..360000"
+    )
+    flow: bool = Field(False, description="write forward and backward optical flow (.flo, KITTI PNG, masks)")
+    scene_flow: bool = Field(False, description="also write 3-D scene flow (.npy, camera frame, metres); needs flow")
+    occlusion_tolerance_m: float = Field(
+        0.01, ge=0, le=MAX_DISTANCE_M, description="a point is occluded at the other frame when another "
+        "object's surface is this much nearer there"
+    )
+
+    @property
+    def enabled(self) -> bool:
+        return self.frames_per_sequence > 1
+
+    @model_validator(mode="after")
+    def _off_means_default(self) -> "SequenceConfig":
+        if not self.enabled and self != SequenceConfig.model_construct():
+            raise ValueError("sequence settings need sequence.frames_per_sequence > 1 (1 turns sequences off)")
+        if self.scene_flow and not self.flow:
+            raise ValueError("sequence.scene_flow needs sequence.flow: true")
+        return self
 
 
 Fraction = Annotated[NonNegativeFloat, Field(le=MAX_WEIGHT)]
@@ -465,6 +533,23 @@ class DatasetConfig(_Model):
     render: RenderConfig = Field(default_factory=RenderConfig)
     split: SplitConfig = Field(default_factory=SplitConfig)
     output: OutputConfig = Field(default_factory=OutputConfig)
+    sequence: SequenceConfig = Field(default_factory=SequenceConfig)
+
+    @model_serializer(mode="wrap")
+    def _sequence_only_when_on(self, handler) -> dict:
+        # Sequences are off by default; leaving the default block out keeps every existing
+        # config file, config hash and show-config output as it was.
+        data = handler(self)
+        if not self.sequence.enabled:
+            data.pop("sequence", None)
+        return data
+
+    @model_validator(mode="after")
+    def _sequences_without_constraints(self) -> "DatasetConfig":
+        if self.sequence.enabled and self.constraints.active:
+            raise ValueError("frame constraints resample single frames and cannot be used with sequences "
+                             "(sequence.frames_per_sequence > 1): remove the constraints section")
+        return self
 
     @model_validator(mode="after")
     def _constraints_need_amodal(self) -> "DatasetConfig":

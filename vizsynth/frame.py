@@ -11,6 +11,7 @@ import time
 
 import numpy as np
 
+from vizsynth.annotate.flow import FlowMaps, measure_flow, no_flow
 from vizsynth.annotate.frame import AssetInfo, FrameAnnotations, annotate_frame
 from vizsynth.assets.catalog import load_config_assets
 from vizsynth.backgrounds import background_image, composite
@@ -18,7 +19,9 @@ from vizsynth.config import ConstraintsConfig, DatasetConfig
 from vizsynth.effects import apply_effects
 from vizsynth.errors import PlacementError, SceneError
 from vizsynth.maps import enabled_maps
+from vizsynth.motion import scene_at
 from vizsynth.results import Frame, RenderResult
+from vizsynth.sampling.motion import start_sequence
 from vizsynth.sampling.scene import sample_scene
 from vizsynth.scene import ObjectSpec, SceneSpec
 
@@ -62,6 +65,7 @@ class FrameRenderer:
         self.categories = list(categories) if categories is not None else list(self.catalog.categories)
         self._category_ids = {name: i + 1 for i, name in enumerate(self.categories)}
         self._info: dict[str, AssetInfo] = {}
+        self._sequence_start: SceneSpec | None = None
         from vizsynth.render import Renderer  # pyrender is imported only by who renders
 
         self._renderer = Renderer(self._library, config.image.width, config.image.height, config.render.antialias,
@@ -88,9 +92,22 @@ class FrameRenderer:
         self._library.get(primitive=obj.primitive, mesh=obj.mesh)
 
     def scene(self, index: int, attempt: int = 0) -> SceneSpec:
-        """The sampled scene of frame ``index`` (no rendering); ``attempt`` > 0: a resample."""
-        return sample_scene(self.config, self.catalog, seed=self.seed, index=index,
-                            distractors=self.distractor_catalog, images=self._images, attempt=attempt)
+        """The sampled scene of frame ``index`` (no rendering); ``attempt`` > 0: a resample.
+
+        With sequences, frame ``index`` is frame t = index % T of sequence s = index // T: sequence
+        s's scene and motion are sampled from (seed, s) alone and moved to time t.
+        """
+        sequence = self.config.sequence
+        if not sequence.enabled:
+            return sample_scene(self.config, self.catalog, seed=self.seed, index=index,
+                                distractors=self.distractor_catalog, images=self._images, attempt=attempt)
+        s, t = divmod(index, sequence.frames_per_sequence)
+        if self._sequence_start is None or self._sequence_start.sequence.sequence != s:
+            # Frames of one sequence usually come in a row: sample its start once (a pure function of s).
+            scene = sample_scene(self.config, self.catalog, seed=self.seed, index=s,
+                                 distractors=self.distractor_catalog, images=self._images)
+            self._sequence_start = start_sequence(sequence, scene, seed=self.seed, sequence=s)
+        return scene_at(self._sequence_start, t)
 
     def frame(self, index: int, timings: dict | None = None) -> Frame:
         """Samples, renders and annotates frame ``index``, resampling it (deterministically) until
@@ -150,4 +167,27 @@ class FrameRenderer:
             background = background_image(spec.background, spec.camera.width, spec.camera.height)
             rgb = composite(rgb, result.alpha, background)
         rgb = apply_effects(rgb, spec.effects)
-        return Frame(index, spec, rgb, result.depth_m, result.instance_ids, annotations, maps)
+        flow = self.flow(spec, result) if self.config.sequence.flow and spec.sequence is not None else {}
+        return Frame(index, spec, rgb, result.depth_m, result.instance_ids, annotations, maps, flow)
+
+    def flow(self, spec: SceneSpec, result: RenderResult) -> dict[str, FlowMaps]:
+        """Forward (t -> t+1) and backward (t -> t-1) flow of a sequence frame, from its own spec:
+        the neighbours' poses follow from its recorded motion (``scene_at``), so a replayed record
+        gives the same flow. Each existing neighbour costs a flow pass and a label pass (its depth,
+        for the occlusion test); a missing one (past either end of the sequence) gives no valid pixel.
+        """
+        settings = self.config.sequence
+        seq = spec.sequence
+        height, width = result.depth_m.shape
+        out = {}
+        for direction, step in (("forward", 1), ("backward", -1)):
+            t = seq.t + step
+            if not 0 <= t < seq.frames:
+                out[direction] = no_flow(height, width, settings.scene_flow)
+                continue
+            other = scene_at(spec, t)
+            flow_pass = self._renderer.flow(spec, other)
+            _, other_depth = self._renderer.labels(other)
+            out[direction] = measure_flow(spec.camera, result.depth_m, result.instance_ids, flow_pass, other.camera,
+                                          other_depth, settings.occlusion_tolerance_m, settings.scene_flow)
+        return out

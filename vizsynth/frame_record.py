@@ -32,7 +32,7 @@ from pydantic import (
 from typing_extensions import TypedDict
 
 from vizsynth.errors import RecordError, SceneError, format_validation_error
-from vizsynth.maps import MAP_NAMES
+from vizsynth.maps import FLOW_RECORD_FILES, MAP_NAMES
 from vizsynth.scene import SceneSpec, scene_from_dict, scene_to_dict
 
 # Records are machine-written: a value of the wrong JSON type is damage, not a convenience to
@@ -121,6 +121,8 @@ class RecordInfo:
             ``instances/``.
         map_files: {map name: path relative to the map's folder} for the optional maps written
             (recorded as ``{name}_file`` keys, in the order written).
+        flow_files: {record key: path relative to its folder} of a sequence frame's optical-flow
+            files (``vizsynth.maps.FLOW_RECORD_FILES``), recorded after the maps.
         depth_scale_m: metres per depth-PNG unit.
         annotations: one per labelled object of the scene, in scene order.
     """
@@ -136,13 +138,16 @@ class RecordInfo:
     depth_file: StrictStr
     instances_file: StrictStr
     map_files: dict[str, StrictStr] = field(default_factory=dict)
+    flow_files: dict[str, StrictStr] = field(default_factory=dict)
     depth_scale_m: Annotated[StrictFloat, Field(gt=0)]
     annotations: tuple[ObjectRecord, ...]
 
     @property
-    def files(self) -> dict[str, str]:
-        """{dataset folder: path inside it} of every file of the frame (images, depth, instances, maps)."""
-        return {folder: getattr(self, key) for key, folder in IMAGE_FILES} | self.map_files
+    def files(self) -> list[tuple[str, str]]:
+        """(dataset folder, path inside it) of every file of the frame: images, depth, instances,
+        maps, flow (a flow folder holds two files per frame, .flo and KITTI .png)."""
+        return ([(folder, getattr(self, key)) for key, folder in IMAGE_FILES] + list(self.map_files.items())
+                + [(FLOW_RECORD_FILES[key], file) for key, file in self.flow_files.items()])
 
     @model_validator(mode="before")
     @classmethod
@@ -151,13 +156,18 @@ class RecordInfo:
             return data
         keys = [f"{name}_file" for name in MAP_NAMES]
         maps = {k[: -len("_file")]: data[k] for k in data if k in keys}
-        return {k: v for k, v in data.items() if k not in keys} | ({"map_files": maps} if maps else {})
+        flow = {k: data[k] for k in data if k in FLOW_RECORD_FILES}
+        rest = {k: v for k, v in data.items() if k not in keys and k not in FLOW_RECORD_FILES}
+        return rest | ({"map_files": maps} if maps else {}) | ({"flow_files": flow} if flow else {})
 
     @model_validator(mode="after")
     def _known_maps(self) -> RecordInfo:
         unknown = sorted(set(self.map_files) - set(MAP_NAMES))
         if unknown:
             raise ValueError(f"map_files names no known map: {unknown} (known: {list(MAP_NAMES)})")
+        unknown = sorted(set(self.flow_files) - set(FLOW_RECORD_FILES))
+        if unknown:
+            raise ValueError(f"flow_files names no known flow file: {unknown}")
         return self
 
     @model_serializer(mode="wrap")
@@ -165,6 +175,7 @@ class RecordInfo:
         values = handler(self)
         out = {k: values[k] for k in _ORDER if values[k] is not None}
         out |= {f"{name}_file": file for name, file in values["map_files"].items()}
+        out |= values["flow_files"]
         return out | {"depth_scale_m": values["depth_scale_m"], "annotations": values["annotations"]}
 
 

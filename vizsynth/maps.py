@@ -76,3 +76,14 @@ BY_NAME = {m.name: m for m in MAPS}
 def enabled_maps(settings: AnnotateConfig) -> tuple[PixelMap, ...]:
     """The maps whose flag is on, in ``MAPS`` order."""
     return tuple(m for m in MAPS if getattr(settings, m.flag))
+
+
+# Optical-flow files of sequence frames (written by vizsynth.io.flow): record key -> folder.
+FLOW_DIRECTIONS = ("forward", "backward")
+FLOW_RECORD_FILES = {
+    key: folder
+    for d in FLOW_DIRECTIONS
+    for key, folder in ((f"flow_{d}_file", f"flow_{d}"), (f"flow_{d}_kitti_file", f"flow_{d}"),
+                        (f"flow_{d}_occlusion_file", f"flow_{d}_occlusion"), (f"scene_flow_{d}_file", f"scene_flow_{d}"))
+}
+FLOW_FOLDERS = tuple(dict.fromkeys(FLOW_RECORD_FILES.values()))

@@ -71,6 +71,8 @@ class Frame:
         maps: optional extra per-pixel maps by folder name: "semantic" (H, W) uint16 category
             ids, "ray_distance" (H, W) float32 metres, "normals" (H, W, 3) float32 unit normals
             in the OpenCV camera frame (0 where no surface).
+        flow: sequences with ``sequence.flow``: {"forward": FlowMaps (t -> t+1), "backward":
+            FlowMaps (t -> t-1)} (``vizsynth.annotate.flow``); empty otherwise.
     """
 
     index: int
@@ -80,3 +82,4 @@ class Frame:
     instance_ids: np.ndarray
     annotations: FrameAnnotations
     maps: dict = field(default_factory=dict)
+    flow: dict = field(default_factory=dict)

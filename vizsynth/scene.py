@@ -280,6 +280,68 @@ class LightSpec:
         return {**defaults, **data} if isinstance(data, dict) else data
 
 
+CAMERA_MOTION_KINDS = ("static", "orbit", "linear", "random_walk", "shake")
+
+
+@dataclass(frozen=True)
+class CameraMotionSpec:
+    """How the camera moves over a sequence (what ``vizsynth.motion.scene_at`` applies).
+
+    Attributes:
+        kind: one of CAMERA_MOTION_KINDS.
+        pivot_m: orbit: a point of the vertical (world z) axis the camera turns about.
+        orbit_deg_per_s: orbit: turn rate about that axis (right-handed about +z).
+        velocity_m_per_s: linear: constant velocity of the camera centre, world frame.
+        wobble: random_walk / shake: sines added to the first frame's pose in its camera frame,
+            rows (axis, amplitude, frequency_hz, phase_rad); axes 0-2 translate along x, y, z
+            (amplitude in metres), axes 3-5 rotate about x, y, z (amplitude in degrees). Each
+            sine is taken relative to its value at t = 0, so frame 0 keeps the sampled camera.
+    """
+
+    __pydantic_config__ = _FORBID
+
+    kind: Literal[CAMERA_MOTION_KINDS]  # type: ignore[valid-type]
+    pivot_m: Vec3 = (0.0, 0.0, 0.0)
+    orbit_deg_per_s: float = 0.0
+    velocity_m_per_s: Vec3 = (0.0, 0.0, 0.0)
+    wobble: tuple[tuple[Annotated[int, Field(ge=0, le=5)], float, float, float], ...] = ()
+
+
+@dataclass(frozen=True)
+class ObjectMotionSpec:
+    """Constant motion of one object: its origin moves at ``velocity_m_per_s`` and the object turns
+    about its origin at ``angular_velocity_deg_per_s`` (axis * rate, world frame)."""
+
+    __pydantic_config__ = _FORBID
+
+    instance_id: Annotated[int, Field(ge=1, le=65535)]
+    velocity_m_per_s: Vec3
+    angular_velocity_deg_per_s: Vec3
+
+
+@dataclass(frozen=True)
+class SequenceSpec:
+    """Where a frame sits in its sequence and how the sequence moves.
+
+    Attributes:
+        sequence: sequence index s (dataset frame index = s * frames + t).
+        t: frame within the sequence, 0..frames-1; its time is t / fps seconds.
+        frames: frames in the sequence.
+        fps: frames per second.
+        camera: the camera's motion.
+        objects: the moving objects' motion (objects not listed stay still); track id = instance id.
+    """
+
+    __pydantic_config__ = _FORBID
+
+    sequence: Annotated[int, Field(ge=0)]
+    t: Annotated[int, Field(ge=0)]
+    frames: Annotated[int, Field(ge=1)]
+    fps: Annotated[float, Field(gt=0)]
+    camera: CameraMotionSpec
+    objects: tuple[ObjectMotionSpec, ...] = ()
+
+
 def _none_when_empty(value: Any) -> Any:
     return value or None
 
@@ -302,6 +364,8 @@ class SceneSpec:
 
     ``effects``: the sampled sensor effects, None for none (recorded as ``{}``).
     ``background``: what is seen behind the objects (solid: ``background_rgb``).
+    ``sequence``: the frame's place in its sequence and the sequence's motion, None for a single
+    frame (then not recorded).
     """
 
     __pydantic_config__ = _FORBID
@@ -313,6 +377,7 @@ class SceneSpec:
     ambient_rgb: Vec3 = (0.3, 0.3, 0.3)
     effects: Annotated[Effects | None, BeforeValidator(_none_when_empty), WrapSerializer(_empty_when_none)] = None
     background: Background = field(default_factory=Background)
+    sequence: SequenceSpec | None = None
 
     def obj_to_cam(self, obj: ObjectSpec) -> np.ndarray:
         """(4, 4) float64 pose of ``obj`` in the OpenCV camera frame, metres."""
@@ -345,9 +410,15 @@ class SceneSpec:
             raise ValueError(f"field 'camera': needs znear_m < zfar_m, got {c.znear_m} >= {c.zfar_m}")
         return self
 
+    @model_serializer(mode="wrap")
+    def _record(self, handler) -> dict:
+        # A single frame has no sequence block: records of single frames stay as they were.
+        return _without_defaults(handler(self), sequence=None)
+
 
 _SCENE = TypeAdapter(SceneSpec)
-_FIELD_NAMES = {f.name for spec in (SceneSpec, CameraSpec, ObjectSpec, LightSpec, MaterialSpec) for f in fields(spec)}
+_FIELD_NAMES = {f.name for spec in (SceneSpec, CameraSpec, ObjectSpec, LightSpec, MaterialSpec, SequenceSpec,
+                                    CameraMotionSpec, ObjectMotionSpec) for f in fields(spec)}
 
 
 def _headlight(world_to_cam: np.ndarray) -> LightSpec:

@@ -34,3 +34,20 @@ def frame_rngs(seed: int, index: int, attempt: int = 0) -> dict[str, np.random.G
         )
         for stage in STAGES
     }
+
+
+# Streams of a whole sequence (sequence s also uses frame_rngs(seed, s) for its scene): keyed by
+# names no frame stage uses, so they never shift a frame's streams.
+SEQUENCE_STAGES = ("camera_motion", "object_motion")
+
+
+def sequence_rngs(seed: int, sequence: int) -> dict[str, np.random.Generator]:
+    """The motion streams of sequence ``sequence`` of dataset ``seed``: {stage name: Generator},
+    one per name in SEQUENCE_STAGES, each depending on (seed, sequence, name) only."""
+    if seed < 0 or sequence < 0:
+        raise ValueError(f"seed and sequence must be >= 0, got seed={seed}, sequence={sequence}")
+    return {
+        stage: np.random.Generator(np.random.PCG64(np.random.SeedSequence(
+            seed, spawn_key=(sequence, zlib.crc32(stage.encode())))))
+        for stage in SEQUENCE_STAGES
+    }

@@ -20,6 +20,7 @@ from pycocotools import mask as coco_mask
 from vizsynth.frame_record import FrameRecord, ObjectRecord, object_to_dict
 from vizsynth.io.files import TMP_PREFIX
 from vizsynth.io.records import iter_records
+from vizsynth.io.tracks import coco_annotation_fields, coco_image_fields, coco_video
 from vizsynth.validate import ValidationReport, check_annotation
 
 CONVENTIONS = {
@@ -87,6 +88,7 @@ def coco_image(index: int, record: FrameRecord) -> dict:
         "height": camera.height, "frame_index": index, "camera_K": camera.K.tolist(),
         "world_to_cam": camera.world_to_cam.tolist(), "depth_file": info.depth_file,
         "instances_file": info.instances_file, "depth_scale_m": info.depth_scale_m,
+        **coco_image_fields(record),
     }
 
 
@@ -102,21 +104,28 @@ def write_coco(out_dir: Path, indices: Iterable[int], categories: list[dict], in
     category_ids = {c["id"] for c in categories}
     out_dir = Path(out_dir)
     n_annotations = 0
+    videos: dict[int, dict] = {}
     with tempfile.TemporaryDirectory(dir=out_dir, prefix=TMP_PREFIX) as tmp:
         images_path, anns_path = Path(tmp) / "images", Path(tmp) / "annotations"
         with open(images_path, "w") as images, open(anns_path, "w") as anns:
             for n, (index, record) in enumerate(iter_records(out_dir, indices)):
                 image = coco_image(index, record)
                 images.write(("" if n == 0 else ",\n") + json.dumps(image, separators=(",", ":")))
+                video = coco_video(record)
+                if video is not None:
+                    videos.setdefault(video["id"], video)
                 for ann in record.info.annotations:
                     if ann.area == 0:
                         continue
                     n_annotations += 1
-                    entry = {"id": n_annotations, "image_id": index + 1, **coco_annotation(ann, segmentation)}
+                    entry = {"id": n_annotations, "image_id": index + 1, **coco_annotation(ann, segmentation),
+                             **coco_annotation_fields(record, ann)}
                     if report is not None:
                         check_annotation(entry, image, category_ids, report, masks=False)
                     anns.write(("" if n_annotations == 1 else ",\n") + json.dumps(entry, separators=(",", ":")))
         head = {"info": {**info, "conventions": CONVENTIONS}, "licenses": [], "categories": categories}
+        if videos:  # sequences: COCO video fields as TAO and YouTube-VIS readers expect
+            head["videos"] = list(videos.values())
         partial = out_dir / f"{TMP_PREFIX}{os.getpid()}-annotations.json"
         with open(partial, "w") as out:
             out.write(json.dumps(head)[:-1] + ',\n"images": [\n')

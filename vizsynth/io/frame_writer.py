@@ -13,6 +13,7 @@ from vizsynth.config import OutputConfig
 from vizsynth.errors import RecordError
 from vizsynth.frame_record import FrameRecord, ObjectRecord, RecordInfo, record_to_dict
 from vizsynth.io.files import frame_stem, record_path, write_bytes_atomic, write_json_atomic
+from vizsynth.io.flow import whole_float_file, write_flow
 from vizsynth.io.records import read_record
 from vizsynth.maps import BY_NAME, encode_depth
 from vizsynth.results import Frame
@@ -83,10 +84,11 @@ def write_frame(out_dir: Path, frame: Frame, output: OutputConfig, record_info: 
         encoded = BY_NAME[name].encode(image, output)
         write_bytes_atomic(out_dir / name / f"{stem}.png", _encode(".png", encoded, _PNG_DEPTH))
         map_files[name] = f"{stem}.png"
+    flow_files = write_flow(out_dir, stem, frame.flow) if frame.flow else {}
 
     record = FrameRecord(frame.spec, RecordInfo(
         **record_info, index=index, image_file=image_file, depth_file=f"{stem}.png", instances_file=f"{stem}.png",
-        map_files=map_files, depth_scale_m=output.depth_scale_m, annotations=annotation_records(frame.annotations),
+        map_files=map_files, flow_files=flow_files, depth_scale_m=output.depth_scale_m, annotations=annotation_records(frame.annotations),
     ))
     path = record_path(out_dir, index)
     write_json_atomic(path, record_to_dict(record, path.parent))
@@ -107,7 +109,7 @@ def frame_complete(out_dir: Path, index: int) -> bool:
         info = read_record(out_dir, index).info
         if info.index != index:
             return False
-        for folder, file in info.files.items():
+        for folder, file in info.files:
             if not _whole_image(out_dir / folder / file):
                 return False
     except (OSError, RecordError):
@@ -116,6 +118,8 @@ def frame_complete(out_dir: Path, index: int) -> bool:
 
 
 def _whole_image(path: Path) -> bool:
+    if path.suffix in (".flo", ".npy"):
+        return whole_float_file(path)
     end = _WHOLE_FILE_END.get(path.suffix)
     with open(path, "rb") as f:
         size = f.seek(0, os.SEEK_END)

@@ -14,6 +14,7 @@ from vizsynth.assets.keypoints import NO_KEYPOINTS, KeypointSchema
 from vizsynth.config import OutputConfig
 from vizsynth.io.bop import check_bop_config, write_bop
 from vizsynth.io.coco import write_coco
+from vizsynth.io.tracks import check_mot_config, write_mot
 from vizsynth.io.yolo import write_yolo
 from vizsynth.validate import ValidationReport
 
@@ -54,6 +55,8 @@ WRITERS: dict[str, LabelWriter] = {w.name: w for w in (
         out, indices, categories, output.yolo_task)),
     LabelWriter("bop", lambda out, indices, categories, output, info, report: write_bop(out, indices, categories),
                 check=check_bop_config),
+    LabelWriter("mot", lambda out, indices, categories, output, info, report: write_mot(out, indices),
+                check=check_mot_config),
 )}
 
 

@@ -46,7 +46,7 @@ class _Renderer(pyrender.Renderer):
     def __init__(self, width: int, height: int, antialias: bool) -> None:
         super().__init__(width, height)
         self.antialias = antialias
-        self._targets: dict[str, _Target] = {}  # "single" (labels), "atlas" (silhouettes), "normals"
+        self._targets: dict[str, _Target] = {}  # "single" (labels), "atlas" (silhouettes), "normals", "flow"
         self._own_programs = ShaderProgramCache(shader_dir=str(Path(__file__).parent / "shaders"))
 
     def _single_sample(self, flags) -> bool:
@@ -176,6 +176,46 @@ class _Renderer(pyrender.Renderer):
         data = GL.glReadPixels(0, 0, width, height, GL.GL_RGB, GL.GL_FLOAT)
         return np.frombuffer(data, dtype=np.float32).reshape(height, width, 3)[::-1].copy()
 
+    def draw_flow(self, scene, jobs: list) -> np.ndarray:
+        """(H, W, 4) float32: per pixel, the position (x, y, z) in the other frame's OpenCV camera
+        frame of the surface point seen at the pixel centre, and the instance id drawn there
+        (0 where no surface).
+
+        Args:
+            scene: the staged pyrender scene (this frame's poses and camera).
+            jobs: (node, (4, 4) mesh-units-to-other-camera matrix, instance id) per object.
+        """
+        width, height = self.viewport_width, self.viewport_height
+        target = self._target("flow", (width, height), GL.GL_RGBA32F, depth=True)
+        GL.glBindFramebuffer(GL.GL_DRAW_FRAMEBUFFER, target)
+        GL.glViewport(0, 0, width, height)
+        GL.glDisable(GL.GL_MULTISAMPLE)
+        GL.glEnable(GL.GL_DEPTH_TEST)
+        GL.glDepthMask(GL.GL_TRUE)
+        GL.glDepthFunc(GL.GL_LESS)
+        GL.glClearColor(0.0, 0.0, 0.0, 0.0)
+        GL.glClear(GL.GL_COLOR_BUFFER_BIT | GL.GL_DEPTH_BUFFER_BIT)
+        view = np.linalg.inv(scene.get_pose(scene.main_camera_node))
+        projection = scene.main_camera_node.camera.get_projection_matrix(width, height)
+        for node, other_mv, instance_id in jobs:
+            for primitive in node.mesh.primitives:
+                program = self._own_programs.get_program(
+                    vertex_shader="flow.vert", fragment_shader="flow.frag",
+                    defines={"INST_M_LOC": _instance_matrix_location(primitive)},
+                )
+                if not program._in_context():
+                    program._add_to_context()
+                program._bind()
+                program.set_uniform("V", view)
+                program.set_uniform("P", projection)
+                program.set_uniform("other_MV", other_mv)
+                program.set_uniform("instance_id", float(instance_id))
+                self._bind_and_draw_primitive(primitive, scene.get_pose(node), program, RenderFlags.SEG)
+                program._unbind()
+        GL.glBindFramebuffer(GL.GL_READ_FRAMEBUFFER, target)
+        data = GL.glReadPixels(0, 0, width, height, GL.GL_RGBA, GL.GL_FLOAT)
+        return np.frombuffer(data, dtype=np.float32).reshape(height, width, 4)[::-1].copy()
+
     def _target(self, name: str, dims: tuple[int, int], color_format: int, depth: bool,
                 grow_only: bool = False) -> int:
         """The framebuffer ``name`` (a colour renderbuffer, and a depth one if asked), made again
@@ -260,6 +300,12 @@ class GLContext:
         self._platform.make_current()
         self._renderer.viewport_width, self._renderer.viewport_height = width, height
         return self._renderer.draw_normals(scene, nodes)
+
+    def flow(self, scene: pyrender.Scene, jobs: list, width: int, height: int) -> np.ndarray:
+        """See ``_Renderer.draw_flow``."""
+        self._platform.make_current()
+        self._renderer.viewport_width, self._renderer.viewport_height = width, height
+        return self._renderer.draw_flow(scene, jobs)
 
     def silhouettes(self, scene: pyrender.Scene, jobs: list, atlas_size: tuple[int, int]) -> np.ndarray:
         """See ``_Renderer.draw_silhouettes``."""

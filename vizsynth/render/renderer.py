@@ -206,6 +206,51 @@ class Renderer:
                             silhouettes=silhouettes, normals=normal_map,
                             alpha=None if solid else np.ascontiguousarray(rgba[..., 3]))
 
+    # --- sequences: the passes optical flow needs -------------------------------------------------
+
+    def labels(self, spec: SceneSpec) -> tuple[np.ndarray, np.ndarray]:
+        """The label pass alone: ((H, W) uint16 instance ids, (H, W) float32 z-depth in metres).
+
+        The same pass as ``render``'s, without the colour pass (for a frame's neighbours).
+        """
+        nodes = self._stage_geometry(spec)
+        seg_map = {node: (i & 0xFF, i >> 8, 0) for i, node in nodes.items()}
+        id_bytes, depth_m = self._gl.render(self._scene, spec.camera.width, spec.camera.height, seg_map)
+        return id_bytes[..., 0].astype(np.uint16) | (id_bytes[..., 1].astype(np.uint16) << 8), depth_m
+
+    def flow(self, spec: SceneSpec, other: SceneSpec) -> np.ndarray:
+        """The flow pass: ``spec``'s geometry rasterised like its label pass, each pixel carrying where
+        its surface point is in ``other`` (the same objects at another time).
+
+        Returns:
+            (H, W, 4) float32: (x, y, z) in ``other``'s OpenCV camera frame, metres, and the instance
+            id drawn (0 where no surface).
+
+        Raises:
+            RenderError: an object of ``spec`` is missing from ``other``, or the context is closed.
+        """
+        if self._gl is None:
+            raise RenderError("this renderer was closed")
+        moved = {o.instance_id: o for o in other.objects}
+        missing = sorted({o.instance_id for o in spec.objects} - set(moved))
+        if missing:
+            raise RenderError(f"flow: objects {missing} of the frame are missing from the other frame")
+        nodes = self._stage_geometry(spec)
+        jobs = []
+        for obj in spec.objects:
+            o = moved[obj.instance_id]
+            to_other = other.camera.world_to_cam @ o.obj_to_world @ np.diag([o.mesh_scale] * 3 + [1.0])
+            jobs.append((nodes[obj.instance_id], to_other, obj.instance_id))
+        return self._gl.flow(self._scene, jobs, spec.camera.width, spec.camera.height)
+
+    def _stage_geometry(self, spec: SceneSpec) -> dict[int, pyrender.Node]:
+        """Stages ``spec`` for passes that draw geometry only (labels, flow)."""
+        if self._gl is None:
+            raise RenderError("this renderer was closed")
+        if len(spec.objects) > MAX_INSTANCES:
+            raise RenderError(f"a frame holds at most {MAX_INSTANCES} objects, got {len(spec.objects)}")
+        return self._stage(spec, materials=False)
+
     # --- amodal silhouettes ----------------------------------------------------------------------
 
     def _silhouettes(self, spec: SceneSpec, nodes: dict[int, pyrender.Node]) -> dict[int, Silhouette]:
@@ -233,8 +278,9 @@ class Renderer:
 
     # --- scene staging -----------------------------------------------------------------------
 
-    def _stage(self, spec: SceneSpec) -> dict[int, pyrender.Node]:
-        """Puts the spec's camera, lights and objects into the persistent scene.
+    def _stage(self, spec: SceneSpec, materials: bool = True) -> dict[int, pyrender.Node]:
+        """Puts the spec's camera, lights and objects into the persistent scene (``materials``
+        False: no lights and materials, for passes that draw geometry only).
 
         Returns:
             {instance id: the node drawing that object}.
@@ -253,7 +299,7 @@ class Renderer:
         scene.ambient_light = np.array(spec.ambient_rgb)
         cam_to_world = np.linalg.inv(spec.camera.world_to_cam)
         self._frame_nodes.append(scene.add(_gl_camera(spec.camera), pose=cam_to_world @ CV_TO_GL))
-        for light in spec.lights:
+        for light in spec.lights if materials else ():
             self._frame_nodes.append(scene.add(_make_light(light), pose=_light_pose(light)))
 
         used: dict[str, int] = {}
@@ -263,7 +309,8 @@ class Renderer:
             used[obj.asset_key] = k + 1
             node = self._pooled_node(obj, k)
             node.mesh.is_visible = True
-            self._apply_material(node, obj)
+            if materials:
+                self._apply_material(node, obj)
             pose = obj.obj_to_world @ np.diag([obj.mesh_scale] * 3 + [1.0])
             scene.set_pose(node, pose)
             nodes[obj.instance_id] = node

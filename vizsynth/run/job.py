@@ -22,7 +22,7 @@ from vizsynth.io.coco import CONVENTIONS
 from vizsynth.io.files import record_path, remove_stale_temporaries, write_bytes_atomic, write_json_atomic
 from vizsynth.io.frame_writer import frame_complete
 from vizsynth.io.labels import check_label_formats, coco_categories
-from vizsynth.maps import MAP_NAMES
+from vizsynth.maps import FLOW_FOLDERS, MAP_NAMES
 from vizsynth.render import check_rendering
 from vizsynth.run.local import run_frames
 from vizsynth.run.outdir import (
@@ -258,7 +258,7 @@ def _frame_files(out_dir: Path, index: int) -> list[Path]:
     """The files of frame ``index`` that exist, its record included."""
     record = record_path(out_dir, index)
     files = [record] if record.is_file() else []
-    for folder in ("images", "depth", "instances", *MAP_NAMES):
+    for folder in ("images", "depth", "instances", *MAP_NAMES, *FLOW_FOLDERS):
         files += (out_dir / folder / record.parent.name).glob(f"{record.stem}.*")
     return files
 

@@ -99,10 +99,13 @@ def _start_pool(task: FrameTask, workers: int) -> ProcessPoolExecutor:
         for future in [pool.submit(_ready) for _ in range(workers)]:
             future.result()
     except BrokenProcessPool:
-        # The pool's own processes, read before shutdown forgets them: how did the workers end?
-        codes = {p.exitcode for p in (getattr(pool, "_processes", None) or {}).values()}
+        # The pool's own processes, taken before shutdown forgets them; their exit codes are known
+        # once shutdown has joined them: how did the workers end?
+        processes = list((getattr(pool, "_processes", None) or {}).values())
         pool.shutdown(wait=True, cancel_futures=True)
-        if WORKER_IMPORT_EXIT in codes:
+        for process in processes:
+            process.join(timeout=10)
+        if WORKER_IMPORT_EXIT in {p.exitcode for p in processes}:
             raise RenderError(
                 "worker processes import the script that called vizsynth.generate(..., workers>1), and the "
                 "call ran again there: put it under 'if __name__ == \"__main__\":'"
