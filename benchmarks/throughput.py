@@ -37,7 +37,7 @@ import vizsynth
 from vizsynth.assets.catalog import build_catalog
 from vizsynth.assets.meshes import MeshLibrary
 from vizsynth.config import load_config
-from vizsynth.frame import FrameRenderer
+from vizsynth.pipeline import FrameRenderer
 from vizsynth.run.local import llvmpipe_threads, render_threads, run_frames
 from vizsynth.run.task import FrameTask, resident_bytes
 

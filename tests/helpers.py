@@ -31,7 +31,7 @@ def single_object_scene(cam: CameraSpec, primitive: str, size_m: float, obj_to_c
 
 def annotate(scene: SceneSpec, result, library: MeshLibrary, **settings):
     """annotate_frame with every category id 1 and the assets' real bounds and keypoints."""
-    from vizsynth.annotate.frame import AssetInfo, annotate_frame
+    from vizsynth.annotate.annotator import AssetInfo, annotate_frame
     from vizsynth.assets.keypoints import NO_KEYPOINTS, PRIMITIVE_KEYPOINTS
     from vizsynth.config import AnnotateConfig
 

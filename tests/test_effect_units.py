@@ -7,8 +7,8 @@ import dataclasses
 import numpy as np
 import pytest
 
+from vizsynth.appearance.effects import EFFECTS, Effects, apply_effects, sample_effects
 from vizsynth.config import EffectsConfig
-from vizsynth.effects import EFFECTS, Effects, apply_effects, sample_effects
 
 RNG_SEED = 5
 

@@ -214,8 +214,8 @@ def test_occlusion_masks_agree_with_a_depth_test_oracle(dataset):
 
 
 def test_a_frame_rendered_alone_equals_it_within_its_sequence(dataset, tmp_path):
-    from vizsynth.frame import FrameRenderer
     from vizsynth.io.frame_writer import write_frame
+    from vizsynth.pipeline import FrameRenderer
 
     config = load_config(CONFIG)
     with FrameRenderer(config, 3) as frames:

@@ -17,7 +17,7 @@ GL_MODULES = ("pyrender", "OpenGL")
 # The stages that plan, sample, measure and write: none of them may need a GL library.
 GL_FREE = [
     "vizsynth", "vizsynth.cli", "vizsynth.config", "vizsynth.seeding", "vizsynth.sampling", "vizsynth.annotate",
-    "vizsynth.io", "vizsynth.validate", "vizsynth.stats", "vizsynth.frame", "vizsynth.render", "vizsynth.run.job",
+    "vizsynth.io", "vizsynth.validate", "vizsynth.stats", "vizsynth.pipeline", "vizsynth.render", "vizsynth.run.job",
 ]
 
 PUBLIC = {
@@ -27,7 +27,7 @@ PUBLIC = {
     "SceneSpec": "vizsynth.scene", "VizsynthError": "vizsynth.errors", "__version__": "vizsynth.version",
     "generate": "vizsynth.run.job", "iter_frames": "vizsynth.api", "load_config": "vizsynth.config",
     "load_scene": "vizsynth.scene", "render_frame": "vizsynth.api", "render_scene": "vizsynth.api",
-    "render_scenes": "vizsynth.run.scenes",
+    "render_scenes": "vizsynth.run.fixed_scenes",
 }
 
 
@@ -78,12 +78,12 @@ def test_public_names_are_pinned_and_each_is_its_module_object():
 
 
 def test_result_types_are_one_class_wherever_imported_from():
-    from vizsynth import frame, render, results
-    from vizsynth.annotate import frame as annotate_frame
+    from vizsynth import pipeline, render, results
+    from vizsynth.annotate import annotator
 
-    assert render.RenderResult is results.RenderResult is annotate_frame.RenderResult
+    assert render.RenderResult is results.RenderResult is annotator.RenderResult
     assert render.Silhouette is results.Silhouette
-    assert frame.Frame is results.Frame is vizsynth.Frame
+    assert pipeline.Frame is results.Frame is vizsynth.Frame
 
 
 @pytest.mark.gl

@@ -9,9 +9,9 @@ from vizsynth.assets.catalog import load_config_assets
 from vizsynth.config import DatasetConfig, load_config
 from vizsynth.errors import ConfigError
 from vizsynth.motion import scene_at
-from vizsynth.sampling.geometry import rigid_inverse
-from vizsynth.sampling.motion import start_sequence
-from vizsynth.sampling.scene import sample_scene
+from vizsynth.sampling.motion_sampler import start_sequence
+from vizsynth.sampling.poses import rigid_inverse
+from vizsynth.sampling.scene_sampler import sample_scene
 from vizsynth.scene import scene_from_dict, scene_to_dict
 from vizsynth.seeding import frame_rngs, sequence_rngs
 

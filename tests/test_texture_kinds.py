@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from vizsynth.textures import PROCEDURAL_TEXTURES, TEXTURE_KINDS, Texture, make_texture, sample_texture
+from vizsynth.appearance.textures import PROCEDURAL_TEXTURES, TEXTURE_KINDS, Texture, make_texture, sample_texture
 
 ASSETS = Path(__file__).resolve().parents[1] / "assets"
 COLORS = ((0.2, 0.4, 0.1), (0.8, 0.5, 0.9))

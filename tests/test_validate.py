@@ -18,7 +18,7 @@ from pycocotools import mask as coco_mask
 import vizsynth
 from tests.helpers import YCBV, ycbv_coco
 from vizsynth.cli import main
-from vizsynth.run.scenes import render_scenes
+from vizsynth.run.fixed_scenes import render_scenes
 from vizsynth.validate import validate_dataset
 
 CONFIG = {"image": {"width": 64, "height": 48}, "objects": {"count": {"uniform": [3, 5]}}}

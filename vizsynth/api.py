@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 from vizsynth.assets.images import image_pools
 from vizsynth.config import DatasetConfig, load_config
-from vizsynth.frame import Frame, FrameRenderer
+from vizsynth.pipeline import Frame, FrameRenderer
 from vizsynth.scene import SceneSpec, load_scene
 
 

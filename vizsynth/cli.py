@@ -178,7 +178,7 @@ def _generate(args: argparse.Namespace) -> int:
 
 def _render_scene(args: argparse.Namespace) -> int:
     from vizsynth.config import OutputConfig
-    from vizsynth.run.scenes import render_scenes
+    from vizsynth.run.fixed_scenes import render_scenes
 
     n = render_scenes(args.scenes, args.out, output=OutputConfig(image_format=args.image_format),
                       overwrite=args.overwrite)
@@ -187,7 +187,7 @@ def _render_scene(args: argparse.Namespace) -> int:
 
 
 def _replay(args: argparse.Namespace) -> int:
-    from vizsynth.run.scenes import replay_frame
+    from vizsynth.run.fixed_scenes import replay_frame
 
     dataset = args.dataset.resolve()
     out = args.out or dataset.with_name(f"{dataset.name}_replay_{args.frame}")

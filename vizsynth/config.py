@@ -30,13 +30,13 @@ from pydantic import (
     model_validator,
 )
 
+from vizsynth.appearance.backgrounds import BACKGROUND_KINDS
+from vizsynth.appearance.effects import EFFECTS
+from vizsynth.appearance.textures import PROCEDURAL_TEXTURES, TEXTURE_KINDS
 from vizsynth.assets.primitives import PRIMITIVE_NAMES
-from vizsynth.backgrounds import BACKGROUND_KINDS
 from vizsynth.distributions import Param, bounded, parse_param
-from vizsynth.effects import EFFECTS
 from vizsynth.errors import ConfigError, format_validation_error
 from vizsynth.scene import LIGHT_TYPES
-from vizsynth.textures import PROCEDURAL_TEXTURES, TEXTURE_KINDS
 
 PRIMITIVES = PRIMITIVE_NAMES
 
@@ -356,7 +356,7 @@ class BackgroundConfig(_Model):
 
 
 def _effects_config() -> type[_Model]:
-    """One field per effect of ``vizsynth.effects.EFFECTS``, in that order, constant at its identity."""
+    """One field per effect of ``vizsynth.appearance.effects.EFFECTS``, in that order, constant at its identity."""
     fields = {
         effect.name: (_param(soft=effect.soft, **effect.bounds),
                       Field(default_factory=partial(_c, effect.identity), description=effect.description))

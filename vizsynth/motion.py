@@ -1,6 +1,6 @@
 """scene_at: a frame of a sequence moved to another time, by the motion its SceneSpec records.
 
-Plain numpy, no randomness: sampling decides the motion (``vizsynth.sampling.motion``), this
+Plain numpy, no randomness: sampling decides the motion (``vizsynth.sampling.motion_sampler``), this
 module applies it. A frame's spec holds the poses at its own time t; ``scene_at(spec, t2)`` gives
 the poses at t2, so a frame's neighbours (for optical flow) follow from the frame's record alone.
 """
@@ -11,7 +11,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from vizsynth.sampling.geometry import rigid_inverse
+from vizsynth.sampling.poses import rigid_inverse
 from vizsynth.scene import CameraMotionSpec, SceneSpec
 
 

@@ -1,7 +1,7 @@
 """The plain results of rendering a frame: RenderResult, Silhouette and Frame.
 
 They live apart from the renderer so that the stages that only read them (annotation, writers,
-validation, job planning) import no pyrender/OpenGL; ``vizsynth.render`` and ``vizsynth.frame``
+validation, job planning) import no pyrender/OpenGL; ``vizsynth.render`` and ``vizsynth.pipeline``
 re-export them.
 """
 
@@ -15,7 +15,7 @@ import numpy as np
 from vizsynth.scene import SceneSpec
 
 if TYPE_CHECKING:  # annotate.frame imports this module; a runtime import would be circular
-    from vizsynth.annotate.frame import FrameAnnotations
+    from vizsynth.annotate.annotator import FrameAnnotations
 
 
 @dataclass(frozen=True)

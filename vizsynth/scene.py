@@ -31,10 +31,10 @@ from pydantic import (
     model_validator,
 )
 
-from vizsynth.backgrounds import Background
-from vizsynth.effects import Effects
+from vizsynth.appearance.backgrounds import Background
+from vizsynth.appearance.effects import Effects
+from vizsynth.appearance.textures import Texture
 from vizsynth.errors import SceneError, format_validation_error
-from vizsynth.textures import Texture
 
 LIGHT_TYPES = ("point", "directional", "spot")
 # pyrender's shaders take at most this many lights of each type (pyrender.constants.MAX_N_LIGHTS).

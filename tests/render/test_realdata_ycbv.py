@@ -15,7 +15,7 @@ import pytest
 from pycocotools import mask as coco_mask
 
 from vizsynth.config import DatasetConfig
-from vizsynth.frame import FrameRenderer
+from vizsynth.pipeline import FrameRenderer
 from vizsynth.scene import scene_from_dict
 
 pytestmark = pytest.mark.gl  # every test here renders

@@ -11,9 +11,9 @@ from PIL import Image
 
 from tests.helpers import camera
 from vizsynth import render  # its Renderer (and pyrender) loads on first use, not at collection
+from vizsynth.appearance.textures import Texture
 from vizsynth.assets.meshes import MeshLibrary
 from vizsynth.scene import LightSpec, MaterialSpec, ObjectSpec, SceneSpec
-from vizsynth.textures import Texture
 
 pytestmark = pytest.mark.gl  # every test here renders
 

@@ -17,7 +17,7 @@ import yaml
 import vizsynth
 from vizsynth.cli import main
 from vizsynth.errors import OutputError
-from vizsynth.frame import FrameRenderer
+from vizsynth.pipeline import FrameRenderer
 
 pytestmark = pytest.mark.gl  # every test here renders
 

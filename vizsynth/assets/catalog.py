@@ -7,10 +7,10 @@ from pathlib import Path
 
 import numpy as np
 
-from vizsynth.assets.geometry import RestingPose, bounding_radius, resting_poses
 from vizsynth.assets.images import ImagePools, image_pools, split_of
 from vizsynth.assets.keypoints import NO_KEYPOINTS, PRIMITIVE_KEYPOINTS, KeypointSchema
 from vizsynth.assets.meshes import MESH_SUFFIXES, MeshLibrary, has_own_appearance
+from vizsynth.assets.resting import RestingPose, bounding_radius, resting_poses
 from vizsynth.config import MeshAsset, MeshFolderAsset, PrimitiveAsset
 from vizsynth.errors import AssetError
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from vizsynth.annotate.frame import FrameAnnotations, ObjectAnnotation
+from vizsynth.annotate.annotator import FrameAnnotations, ObjectAnnotation
 from vizsynth.config import OutputConfig
 from vizsynth.errors import RecordError
 from vizsynth.frame_record import FrameRecord, ObjectRecord, RecordInfo, record_to_dict

@@ -19,6 +19,7 @@ import numpy as np
 import pyrender
 import trimesh
 
+from vizsynth.appearance.textures import make_texture, spherical_uv
 from vizsynth.assets.meshes import MeshLibrary
 from vizsynth.errors import ConfigError, RenderError
 from vizsynth.projection import box_corners, project
@@ -26,7 +27,6 @@ from vizsynth.render.atlas import pack_tiles
 from vizsynth.render.context import GLContext
 from vizsynth.results import RenderResult, Silhouette
 from vizsynth.scene import CameraSpec, LightSpec, ObjectSpec, SceneSpec
-from vizsynth.textures import make_texture, spherical_uv
 
 # OpenCV camera frame -> OpenGL camera frame (and back): flip y and z.
 CV_TO_GL = np.diag([1.0, -1.0, -1.0, 1.0])

@@ -37,7 +37,7 @@ from vizsynth.run.outdir import (
     storage_errors,
     storage_message,
 )
-from vizsynth.run.task import STAGES, FrameOutcome, FrameTask
+from vizsynth.run.task import TIMED_STAGES, FrameOutcome, FrameTask
 from vizsynth.version import __version__
 
 Executor = Callable[[FrameTask, Iterable[int], int], Iterator[FrameOutcome]]
@@ -169,7 +169,7 @@ def _run_job(config: DatasetConfig, out_dir: Path, num_frames: int, seed: int, w
              started: float) -> JobSummary:
     task = FrameTask(config, seed, out_dir, categories)
     failed: dict[int, FrameOutcome] = {}
-    stage_seconds = dict.fromkeys(STAGES, 0.0)
+    stage_seconds = dict.fromkeys(TIMED_STAGES, 0.0)
     num_objects = tries = rendered = 0
     storage_failure: FrameOutcome | None = None
     bar = tqdm(total=num_frames, unit="frame", disable=not progress, dynamic_ncols=True, file=sys.stderr)

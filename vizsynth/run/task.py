@@ -14,12 +14,12 @@ from pathlib import Path
 
 from vizsynth.config import DatasetConfig
 from vizsynth.errors import AssetError, ConfigError, PlacementError, SceneError
-from vizsynth.frame import FrameRenderer
 from vizsynth.io.frame_writer import write_frame
+from vizsynth.pipeline import FrameRenderer
 from vizsynth.run.outdir import STORAGE_ERRNOS
 from vizsynth.version import __version__
 
-STAGES = ("sample", "render", "annotate", "write")
+TIMED_STAGES = ("sample", "render", "annotate", "write")
 # Failures that depend only on (config, seed, index).
 _DETERMINISTIC = (AssetError, ConfigError, PlacementError, SceneError)
 

@@ -3,7 +3,7 @@
 from vizsynth.sampling.camera import intrinsics_from_yfov, sample_camera
 from vizsynth.sampling.lighting import sample_lights
 from vizsynth.sampling.objects import sample_material, sample_objects, sample_rotation
-from vizsynth.sampling.scene import sample_scene
+from vizsynth.sampling.scene_sampler import sample_scene
 
 __all__ = [
     "intrinsics_from_yfov", "sample_camera", "sample_lights", "sample_material",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from vizsynth.config import CameraConfig, ImageConfig
-from vizsynth.sampling.geometry import look_at_cam_to_world, rigid_inverse, spherical_offset
+from vizsynth.sampling.poses import look_at_cam_to_world, rigid_inverse, spherical_offset
 from vizsynth.scene import CameraSpec
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from vizsynth.config import LightsConfig
-from vizsynth.sampling.geometry import spherical_offset
+from vizsynth.sampling.poses import spherical_offset
 from vizsynth.scene import LightSpec
 
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from vizsynth.appearance.textures import sample_texture
 from vizsynth.assets.catalog import AssetCatalog, AssetEntry
 from vizsynth.config import DistractorsConfig, MaterialConfig, ObjectsConfig
 from vizsynth.distributions import Param
-from vizsynth.sampling.geometry import quaternion_to_matrix
 from vizsynth.sampling.placement import place_flying, place_tabletop
+from vizsynth.sampling.poses import quaternion_to_matrix
 from vizsynth.scene import CameraSpec, MaterialSpec, ObjectSpec
-from vizsynth.textures import sample_texture
 
 
 def sample_rotation(mode: str, *, rng: np.random.Generator) -> np.ndarray:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from vizsynth.assets.geometry import RestingPose
+from vizsynth.assets.resting import RestingPose
 from vizsynth.config import ObjectsConfig
 from vizsynth.errors import PlacementError
 from vizsynth.scene import CameraSpec

@@ -11,18 +11,18 @@ import time
 
 import numpy as np
 
+from vizsynth.annotate.annotator import AssetInfo, FrameAnnotations, annotate_frame
 from vizsynth.annotate.flow import FlowMaps, measure_flow, no_flow
-from vizsynth.annotate.frame import AssetInfo, FrameAnnotations, annotate_frame
+from vizsynth.appearance.backgrounds import background_image, composite
+from vizsynth.appearance.effects import apply_effects
 from vizsynth.assets.catalog import load_config_assets
-from vizsynth.backgrounds import background_image, composite
 from vizsynth.config import ConstraintsConfig, DatasetConfig
-from vizsynth.effects import apply_effects
 from vizsynth.errors import PlacementError, SceneError
 from vizsynth.maps import enabled_maps
 from vizsynth.motion import scene_at
 from vizsynth.results import Frame, RenderResult
-from vizsynth.sampling.motion import start_sequence
-from vizsynth.sampling.scene import sample_scene
+from vizsynth.sampling.motion_sampler import start_sequence
+from vizsynth.sampling.scene_sampler import sample_scene
 from vizsynth.scene import ObjectSpec, SceneSpec
 
 

@@ -8,12 +8,12 @@ from pathlib import Path
 from vizsynth.assets.keypoints import NO_KEYPOINTS, PRIMITIVE_KEYPOINTS
 from vizsynth.config import DatasetConfig, OutputConfig, load_config
 from vizsynth.errors import OutputError
-from vizsynth.frame import FrameRenderer
 from vizsynth.io.coco import CONVENTIONS
 from vizsynth.io.files import frame_stem, record_path, write_json_atomic
 from vizsynth.io.frame_writer import write_frame
 from vizsynth.io.labels import coco_categories
 from vizsynth.io.records import read_record
+from vizsynth.pipeline import FrameRenderer
 from vizsynth.run.outdir import MANIFEST, finish_dataset, new_manifest, prepare_output, read_manifest, storage_errors
 from vizsynth.scene import load_scene
 from vizsynth.version import __version__

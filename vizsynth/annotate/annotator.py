@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from vizsynth.annotate.masks import box_xywh, encode_rle, instance_boxes
-from vizsynth.annotate.projection import in_image, keypoint_visibility
+from vizsynth.annotate.point_flags import in_image, keypoint_visibility
 from vizsynth.assets.keypoints import KeypointSchema
 from vizsynth.config import AnnotateConfig
 from vizsynth.projection import box_corners, project

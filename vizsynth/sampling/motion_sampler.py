@@ -11,7 +11,7 @@ from dataclasses import replace
 import numpy as np
 
 from vizsynth.config import SequenceConfig
-from vizsynth.sampling.geometry import rigid_inverse
+from vizsynth.sampling.poses import rigid_inverse
 from vizsynth.scene import CameraMotionSpec, CameraSpec, ObjectMotionSpec, ObjectSpec, SceneSpec, SequenceSpec
 from vizsynth.seeding import sequence_rngs
 

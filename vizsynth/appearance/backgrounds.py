@@ -11,9 +11,9 @@ import cv2
 import numpy as np
 from pydantic import ConfigDict, model_serializer, model_validator
 
+from vizsynth.appearance.textures import Texture, make_texture
 from vizsynth.errors import AssetError
 from vizsynth.imagefiles import read_image
-from vizsynth.textures import Texture, make_texture
 
 BACKGROUND_KINDS = ("solid", "procedural", "image")
 

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import numpy as np
 
+from vizsynth.appearance.backgrounds import Background
+from vizsynth.appearance.effects import sample_effects
+from vizsynth.appearance.textures import sample_texture
 from vizsynth.assets.catalog import AssetCatalog
 from vizsynth.assets.images import ImagePools
-from vizsynth.backgrounds import Background
 from vizsynth.config import BackgroundConfig, DatasetConfig
-from vizsynth.effects import sample_effects
 from vizsynth.sampling.camera import sample_camera
 from vizsynth.sampling.lighting import sample_lights
 from vizsynth.sampling.objects import sample_distractors, sample_objects
 from vizsynth.scene import MaterialSpec, ObjectSpec, SceneSpec
 from vizsynth.seeding import frame_rngs
-from vizsynth.textures import sample_texture
 
 FLOOR_SIZE_M = 6.0
 
