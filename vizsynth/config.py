@@ -221,14 +221,14 @@ class PhysicsConfig(_Model):
         default_factory=lambda: _u(0.4, 0.9), description="Coulomb friction coefficient, 0..2"
     )
     rolling_friction: _param(ge=0, le=1) = Field(
-        default_factory=lambda: _c(0.002), description="rolling resistance (stops round objects rolling forever), 0..1"
+        default_factory=lambda: _c(0.005), description="rolling resistance (stops round objects rolling forever), 0..1"
     )
     restitution: Unit = Field(default_factory=lambda: _u(0.0, 0.3), description="bounciness, 0..1")
     container: ContainerConfig = Field(default_factory=ContainerConfig)
     time_step_s: float = Field(1 / 240, gt=0, le=0.05, description="fixed simulation step, (0, 0.05] s")
     max_steps: int = Field(2000, ge=1, le=100_000, description="step bound of one drop, 1..100000")
     rest_speed_m_s: float = Field(
-        0.005, gt=0, le=10, description="at rest: every object's speed (linear + angular x radius) below this, (0, 10]"
+        0.002, gt=0, le=10, description="at rest: every object's speed (linear + angular x radius) below this, (0, 10]"
     )
     max_tries: int = Field(
         5, ge=1, le=100, description="drops per frame (an object left the bin or none settled) before a PlacementError"

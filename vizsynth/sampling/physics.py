@@ -36,6 +36,9 @@ SOLVER_ITERATIONS = 50
 # Velocities are compared with the rest threshold every this many steps (reading them every step
 # costs as much as the step).
 CHECK_EVERY_STEPS = 10
+# At rest means slow at this many checks in a row: a single slow check can be a bounce's apex or
+# the turning point of a rocking object.
+REST_CHECKS = 6
 # A pile fills at most this fraction of the bin up to its walls (sum of convex hull volumes);
 # random piles of solids pack at 0.3..0.6, so more than this overflows the walls.
 MAX_FILL = 0.35
@@ -120,6 +123,13 @@ def draw_drops(bodies: list[Body], config: PhysicsConfig, *, rng: np.random.Gene
             frame and the limit).
     """
     half, floor_z, wall_z = support_area(config)
+    for k, body in enumerate(bodies):
+        if np.any(half - body.radius_m <= 0):
+            raise PlacementError(
+                f"frame {index}: the container is too small for object {k + 1}: its bounding diameter "
+                f"{2 * body.radius_m:.3f} m exceeds the limit of {2 * half.min():.3f} m (the drop area's inside "
+                "width); use smaller objects or a larger objects.physics.container (or drop_extent_m)"
+            )
     if wall_z is not None:
         volume = float(sum(b.volume_m3 for b in bodies))
         limit = MAX_FILL * 4 * half[0] * half[1] * (wall_z - floor_z)
@@ -135,12 +145,6 @@ def draw_drops(bodies: list[Body], config: PhysicsConfig, *, rng: np.random.Gene
         q = rng.normal(size=4)
         rotation = quaternion_to_matrix(q / np.linalg.norm(q))
         room = half - body.radius_m
-        if np.any(room <= 0):
-            raise PlacementError(
-                f"frame {index}: the container is too small for object {k + 1}: its bounding diameter "
-                f"{2 * body.radius_m:.3f} m exceeds the limit of {2 * half.min():.3f} m (the drop area's inside "
-                "width); use smaller objects or a larger objects.physics.container (or drop_extent_m)"
-            )
         xy = rng.uniform(-room, room)
         z = floor_z + body.radius_m + float(config.drop_height_m.sample(rng=rng))
         for centre, radius in centres:
@@ -191,11 +195,12 @@ def _build_world(p, client: int, config: PhysicsConfig) -> None:
         p.changeDynamics(body, -1, lateralFriction=1.0, restitution=0.0, physicsClientId=client)
 
 
-def simulate(bodies: list[Body], drops: list[Drop], config: PhysicsConfig) -> tuple[list[np.ndarray], float, int]:
+def simulate(bodies: list[Body], drops: list[Drop], config: PhysicsConfig) -> tuple[list[np.ndarray], float, int, bool]:
     """Runs one drop until every body is at rest or ``max_steps``.
 
     Returns:
-        (each body's (4, 4) com_to_world at the end, the fastest body's speed in m/s, steps run).
+        (each body's (4, 4) com_to_world at the end, the fastest body's speed in m/s at the last
+        check, steps run, whether it came to rest: slower than ``rest_speed_m_s`` at REST_CHECKS checks in a row).
     """
     p, client = _pybullet()
     _build_world(p, client, config)
@@ -209,7 +214,7 @@ def simulate(bodies: list[Body], drops: list[Drop], config: PhysicsConfig) -> tu
                          physicsClientId=client)
         ids.append(uid)
     radii = np.array([b.radius_m for b in bodies])
-    speed, steps = np.inf, 0
+    speed, steps, slow = np.inf, 0, 0
     while steps < config.max_steps:
         for _ in range(min(CHECK_EVERY_STEPS, config.max_steps - steps)):
             p.stepSimulation(physicsClientId=client)
@@ -217,7 +222,8 @@ def simulate(bodies: list[Body], drops: list[Drop], config: PhysicsConfig) -> tu
         velocities = [p.getBaseVelocity(uid, physicsClientId=client) for uid in ids]
         speeds = [np.linalg.norm(v) + np.linalg.norm(w) * r for (v, w), r in zip(velocities, radii)]
         speed = float(max(speeds, default=0.0))
-        if speed < config.rest_speed_m_s:
+        slow = slow + 1 if speed < config.rest_speed_m_s else 0
+        if slow == REST_CHECKS:
             break
     poses = []
     for uid in ids:
@@ -226,19 +232,26 @@ def simulate(bodies: list[Body], drops: list[Drop], config: PhysicsConfig) -> tu
         pose[:3, :3] = np.asarray(p.getMatrixFromQuaternion(orientation), dtype=np.float64).reshape(3, 3)
         pose[:3, 3] = position
         poses.append(pose)
-    return poses, speed, steps
+    return poses, speed, steps, slow == REST_CHECKS
 
 
 def _escaped(bodies: list[Body], poses: list[np.ndarray], config: PhysicsConfig) -> list[int]:
-    """Indices of the bodies whose centre left the area (over a wall, off the table)."""
+    """Indices of the bodies not wholly inside the area (leaning over a wall, fallen off the table).
+
+    Every hull vertex must lie within the area's walls (1 mm of slack for contact tolerance).
+    """
     half, floor_z, _ = support_area(config)
-    return [k for k, pose in enumerate(poses)
-            if np.any(np.abs(pose[:2, 3]) > half) or pose[2, 3] < floor_z - 1e-3]
+    out = []
+    for k, (body, pose) in enumerate(zip(bodies, poses)):
+        points = body.hull @ pose[:3, :3].T + pose[:3, 3]
+        if np.any(np.abs(points[:, :2]) > half + 1e-3) or points[:, 2].min() < floor_z - 1e-3:
+            out.append(k)
+    return out
 
 
 def settle(hulls: list[trimesh.Trimesh], scales: list[float], config: PhysicsConfig, *,
-           rng: np.random.Generator, index: int) -> list[np.ndarray]:
-    """The settled obj_to_world of each object, dropped as ``config`` says.
+           rng: np.random.Generator, index: int) -> tuple[list[np.ndarray], list[Drop]]:
+    """The settled obj_to_world of each object, dropped as ``config`` says, and the drops that settled.
 
     A drop in which an object leaves the area, or that is not at rest after ``max_steps``, is
     drawn again (from the same stream, so deterministically), at most ``max_tries`` times.
@@ -249,7 +262,7 @@ def settle(hulls: list[trimesh.Trimesh], scales: list[float], config: PhysicsCon
         index: the frame, named in errors.
 
     Returns:
-        (4, 4) float64 obj_to_world per object, in order.
+        ((4, 4) float64 obj_to_world per object, in order; the drawn Drop of each object).
 
     Raises:
         PlacementError: objects too big for the container, or no drop settled inside in ``max_tries``.
@@ -260,16 +273,16 @@ def settle(hulls: list[trimesh.Trimesh], scales: list[float], config: PhysicsCon
     for _ in range(config.max_tries):
         drops = draw_drops(bodies, config, rng=rng, index=index)
         if not bodies:
-            return []
-        poses, speed, steps = simulate(bodies, drops, config)
+            return [], []
+        poses, speed, steps, at_rest = simulate(bodies, drops, config)
         escaped = _escaped(bodies, poses, config)
-        if speed < config.rest_speed_m_s and not escaped:
+        if at_rest and not escaped:
             out = []
             for body, com_to_world in zip(bodies, poses):
                 to_origin = np.eye(4)
                 to_origin[:3, 3] = -body.com
                 out.append(com_to_world @ to_origin)
-            return out
+            return out, drops
         problems.append(f"objects {[k + 1 for k in escaped]} left the area" if escaped
                         else f"still moving at {speed:.3g} m/s after {steps} steps")
     raise PlacementError(
@@ -295,6 +308,6 @@ def place_physics(objects: tuple[ObjectSpec, ...], config: PhysicsConfig, catalo
         if hull is None:
             raise ValueError(f"frame {index}: no convex hull for {obj.asset_key}: build the catalogs with hulls=True")
         hulls.append(hull)
-    poses = settle(hulls, [o.mesh_scale for o in objects], config, rng=rng, index=index)
+    poses, _ = settle(hulls, [o.mesh_scale for o in objects], config, rng=rng, index=index)
     settled = tuple(replace(o, obj_to_world=pose) for o, pose in zip(objects, poses))
     return settled + ((container,) if container is not None else ())
