@@ -236,15 +236,17 @@ def simulate(bodies: list[Body], drops: list[Drop], config: PhysicsConfig) -> tu
 
 
 def _escaped(bodies: list[Body], poses: list[np.ndarray], config: PhysicsConfig) -> list[int]:
-    """Indices of the bodies not wholly inside the area (leaning over a wall, fallen off the table).
+    """Indices of the bodies not wholly inside the bin (leaning over a wall, fallen out) or below the floor.
 
-    Every hull vertex must lie within the area's walls (1 mm of slack for contact tolerance).
+    Every hull vertex must lie within the bin's walls (1 mm of slack for contact tolerance). Without
+    a bin the plane z = 0 is unbounded: objects may slide or roll beyond the drop area.
     """
-    half, floor_z, _ = support_area(config)
+    half, floor_z, wall_z = support_area(config)
     out = []
     for k, (body, pose) in enumerate(zip(bodies, poses)):
         points = body.hull @ pose[:3, :3].T + pose[:3, 3]
-        if np.any(np.abs(points[:, :2]) > half + 1e-3) or points[:, 2].min() < floor_z - 1e-3:
+        outside = wall_z is not None and np.any(np.abs(points[:, :2]) > half + 1e-3)
+        if outside or points[:, 2].min() < floor_z - 1e-3:
             out.append(k)
     return out
 
