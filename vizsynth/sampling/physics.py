@@ -141,7 +141,7 @@ def draw_drops(bodies: list[Body], config: PhysicsConfig, *, rng: np.random.Gene
             )
     drops: list[Drop] = []
     centres: list[tuple[np.ndarray, float]] = []
-    for k, body in enumerate(bodies):
+    for body in bodies:
         q = rng.normal(size=4)
         rotation = quaternion_to_matrix(q / np.linalg.norm(q))
         room = half - body.radius_m
