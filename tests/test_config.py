@@ -47,7 +47,7 @@ def test_overrides_parse_yaml_values():
         ({"lights": {"type": {"choice": ["laser"]}}}, ["lights.type", "laser"]),
         ({"camera": {"znear_m": 2, "zfar_m": 1}}, ["znear_m < zfar_m"]),
         ({"objects": {"assets": [{"prim": "cube"}]}}, ["objects.assets.0", "'primitive', 'mesh' or 'folder'"]),
-        ({"objects": {"placement": "floating"}}, ["objects.placement", "'scatter', 'flying' or 'tabletop'"]),
+        ({"objects": {"placement": "floating"}}, ["objects.placement", "'scatter', 'flying', 'tabletop' or 'physics'"]),
         ({"objects": {"tabletop_extent_m": [0.5, -1]}}, ["objects.tabletop_extent_m.1", "greater than 0"]),
         ({"objects": {"max_placement_tries": 0}}, ["objects.max_placement_tries", "greater than or equal to 1"]),
         ({"objects": {"flying_depth_m": {"uniform": [-1, 2]}}}, ["objects.flying_depth_m", "> 0"]),

@@ -183,6 +183,59 @@ def _default_assets() -> tuple:
 
 
 Extent = Annotated[PositiveFloat, Field(le=MAX_DISTANCE_M)]
+MAX_MASS_KG = 10_000.0        # an object's mass
+MAX_FRICTION = 2.0            # Coulomb friction coefficient (rubber on concrete is about 1)
+
+
+class ContainerConfig(_Model):
+    """physics: a box-shaped bin with walls standing on the plane z = 0, centred on the origin."""
+
+    enabled: bool = Field(True, description="drop into the bin (false: onto the bare plane z = 0)")
+    size_m: tuple[Extent, Extent] = Field((0.4, 0.3), description="outer length (x) and width (y), (0, 10 km]")
+    wall_height_m: float = Field(0.12, gt=0, le=MAX_SIZE_M, description="outer height, from the plane z = 0, (0, 100]")
+    wall_thickness_m: float = Field(0.01, gt=0, le=MAX_SIZE_M, description="walls and base, (0, 100]")
+    category: CategoryName | None = Field(None, description="label the bin as this category (default: unlabelled)")
+    color: Color = Field(default_factory=lambda: (_u(0.2, 0.8), _u(0.2, 0.8), _u(0.2, 0.8)))
+
+    @model_validator(mode="after")
+    def _has_inside(self) -> "ContainerConfig":
+        if 2 * self.wall_thickness_m >= min(self.size_m) or self.wall_thickness_m >= self.wall_height_m:
+            raise ValueError(
+                f"container.wall_thickness_m ({self.wall_thickness_m:g} m) leaves no inside: it must be < half "
+                f"the smaller of size_m {list(self.size_m)} and < wall_height_m ({self.wall_height_m:g} m)"
+            )
+        return self
+
+
+class PhysicsConfig(_Model):
+    """placement "physics": objects and distractors dropped from random poses and simulated
+    (PyBullet) until at rest; the settled poses are the frame's poses."""
+
+    drop_height_m: _param(ge=0, le=MAX_SIZE_M) = Field(
+        default_factory=lambda: _u(0.02, 0.2), description="gap under each object's bounding sphere when dropped, 0..100 m"
+    )
+    drop_extent_m: tuple[Extent, Extent] = Field(
+        (0.2, 0.2), description="without a container: half extents x, y of the drop area, (0, 10 km]"
+    )
+    mass_kg: _param(gt=0, le=MAX_MASS_KG) = Field(
+        default_factory=lambda: _u(0.05, 0.5), description="(0, 10000] kg"
+    )
+    friction: _param(ge=0, le=MAX_FRICTION) = Field(
+        default_factory=lambda: _u(0.4, 0.9), description="Coulomb friction coefficient, 0..2"
+    )
+    rolling_friction: _param(ge=0, le=1) = Field(
+        default_factory=lambda: _c(0.005), description="rolling resistance (stops round objects rolling forever), 0..1"
+    )
+    restitution: Unit = Field(default_factory=lambda: _u(0.0, 0.3), description="bounciness, 0..1")
+    container: ContainerConfig = Field(default_factory=ContainerConfig)
+    time_step_s: float = Field(1 / 240, gt=0, le=0.05, description="fixed simulation step, (0, 0.05] s")
+    max_steps: int = Field(2000, ge=1, le=100_000, description="step bound of one drop, 1..100000")
+    rest_speed_m_s: float = Field(
+        0.002, gt=0, le=10, description="at rest: every object's speed (linear + angular x radius) below this, (0, 10]"
+    )
+    max_tries: int = Field(
+        5, ge=1, le=100, description="drops per frame (an object left the bin or none settled) before a PlacementError"
+    )
 
 
 class ObjectsConfig(_Model):
@@ -196,9 +249,10 @@ class ObjectsConfig(_Model):
         default_factory=lambda: (_u(-0.3, 0.3), _u(-0.3, 0.3), _u(0.0, 0.15)), description="each within ±10 km"
     )
     rotation: Literal["uniform", "upright", "none"] = "uniform"
-    placement: Literal["scatter", "flying", "tabletop"] = Field(
+    placement: Literal["scatter", "flying", "tabletop", "physics"] = Field(
         "scatter", description="scatter: position_m and rotation as drawn, may intersect; flying: random "
-        "6D poses in the camera's view; tabletop: at rest on the plane z = 0 (both without interpenetration)"
+        "6D poses in the camera's view; tabletop: at rest on the plane z = 0 (both without interpenetration); "
+        "physics: dropped and simulated until at rest (see physics)"
     )
     flying_depth_m: Distance = Field(
         default_factory=lambda: _u(0.6, 1.4), description="flying: camera z-depth, (0, 10 km]"
@@ -210,6 +264,23 @@ class ObjectsConfig(_Model):
     balance: bool = Field(
         False, description="equal instance counts per category over the dataset (asset weights apply within a category)"
     )
+    physics: PhysicsConfig | None = Field(None, description="placement physics: the simulation (defaults when omitted)")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _physics_defaults(cls, data: Any) -> Any:
+        # The resolved config of a physics placement spells out every physics setting it used.
+        if isinstance(data, dict) and data.get("placement") == "physics" and data.get("physics") is None:
+            data = {**data, "physics": {}}
+        return data
+
+    @model_serializer(mode="wrap")
+    def _omit_unused_physics(self, handler: Any) -> Any:
+        # Configs that do not use physics print and save exactly as before it existed.
+        data = handler(self)
+        if self.physics is None and isinstance(data, dict):
+            data.pop("physics", None)
+        return data
 
     @model_validator(mode="after")
     def _some_weight(self) -> "ObjectsConfig":

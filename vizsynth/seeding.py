@@ -10,7 +10,7 @@ import zlib
 
 import numpy as np
 
-STAGES = ("camera", "objects", "materials", "lights", "background", "effects", "distractors")
+STAGES = ("camera", "objects", "materials", "lights", "background", "effects", "distractors", "physics")
 
 
 def frame_rngs(seed: int, index: int, attempt: int = 0) -> dict[str, np.random.Generator]:

@@ -6,6 +6,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
+import trimesh
 
 from vizsynth.assets.images import ImagePools, image_pools, split_of
 from vizsynth.assets.keypoints import NO_KEYPOINTS, PRIMITIVE_KEYPOINTS, KeypointSchema
@@ -29,6 +30,7 @@ class AssetEntry:
         keypoints: its named keypoints (primitives: built-in defaults; meshes: from the config).
         radius: bounding-sphere radius about the model origin, mesh units.
         resting: its most probable stable poses on a plane (only computed for tabletop placement).
+        hull: its convex hull, mesh units (only computed for physics placement: the collision shape).
     """
 
     category: str
@@ -40,6 +42,7 @@ class AssetEntry:
     keypoints: KeypointSchema = NO_KEYPOINTS
     radius: float = 0.0
     resting: tuple[RestingPose, ...] = ()
+    hull: trimesh.Trimesh | None = None
 
 
 @dataclass(frozen=True)
@@ -80,13 +83,17 @@ class AssetCatalog:
             return PRIMITIVE_KEYPOINTS.get(primitive, NO_KEYPOINTS)
         return next((e.keypoints for e in self.entries if e.mesh == mesh), NO_KEYPOINTS)
 
+    def hull(self, *, primitive: str | None, mesh: str | None) -> trimesh.Trimesh | None:
+        """The convex hull of a catalog asset (None: not computed, or not in the catalog)."""
+        return next((e.hull for e in self.entries if e.primitive == primitive and e.mesh == mesh), None)
+
     def category_keypoints(self) -> dict[str, KeypointSchema]:
         """{category: keypoint schema} (every asset of a category shares one; checked when built)."""
         return {e.category: e.keypoints for e in self.entries}
 
 
 def build_catalog(assets: tuple, library: MeshLibrary, resting: bool = False, split: str | None = None,
-                  fractions: tuple[float, float, float] = (0.8, 0.1, 0.1)) -> AssetCatalog:
+                  fractions: tuple[float, float, float] = (0.8, 0.1, 0.1), hulls: bool = False) -> AssetCatalog:
     """Expands config asset entries into catalog entries, loading (and so checking) every mesh once.
 
     Args:
@@ -94,6 +101,7 @@ def build_catalog(assets: tuple, library: MeshLibrary, resting: bool = False, sp
         resting: also compute each asset's stable resting poses (tabletop placement).
         split: keep only the mesh files of this split (see vizsynth.assets.images); primitives stay.
             Categories (and so their ids) are those of every asset, whatever the split.
+        hulls: also compute each asset's convex hull (physics placement).
 
     Raises:
         AssetError: a missing, unreadable or face-less mesh, or an empty folder.
@@ -120,7 +128,7 @@ def build_catalog(assets: tuple, library: MeshLibrary, resting: bool = False, sp
         entries = [e for e in entries if e.mesh is None or split_of(e.mesh, fractions) == split]
         if not entries:
             raise AssetError(f"split '{split}' leaves no assets (its mesh files all fall in other splits)")
-    entries = [_with_geometry(e, library, resting) for e in entries]
+    entries = [_with_geometry(e, library, resting, hulls) for e in entries]
     for category in categories:
         schemas = {e.keypoints.names for e in entries if e.category == category}
         if len(schemas) > 1:
@@ -131,9 +139,10 @@ def build_catalog(assets: tuple, library: MeshLibrary, resting: bool = False, sp
     return AssetCatalog(tuple(entries), categories)
 
 
-def _with_geometry(entry: AssetEntry, library: MeshLibrary, resting: bool) -> AssetEntry:
+def _with_geometry(entry: AssetEntry, library: MeshLibrary, resting: bool, hulls: bool = False) -> AssetEntry:
     mesh = library.get(primitive=entry.primitive, mesh=entry.mesh)
-    return replace(entry, radius=bounding_radius(mesh), resting=resting_poses(mesh) if resting else ())
+    return replace(entry, radius=bounding_radius(mesh), resting=resting_poses(mesh) if resting else (),
+                   hull=mesh.convex_hull if hulls else None)
 
 
 def _folder_entries(asset: MeshFolderAsset, library: MeshLibrary) -> list[AssetEntry]:
@@ -185,10 +194,14 @@ def load_config_assets(config, *, resting: bool | None = None, check_images: boo
         AssetError: a mesh, folder or image that cannot be used, naming it.
     """
     resting = config.objects.placement == "tabletop" if resting is None else resting
+    hulls = config.objects.placement == "physics"
     library = MeshLibrary()
     split, fractions = config.split.use, config.split.fractions
-    catalog = build_catalog(config.objects.assets, library, resting, split, fractions)
+    catalog = build_catalog(config.objects.assets, library, resting, split, fractions, hulls)
+    container = config.objects.physics.container if config.objects.physics is not None else None
+    if container is not None and container.enabled and container.category not in (None, *catalog.categories):
+        catalog = replace(catalog, categories=(*catalog.categories, container.category))  # a labelled bin
     # A job checks the distractor assets even when none is placed: a bad path fails before writing.
     wanted = check_images or config.distractors.count.support()[1] > 0
-    distractors = build_catalog(config.distractors.assets, library, resting, split, fractions) if wanted else None
+    distractors = build_catalog(config.distractors.assets, library, resting, split, fractions, hulls) if wanted else None
     return ConfigAssets(library, catalog, distractors, image_pools(config, check=check_images))

@@ -29,6 +29,44 @@ _BUILDERS = {
 }
 
 PRIMITIVE_NAMES = tuple(name for name in _BUILDERS if name != "floor")
+BIN_PREFIX = "bin:"
+
+
+def bin_name(length_m: float, width_m: float, height_m: float, thickness_m: float) -> str:
+    """The primitive name of an open box (physics containers): ``bin:<x>:<y>:<z>:<wall>`` in metres.
+
+    The name holds the whole shape, so a frame record renders the bin without its config.
+    """
+    return BIN_PREFIX + ":".join(repr(float(v)) for v in (length_m, width_m, height_m, thickness_m))
+
+
+def bin_boxes(name: str) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The (centre (3,), extents (3,)) in metres of a bin's base and four walls; base on z = 0.
+
+    Raises:
+        AssetError: a malformed bin name.
+    """
+    try:
+        x, y, z, t = (float(v) for v in name[len(BIN_PREFIX):].split(":"))
+    except ValueError:
+        raise AssetError(f"primitive '{name}': a bin is named bin:<x>:<y>:<z>:<wall> in metres") from None
+    if not (0 < 2 * t < min(x, y) and 0 < t < z):
+        raise AssetError(f"primitive '{name}': the wall thickness must be > 0, < half of x and y and < z")
+    return [
+        (np.array([0.0, 0.0, t / 2]), np.array([x, y, t])),
+        (np.array([(x - t) / 2, 0.0, z / 2]), np.array([t, y, z])),
+        (np.array([-(x - t) / 2, 0.0, z / 2]), np.array([t, y, z])),
+        (np.array([0.0, (y - t) / 2, z / 2]), np.array([x - 2 * t, t, z])),
+        (np.array([0.0, -(y - t) / 2, z / 2]), np.array([x - 2 * t, t, z])),
+    ]
+
+
+def _bin_mesh(name: str) -> trimesh.Trimesh:
+    import trimesh
+
+    parts = [trimesh.creation.box(extents=e, transform=trimesh.transformations.translation_matrix(c))
+             for c, e in bin_boxes(name)]
+    return trimesh.util.concatenate(parts)
 
 
 def make_primitive(name: str) -> trimesh.Trimesh:
@@ -37,12 +75,15 @@ def make_primitive(name: str) -> trimesh.Trimesh:
     Raises:
         AssetError: for an unknown name (with the known names).
     """
-    if name not in _BUILDERS:
+    if name.startswith(BIN_PREFIX):
+        mesh = _bin_mesh(name)
+    elif name not in _BUILDERS:
         raise AssetError(f"unknown primitive '{name}'; known primitives: {', '.join(PRIMITIVE_NAMES)}")
-    import trimesh
+    else:
+        import trimesh
 
-    function, arguments = _BUILDERS[name]
-    mesh = getattr(trimesh.creation, function)(**arguments)
+        function, arguments = _BUILDERS[name]
+        mesh = getattr(trimesh.creation, function)(**arguments)
     mesh.apply_translation(-mesh.bounds.mean(axis=0))
     mesh.apply_scale(1.0 / float(np.max(mesh.extents)))
     return mesh

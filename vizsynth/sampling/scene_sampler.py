@@ -71,6 +71,11 @@ def sample_scene(config: DatasetConfig, catalog: AssetCatalog, *, seed: int, ind
             config.distractors, config.objects, config.material, distractors, rng=rngs["distractors"],
             camera=camera, index=index, placed=placed, first_id=len(objects) + 1, texture_images=images.textures,
         )
+    if config.objects.placement == "physics":
+        from vizsynth.sampling.physics import place_physics
+
+        objects = place_physics(objects, config.objects.physics, [catalog, distractors], rng=rngs["physics"],
+                                index=index)
     lights = sample_lights(config.lights, rng=rngs["lights"])
     background_rgb, background = sample_background(config.background, images.backgrounds, rng=rngs["background"])
     floor_color = tuple(float(c.sample(rng=rngs["background"])) for c in config.background.floor_color)

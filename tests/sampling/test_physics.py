@@ -1,0 +1,304 @@
+"""Placement "physics": settled piles checked against FCL on the render meshes (an independent
+collision library), determinism across processes and worker counts, replay without PyBullet, and a
+clear refusal of every bad physics value."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import trimesh
+
+from vizsynth.assets import MeshLibrary
+from vizsynth.assets.catalog import load_config_assets
+from vizsynth.config import load_config
+from vizsynth.errors import ConfigError, PlacementError
+from vizsynth.sampling import sample_scene
+from vizsynth.scene import scene_to_dict
+
+fcl = pytest.importorskip("fcl")
+pytest.importorskip("pybullet")
+
+TOLERANCE_M = 0.002
+ROOT = Path(__file__).resolve().parents[2]
+# Convex primitives only: their render meshes equal their collision hulls, so the FCL checks below
+# test the simulation, not the hull approximation of concave shapes.
+PILE = {
+    "objects": {
+        "placement": "physics", "count": {"uniform": [3, 5]}, "primitive_size_m": {"uniform": [0.03, 0.06]},
+        "assets": [{"primitive": p} for p in ("cube", "sphere", "cylinder", "cone", "capsule")],
+        "physics": {"container": {"size_m": [0.2, 0.16], "wall_height_m": 0.2, "wall_thickness_m": 0.01}},
+    },
+    "distractors": {"count": {"uniform": [0, 2]}, "size_m": {"uniform": [0.03, 0.05]},
+                    "assets": [{"primitive": "cube"}, {"primitive": "sphere"}]},
+    "image": {"width": 32, "height": 24},
+}
+
+
+def _convex(mesh: trimesh.Trimesh) -> fcl.CollisionObject:
+    faces = np.hstack([np.full((len(mesh.faces), 1), 3), mesh.faces]).ravel()
+    return fcl.CollisionObject(fcl.Convex(np.asarray(mesh.vertices), len(mesh.faces), faces))
+
+
+def _penetration(a: fcl.CollisionObject, b: fcl.CollisionObject) -> float:
+    request = fcl.CollisionRequest(enable_contact=True, num_max_contacts=1, gjk_solver_type=fcl.GJKSolverType.GST_LIBCCD)
+    result = fcl.CollisionResult()
+    return max((c.penetration_depth for c in result.contacts), default=0.0) if fcl.collide(a, b, request, result) else 0.0
+
+
+def _distance(a: fcl.CollisionObject, b: fcl.CollisionObject) -> float:
+    return fcl.distance(a, b, fcl.DistanceRequest(), fcl.DistanceResult())
+
+
+def _world_mesh(obj, library: MeshLibrary) -> trimesh.Trimesh:
+    mesh = library.get(primitive=obj.primitive, mesh=obj.mesh).copy()
+    mesh.apply_scale(obj.mesh_scale)
+    mesh.apply_transform(obj.obj_to_world)
+    return mesh
+
+
+@pytest.fixture(scope="module")
+def piles():
+    config = load_config(PILE)
+    assets = load_config_assets(config, check_images=False)
+    scenes = [sample_scene(config, assets.catalog, seed=3, index=i, distractors=assets.distractors) for i in range(100)]
+    return config, assets, scenes
+
+
+def test_100_piles_never_interpenetrate_and_stay_in_the_bin_supported(piles):
+    config, assets, scenes = piles
+    c = config.objects.physics.container
+    inside = np.array(c.size_m) / 2 - c.wall_thickness_m
+    from vizsynth.assets.primitives import bin_boxes, bin_name
+
+    walls = [fcl.CollisionObject(fcl.Box(*extents), fcl.Transform(centre))
+             for centre, extents in bin_boxes(bin_name(*c.size_m, c.wall_height_m, c.wall_thickness_m))]
+    stacked = 0
+    for index, scene in enumerate(scenes):
+        bins = [o for o in scene.objects if o.primitive.startswith("bin:")]
+        assert len(bins) == 1 and bins[0].distractor, f"frame {index}: one unlabelled bin"
+        moving = [o for o in scene.objects if o is not bins[0]]
+        meshes = [_world_mesh(o, assets.library) for o in moving]
+        assert all(m.is_convex for m in meshes)
+        shapes = [_convex(m) for m in meshes]
+        for i in range(len(shapes)):
+            lowest = meshes[i].vertices[:, 2].min()
+            assert np.all(np.abs(meshes[i].vertices[:, :2]) <= inside + TOLERANCE_M), f"frame {index}: object {i + 1} outside"
+            assert lowest >= c.wall_thickness_m - TOLERANCE_M, f"frame {index}: object {i + 1} sinks into the base"
+            for j in range(i + 1, len(shapes)):
+                depth = _penetration(shapes[i], shapes[j])
+                assert depth <= TOLERANCE_M, f"frame {index}: objects {i + 1} and {j + 1} overlap by {depth * 1000:.2f} mm"
+            on_floor = lowest <= c.wall_thickness_m + TOLERANCE_M
+            touching = [_distance(shapes[i], shapes[j]) for j in range(len(shapes)) if j != i]
+            touching += [_distance(shapes[i], wall) for wall in walls]
+            stacked += not on_floor
+            assert on_floor or min(touching) <= TOLERANCE_M, (
+                f"frame {index}: object {i + 1} floats: lowest point {lowest:.4f} m, nearest contact "
+                f"{min(touching) * 1000:.1f} mm"
+            )
+    assert stacked >= 20, f"only {stacked} objects rest on others: too few piles to test"
+
+
+def test_100_piles_are_at_rest(piles):
+    """Started again from its settled poses at zero speed, with the masses and friction it settled
+    with, at most 2% of the objects move by 2 mm in half a second and none by 5 cm.
+
+    A restart loses Bullet's contact state (warm-started impulses), so an object held by friction
+    on a slope can slip where the uninterrupted simulation held it: a few such slips are expected,
+    objects still falling or rolling are not.
+    """
+    from vizsynth.sampling.physics import Drop, body_of, container_object, settle, simulate
+    from vizsynth.seeding import frame_rngs
+
+    config, assets, scenes = piles
+    physics = config.objects.physics
+    catalogs = [assets.catalog, assets.distractors]
+    slipped, total = [], 0
+    for index, scene in enumerate(scenes):
+        moving = [o for o in scene.objects if not o.primitive.startswith("bin:")]
+        total += len(moving)
+        hulls = [next(h for c in catalogs if (h := c.hull(primitive=o.primitive, mesh=None)) is not None) for o in moving]
+        rng = frame_rngs(3, index)["physics"]
+        container_object(physics, 0, rng=rng)  # the bin's colour comes first in the stream
+        poses, drops = settle(hulls, [o.mesh_scale for o in moving], physics, rng=rng, index=index)
+        assert all(np.array_equal(p, o.obj_to_world) for p, o in zip(poses, moving))
+        bodies = [body_of(h, o.mesh_scale) for h, o in zip(hulls, moving)]
+        starts = []
+        for obj, body, drop in zip(moving, bodies, drops):
+            com = np.eye(4)
+            com[:3, 3] = body.com
+            starts.append(Drop(obj.obj_to_world @ com, drop.mass_kg, drop.friction, drop.rolling_friction,
+                               drop.restitution))
+        after, _, steps, _ = simulate(bodies, starts, physics.model_copy(update={"max_steps": 120,
+                                                                                 "rest_speed_m_s": 1e-12}))
+        assert steps == 120
+        for k, (drop, pose, body) in enumerate(zip(starts, after, bodies)):
+            before = drop.com_to_world[:3, :3] @ body.hull.T + drop.com_to_world[:3, 3:]
+            now = pose[:3, :3] @ body.hull.T + pose[:3, 3:]
+            moved = np.linalg.norm(now - before, axis=0).max()
+            assert moved < 0.05, f"frame {index}: object {k + 1} moved {moved * 1000:.1f} mm: not at rest"
+            if moved >= TOLERANCE_M:
+                slipped.append(f"frame {index} object {k + 1}: {moved * 1000:.1f} mm")
+    assert len(slipped) <= 0.02 * total, f"{len(slipped)} of {total} objects not at rest: {slipped}"
+
+
+def _frame_json(index: int) -> str:
+    config = load_config(PILE)
+    assets = load_config_assets(config, check_images=False)
+    return json.dumps(scene_to_dict(sample_scene(config, assets.catalog, seed=3, index=index,
+                                                 distractors=assets.distractors)))
+
+
+def test_same_frame_in_a_new_process_is_byte_identical(piles):
+    """Frame 57 sampled after 99 other drops in this process equals frame 57 alone in a fresh one."""
+    _, _, scenes = piles
+    here = json.dumps(scene_to_dict(scenes[57]))
+    code = "import sys; from tests.sampling.test_physics import _frame_json; sys.stdout.write(_frame_json(57))"
+    fresh = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True,
+                           env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert fresh.stdout == here
+
+
+def _tree(folder: Path) -> dict[str, bytes]:
+    """Every file vizsynth wrote except the manifest (which records timings)."""
+    return {str(p.relative_to(folder)): p.read_bytes()
+            for p in sorted(folder.rglob("*")) if p.is_file() and p.name != "manifest.json"}
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory):
+    import vizsynth
+
+    out = tmp_path_factory.mktemp("physics") / "w1"
+    assert vizsynth.generate(PILE, out, num_frames=8, seed=1, workers=1, progress=False).completed == 8
+    return out
+
+
+@pytest.mark.gl
+def test_one_and_two_workers_write_identical_frames(reference, tmp_path):
+    import vizsynth
+
+    vizsynth.generate(PILE, tmp_path / "w2", num_frames=8, seed=1, workers=2, progress=False)
+    two = _tree(tmp_path / "w2")
+    assert len([f for f in two if f.startswith("frames")]) == 8 and two == _tree(reference)
+
+
+@pytest.mark.gl
+def test_killed_job_resumes_to_the_uninterrupted_result(reference, tmp_path):
+    import signal
+    import time
+
+    import yaml
+
+    out, config = tmp_path / "data", tmp_path / "config.yaml"
+    config.write_text(yaml.safe_dump(PILE))
+    cmd = [sys.executable, "-m", "vizsynth", "generate", str(config), "--out", str(out), "-n", "8", "--seed", "1",
+           "--no-progress"]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT, env=env)
+    deadline = time.monotonic() + 120
+    while len(list((out / "frames").rglob("*.json"))) < 2 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert 2 <= len(list((out / "frames").rglob("*.json"))) < 8, "killed part-way, or the test means nothing"
+    assert subprocess.run([*cmd, "--resume"], capture_output=True, cwd=ROOT, env=env).returncode == 0
+    assert _tree(out) == _tree(reference)
+
+
+@pytest.mark.gl
+def test_replay_needs_no_pybullet(tmp_path):
+    import vizsynth
+
+    vizsynth.generate(PILE, tmp_path / "data", num_frames=2, seed=4, progress=False)
+    code = ("import sys; sys.modules['pybullet'] = None\n"
+            "from vizsynth.cli import main\n"
+            f"sys.exit(main(['replay', {str(tmp_path / 'data')!r}, '--frame', '1', '--out', {str(tmp_path / 'r')!r}]))")
+    replayed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
+                              env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert replayed.returncode == 0, replayed.stdout + replayed.stderr
+    assert "4/4 files byte-identical" in replayed.stdout
+
+
+def test_without_pybullet_physics_fails_with_the_install_hint(tmp_path):
+    code = ("import sys; sys.modules['pybullet'] = None\n"
+            "from vizsynth.cli import main\n"
+            "sys.exit(main(['generate', '--out', sys.argv[1], '-n', '1', '--set', 'objects.placement=physics',"
+            " '--set', 'objects.primitive_size_m=0.05', '--set', 'image.width=32', '--set', 'image.height=24']))")
+    run = subprocess.run([sys.executable, "-c", code, str(tmp_path / "out")], capture_output=True, text=True,
+                         cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert run.returncode != 0
+    assert "pip install 'vizsynth[physics]'" in run.stderr, run.stderr
+
+
+def test_importing_vizsynth_does_not_import_pybullet():
+    code = ("import sys, vizsynth, vizsynth.sampling.scene_sampler, vizsynth.sampling.physics, vizsynth.cli\n"
+            "sys.exit('pybullet' in sys.modules)")
+    assert subprocess.run([sys.executable, "-c", code], cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}).returncode == 0
+
+
+def test_configs_without_physics_print_as_before():
+    assert "physics" not in load_config(None).to_dict()["objects"]
+    resolved = load_config({"objects": {"placement": "physics"}}).to_dict()
+    assert resolved["objects"]["physics"]["max_steps"] == 2000
+    assert load_config(resolved).to_dict() == resolved
+
+
+@pytest.mark.parametrize(("key", "value", "message"), [
+    ("mass_kg", 0, r"mass_kg.*> 0"),
+    ("mass_kg", {"uniform": [-1, 1]}, r"mass_kg.*> 0"),
+    ("friction", -0.1, r"friction.*>= 0"),
+    ("friction", 2.5, r"friction.*<= 2"),
+    ("rolling_friction", -1, r"rolling_friction.*>= 0"),
+    ("restitution", 1.5, r"restitution.*<= 1"),
+    ("drop_height_m", -0.1, r"drop_height_m.*>= 0"),
+    ("drop_extent_m", [0, 1], r"drop_extent_m"),
+    ("max_steps", 0, r"max_steps"),
+    ("rest_speed_m_s", 0, r"rest_speed_m_s"),
+    ("time_step_s", 0.5, r"time_step_s"),
+    ("max_tries", 0, r"max_tries"),
+    ("container", {"wall_thickness_m": 0.2}, r"wall_thickness_m .*leaves no inside"),
+    ("container", {"size_m": [0.3, -1]}, r"size_m"),
+    ("container", {"wall_height_m": 0}, r"wall_height_m"),
+    ("container", {"category": " "}, r"category"),
+])
+def test_bad_physics_values_are_refused_naming_the_field(key, value, message):
+    with pytest.raises(ConfigError, match=message):
+        load_config({"objects": {"placement": "physics", "physics": {key: value}}})
+
+
+def _physics_scene(objects: dict, index: int):
+    config = load_config({"objects": {"placement": "physics", **objects}})
+    assets = load_config_assets(config, check_images=False)
+    return sample_scene(config, assets.catalog, seed=0, index=index, distractors=assets.distractors)
+
+
+def test_a_bin_too_small_for_the_pile_names_the_frame_and_the_limit():
+    with pytest.raises(PlacementError, match=r"frame 4: the container is too small .* above the limit of 0.00\d+ m\^3"):
+        _physics_scene({"count": 40, "primitive_size_m": 0.08, "assets": [{"primitive": "cube"}],
+                        "physics": {"container": {"size_m": [0.2, 0.2], "wall_height_m": 0.1}}}, 4)
+
+
+def test_an_object_wider_than_the_bin_names_the_frame_and_the_limit():
+    with pytest.raises(PlacementError, match=r"frame 2: the container is too small for object 1: .* limit of 0.080 m"):
+        _physics_scene({"count": 1, "primitive_size_m": 0.2, "assets": [{"primitive": "sphere"}],
+                        "physics": {"container": {"size_m": [0.1, 0.2], "wall_height_m": 0.3}}}, 2)
+
+
+def test_a_step_bound_too_low_to_settle_fails_naming_the_frame_and_tries():
+    with pytest.raises(PlacementError, match=r"frame 1: no physics drop settled in 2 tries .*still moving"):
+        _physics_scene({"count": 3, "primitive_size_m": 0.05, "physics": {"max_steps": 5, "max_tries": 2}}, 1)
+
+
+def test_a_labelled_bin_gets_a_category_of_its_own():
+    config = load_config({"objects": {"placement": "physics", "count": 2, "primitive_size_m": 0.05,
+                                      "physics": {"container": {"category": "tote"}}}})
+    assets = load_config_assets(config, check_images=False)
+    assert assets.catalog.categories[-1] == "tote"
+    scene = sample_scene(config, assets.catalog, seed=0, index=0, distractors=assets.distractors)
+    assert [(o.category, o.distractor) for o in scene.objects][-1] == ("tote", False)

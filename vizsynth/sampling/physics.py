@@ -1,0 +1,315 @@
+"""Placement "physics": objects dropped from random poses into a bin (or onto the plane z = 0) and
+simulated with PyBullet until at rest; the settled poses become the frame's poses.
+
+Only sampling runs the simulation: the settled poses are written into the SceneSpec (and so into the
+frame record), so replay, resume and render-scene never need PyBullet. PyBullet is imported inside
+the functions that simulate, so ``import vizsynth`` works without it.
+
+Determinism: every random number (drop poses, masses, friction, restitution) comes from the frame's
+own ``physics`` stream; the simulation has a fixed time step and step bound and runs in one
+single-threaded DIRECT client per process, reset before every drop. The same PyBullet build on the
+same platform then gives the same poses bit for bit; other platforms and builds may differ in the
+last bits of the floats.
+
+Collision shapes: the convex hull of each object's mesh (a concave object rests on its hull: a mug
+never holds anything), boxes for the bin's base and walls, the plane z = 0 below everything.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, replace
+
+import numpy as np
+import trimesh
+
+from vizsynth.assets.primitives import bin_boxes, bin_name
+from vizsynth.config import PhysicsConfig
+from vizsynth.errors import PlacementError, VizsynthError
+from vizsynth.sampling.poses import quaternion_to_matrix
+from vizsynth.scene import MaterialSpec, ObjectSpec
+
+GRAVITY_M_S2 = 9.81
+# Contacts are solved with more iterations than Bullet's default (10): piles of 30 objects then
+# settle without sinking into each other.
+SOLVER_ITERATIONS = 50
+# Velocities are compared with the rest threshold every this many steps (reading them every step
+# costs as much as the step).
+CHECK_EVERY_STEPS = 10
+# At rest means slow at this many checks in a row: a single slow check can be a bounce's apex or
+# the turning point of a rocking object.
+REST_CHECKS = 6
+# A pile fills at most this fraction of the bin up to its walls (sum of convex hull volumes);
+# random piles of solids pack at 0.3..0.6, so more than this overflows the walls.
+MAX_FILL = 0.35
+INSTALL_HINT = "placement 'physics' needs PyBullet: pip install 'vizsynth[physics]' (pybullet==3.2.7)"
+
+_client: dict = {}
+
+
+@dataclass(frozen=True)
+class Body:
+    """What the simulation needs of one object.
+
+    Attributes:
+        hull: (N, 3) float64 convex hull vertices in metres, about the hull's centre of mass.
+        com: (3,) float64 the hull's centre of mass in the object frame, metres.
+        radius_m: bounding-sphere radius about ``com``.
+        volume_m3: the hull's volume.
+    """
+
+    hull: np.ndarray
+    com: np.ndarray
+    radius_m: float
+    volume_m3: float
+
+
+def body_of(hull: trimesh.Trimesh, scale: float) -> Body:
+    """The collision body of an asset's (unscaled, convex) hull drawn at ``scale`` metres per mesh unit."""
+    com = np.asarray(hull.center_mass, dtype=np.float64) * scale
+    vertices = np.asarray(hull.vertices, dtype=np.float64) * scale - com
+    return Body(vertices, com, float(np.linalg.norm(vertices, axis=1).max()), float(hull.volume) * scale**3)
+
+
+@dataclass(frozen=True)
+class Drop:
+    """The drawn start of one object: (4, 4) pose of its centre of mass and its contact properties."""
+
+    com_to_world: np.ndarray
+    mass_kg: float
+    friction: float
+    rolling_friction: float
+    restitution: float
+
+
+def container_object(config: PhysicsConfig, instance_id: int, *, rng: np.random.Generator) -> ObjectSpec | None:
+    """The bin as an object (unlabelled unless ``container.category``), or None without one.
+
+    Draws its colour from ``rng`` (always, so the stream advances the same way either way).
+    """
+    c = config.container
+    color = tuple(float(v.sample(rng=rng)) for v in c.color)
+    if not c.enabled:
+        return None
+    x, y = c.size_m
+    pose = np.eye(4)
+    pose[2, 3] = c.wall_height_m / 2  # the primitive is centred on its bounding box
+    return ObjectSpec(
+        instance_id=instance_id, category=c.category or "container",
+        primitive=bin_name(x, y, c.wall_height_m, c.wall_thickness_m), mesh=None,
+        mesh_scale=float(max(x, y, c.wall_height_m)), obj_to_world=pose,
+        material=MaterialSpec(color, 0.0, 0.8), distractor=c.category is None,
+    )
+
+
+def support_area(config: PhysicsConfig) -> tuple[np.ndarray, float, float | None]:
+    """(half extents (2,) of the area objects must stay in, height of its floor, wall top or None)."""
+    c = config.container
+    if not c.enabled:
+        return np.asarray(config.drop_extent_m, dtype=np.float64), 0.0, None
+    inside = np.asarray(c.size_m, dtype=np.float64) / 2 - c.wall_thickness_m
+    return inside, c.wall_thickness_m, c.wall_height_m
+
+
+def draw_drops(bodies: list[Body], config: PhysicsConfig, *, rng: np.random.Generator, index: int) -> list[Drop]:
+    """Draws each body's start pose and contact properties, in body order.
+
+    Each object gets a uniform rotation, a centre uniform over the area (kept a radius inside the
+    walls), and a height ``drop_height_m`` above the floor, raised until its bounding sphere clears
+    every sphere drawn before it: the drop starts without interpenetration.
+
+    Raises:
+        PlacementError: an object wider than the area, or objects too big for the bin (naming the
+            frame and the limit).
+    """
+    half, floor_z, wall_z = support_area(config)
+    for k, body in enumerate(bodies):
+        if np.any(half - body.radius_m <= 0):
+            raise PlacementError(
+                f"frame {index}: the container is too small for object {k + 1}: its bounding diameter "
+                f"{2 * body.radius_m:.3f} m exceeds the limit of {2 * half.min():.3f} m (the drop area's inside "
+                "width); use smaller objects or a larger objects.physics.container (or drop_extent_m)"
+            )
+    if wall_z is not None:
+        volume = float(sum(b.volume_m3 for b in bodies))
+        limit = MAX_FILL * 4 * half[0] * half[1] * (wall_z - floor_z)
+        if volume > limit:
+            raise PlacementError(
+                f"frame {index}: the container is too small for the objects: their {len(bodies)} convex hulls hold "
+                f"{volume:.4g} m^3, above the limit of {limit:.4g} m^3 ({MAX_FILL:g} of the bin's inside); use fewer "
+                "or smaller objects or a larger objects.physics.container"
+            )
+    drops: list[Drop] = []
+    centres: list[tuple[np.ndarray, float]] = []
+    for body in bodies:
+        q = rng.normal(size=4)
+        rotation = quaternion_to_matrix(q / np.linalg.norm(q))
+        room = half - body.radius_m
+        xy = rng.uniform(-room, room)
+        z = floor_z + body.radius_m + float(config.drop_height_m.sample(rng=rng))
+        for centre, radius in centres:
+            reach = body.radius_m + radius
+            d = float(np.linalg.norm(xy - centre[:2]))
+            if d < reach:
+                z = max(z, centre[2] + np.sqrt(reach * reach - d * d) + 1e-3)
+        pose = np.eye(4)
+        pose[:3, :3] = rotation
+        pose[:3, 3] = [xy[0], xy[1], z]
+        centres.append((pose[:3, 3], body.radius_m))
+        drops.append(Drop(pose, float(config.mass_kg.sample(rng=rng)), float(config.friction.sample(rng=rng)),
+                          float(config.rolling_friction.sample(rng=rng)), float(config.restitution.sample(rng=rng))))
+    return drops
+
+
+def _pybullet():
+    """The process's PyBullet module and DIRECT client (made on first use, anew after a fork)."""
+    try:
+        import pybullet
+    except ImportError:
+        raise VizsynthError(INSTALL_HINT) from None
+    if _client.get("pid") != os.getpid():
+        _client.update(pid=os.getpid(), id=pybullet.connect(pybullet.DIRECT))
+    return pybullet, _client["id"]
+
+
+def _quaternion_xyzw(rotation: np.ndarray) -> list[float]:
+    from scipy.spatial.transform import Rotation
+
+    return [float(v) for v in Rotation.from_matrix(rotation).as_quat()]
+
+
+def _build_world(p, client: int, config: PhysicsConfig) -> None:
+    p.resetSimulation(physicsClientId=client)
+    p.setPhysicsEngineParameter(fixedTimeStep=config.time_step_s, numSolverIterations=SOLVER_ITERATIONS,
+                                deterministicOverlappingPairs=1, physicsClientId=client)
+    p.setGravity(0, 0, -GRAVITY_M_S2, physicsClientId=client)
+    plane = p.createCollisionShape(p.GEOM_PLANE, physicsClientId=client)
+    statics = [p.createMultiBody(0, plane, physicsClientId=client)]
+    c = config.container
+    if c.enabled:
+        name = bin_name(*c.size_m, c.wall_height_m, c.wall_thickness_m)
+        for centre, extents in bin_boxes(name):
+            shape = p.createCollisionShape(p.GEOM_BOX, halfExtents=(extents / 2).tolist(), physicsClientId=client)
+            statics.append(p.createMultiBody(0, shape, basePosition=centre.tolist(), physicsClientId=client))
+    for body in statics:
+        p.changeDynamics(body, -1, lateralFriction=1.0, restitution=0.0, physicsClientId=client)
+
+
+def simulate(bodies: list[Body], drops: list[Drop], config: PhysicsConfig) -> tuple[list[np.ndarray], float, int, bool]:
+    """Runs one drop until every body is at rest or ``max_steps``.
+
+    Returns:
+        (each body's (4, 4) com_to_world at the end, the fastest body's speed in m/s at the last
+        check, steps run, whether it came to rest: slower than ``rest_speed_m_s`` at REST_CHECKS checks in a row).
+    """
+    p, client = _pybullet()
+    _build_world(p, client, config)
+    ids = []
+    for body, drop in zip(bodies, drops):
+        shape = p.createCollisionShape(p.GEOM_MESH, vertices=body.hull.tolist(), physicsClientId=client)
+        uid = p.createMultiBody(drop.mass_kg, shape, basePosition=drop.com_to_world[:3, 3].tolist(),
+                                baseOrientation=_quaternion_xyzw(drop.com_to_world[:3, :3]), physicsClientId=client)
+        p.changeDynamics(uid, -1, lateralFriction=drop.friction, rollingFriction=drop.rolling_friction,
+                         spinningFriction=drop.rolling_friction, restitution=drop.restitution,
+                         physicsClientId=client)
+        ids.append(uid)
+    radii = np.array([b.radius_m for b in bodies])
+    speed, steps, slow = np.inf, 0, 0
+    while steps < config.max_steps:
+        for _ in range(min(CHECK_EVERY_STEPS, config.max_steps - steps)):
+            p.stepSimulation(physicsClientId=client)
+            steps += 1
+        velocities = [p.getBaseVelocity(uid, physicsClientId=client) for uid in ids]
+        speeds = [np.linalg.norm(v) + np.linalg.norm(w) * r for (v, w), r in zip(velocities, radii)]
+        speed = float(max(speeds, default=0.0))
+        slow = slow + 1 if speed < config.rest_speed_m_s else 0
+        if slow == REST_CHECKS:
+            break
+    poses = []
+    for uid in ids:
+        position, orientation = p.getBasePositionAndOrientation(uid, physicsClientId=client)
+        pose = np.eye(4)
+        pose[:3, :3] = np.asarray(p.getMatrixFromQuaternion(orientation), dtype=np.float64).reshape(3, 3)
+        pose[:3, 3] = position
+        poses.append(pose)
+    return poses, speed, steps, slow == REST_CHECKS
+
+
+def _escaped(bodies: list[Body], poses: list[np.ndarray], config: PhysicsConfig) -> list[int]:
+    """Indices of the bodies not wholly inside the bin (leaning over a wall, fallen out) or below the floor.
+
+    Every hull vertex must lie within the bin's walls (1 mm of slack for contact tolerance). Without
+    a bin the plane z = 0 is unbounded: objects may slide or roll beyond the drop area.
+    """
+    half, floor_z, wall_z = support_area(config)
+    out = []
+    for k, (body, pose) in enumerate(zip(bodies, poses)):
+        points = body.hull @ pose[:3, :3].T + pose[:3, 3]
+        outside = wall_z is not None and np.any(np.abs(points[:, :2]) > half + 1e-3)
+        if outside or points[:, 2].min() < floor_z - 1e-3:
+            out.append(k)
+    return out
+
+
+def settle(hulls: list[trimesh.Trimesh], scales: list[float], config: PhysicsConfig, *,
+           rng: np.random.Generator, index: int) -> tuple[list[np.ndarray], list[Drop]]:
+    """The settled obj_to_world of each object, dropped as ``config`` says, and the drops that settled.
+
+    A drop in which an object leaves the area, or that is not at rest after ``max_steps``, is
+    drawn again (from the same stream, so deterministically), at most ``max_tries`` times.
+
+    Args:
+        hulls: each object's unscaled convex hull; scales: each object's metres per mesh unit.
+        rng: the frame's physics stream.
+        index: the frame, named in errors.
+
+    Returns:
+        ((4, 4) float64 obj_to_world per object, in order; the drawn Drop of each object).
+
+    Raises:
+        PlacementError: objects too big for the container, or no drop settled inside in ``max_tries``.
+        VizsynthError: PyBullet is not installed (with the install hint).
+    """
+    bodies = [body_of(hull, scale) for hull, scale in zip(hulls, scales)]
+    problems = []
+    for _ in range(config.max_tries):
+        drops = draw_drops(bodies, config, rng=rng, index=index)
+        if not bodies:
+            return [], []
+        poses, speed, steps, at_rest = simulate(bodies, drops, config)
+        escaped = _escaped(bodies, poses, config)
+        if at_rest and not escaped:
+            out = []
+            for body, com_to_world in zip(bodies, poses):
+                to_origin = np.eye(4)
+                to_origin[:3, 3] = -body.com
+                out.append(com_to_world @ to_origin)
+            return out, drops
+        problems.append(f"objects {[k + 1 for k in escaped]} left the area" if escaped
+                        else f"still moving at {speed:.3g} m/s after {steps} steps")
+    raise PlacementError(
+        f"frame {index}: no physics drop settled in {config.max_tries} tries ({'; '.join(problems)}); raise "
+        "objects.physics.max_steps or rest_speed_m_s, use fewer objects, a lower drop_height_m or higher walls"
+    )
+
+
+def place_physics(objects: tuple[ObjectSpec, ...], config: PhysicsConfig, catalogs: list, *,
+                  rng: np.random.Generator, index: int) -> tuple[ObjectSpec, ...]:
+    """The objects (labelled and distractors) at their settled poses, then the bin (if any).
+
+    Args:
+        objects: the drawn objects; their poses are replaced.
+        catalogs: the catalogs they were drawn from (with hulls: ``build_catalog(..., hulls=True)``).
+        rng: the frame's physics stream: the bin's colour, then the drops.
+    """
+    container = container_object(config, len(objects) + 1, rng=rng)
+    hulls = []
+    for obj in objects:
+        hull = next((h for c in catalogs if c is not None
+                     for h in [c.hull(primitive=obj.primitive, mesh=obj.mesh)] if h is not None), None)
+        if hull is None:
+            raise ValueError(f"frame {index}: no convex hull for {obj.asset_key}: build the catalogs with hulls=True")
+        hulls.append(hull)
+    poses, _ = settle(hulls, [o.mesh_scale for o in objects], config, rng=rng, index=index)
+    settled = tuple(replace(o, obj_to_world=pose) for o, pose in zip(objects, poses))
+    return settled + ((container,) if container is not None else ())
