@@ -185,27 +185,67 @@ def test_bop_gt_info_matches_the_toolkit_definitions(dataset):
     assert 100 < mug["diameter"] < 200, "the YCB mug's diameter in millimetres"
 
 
-@pytest.mark.gl
-def test_coco_polygons_cover_the_masks(dataset, tmp_path):
-    from vizsynth.io.coco import write_coco
+@pytest.fixture(scope="module")
+def polygon_dataset(tmp_path_factory):
+    """COCO polygons and YOLO segment labels of objects of 32x32 px and more (tori among them)."""
+    out = tmp_path_factory.mktemp("polygons") / "data"
+    config = {**CONFIG, "image": {"width": 192, "height": 144},
+              "output": {"formats": ["coco", "yolo"], "coco_segmentation": "polygon", "image_format": "png"}}
+    assert vizsynth.generate(config, out, num_frames=8, seed=3, progress=False).ok
+    return out
 
-    categories = json.loads((dataset / "annotations.json").read_text())["categories"]
-    write_coco(dataset, range(10), categories, {}, segmentation="polygon")
-    try:
-        coco = _coco(dataset / "annotations.json")
-        for ann in coco.dataset["annotations"]:
-            assert isinstance(ann["segmentation"], list) and all(len(p) >= 6 for p in ann["segmentation"])
-            image = coco.imgs[ann["image_id"]]
-            ids = cv2.imread(str(dataset / "instances" / image["instances_file"]), cv2.IMREAD_UNCHANGED)
-            truth = ids == ann["instance_id"]
-            polygon = coco.annToMask(ann).astype(bool)
-            # Outlines follow pixel edges: every mask pixel is inside; beyond the mask only its
-            # holes (polygons have none: a torus' hole is filled) and diagonal corner pixels.
-            assert not (truth & ~polygon).any()
-            filled = ndimage.binary_dilation(ndimage.binary_fill_holes(truth))
-            assert not (polygon & ~filled).any()
-    finally:
-        write_coco(dataset, range(10), categories, {}, segmentation="rle")
+
+def _instance_masks(out: Path, coco: dict):
+    """Yields (annotation, its YOLO line or None, its instance mask) for every COCO annotation."""
+    for image in coco["images"]:
+        ids = cv2.imread(str(out / "instances" / image["instances_file"]), cv2.IMREAD_UNCHANGED)
+        anns = [a for a in coco["annotations"] if a["image_id"] == image["id"]]
+        lines = iter((out / "labels" / Path(image["file_name"]).with_suffix(".txt")).read_text().splitlines())
+        for a in anns:  # YOLO lines are the non-ignored objects, in the same record order
+            yield a, None if a["ignore"] else next(lines), ids == a["instance_id"]
+
+
+def _iou(a, b):
+    return (a & b).sum() / (a | b).sum()
+
+
+@pytest.mark.gl
+def test_coco_polygons_rasterise_back_to_the_masks_in_pycocotools(polygon_dataset):
+    coco = _coco(polygon_dataset / "annotations.json")
+    ious, holes = [], 0
+    for ann, _, truth in _instance_masks(polygon_dataset, coco.dataset):
+        assert isinstance(ann["segmentation"], list) and all(len(p) >= 8 for p in ann["segmentation"])
+        polygon = coco.annToMask(ann).astype(bool)
+        filled = ndimage.binary_fill_holes(truth)  # polygons cannot hold holes: vizsynth fills them
+        assert np.array_equal(polygon, filled), f"annotation {ann['id']}"
+        assert ann["area"] == polygon.sum()
+        holes += int(filled.sum() > truth.sum())
+        if ann["bbox"][2] >= 32 and ann["bbox"][3] >= 32:
+            ious.append(_iou(polygon, truth))
+    assert holes > 0 and len(ious) >= 15, "the dataset must have objects with holes and large objects"
+    assert np.median(ious) >= 0.98 and np.percentile(ious, 5) >= 0.85
+
+
+@pytest.mark.gl
+def test_yolo_polygons_rasterise_back_to_the_masks_in_ultralytics(polygon_dataset):
+    polygon2mask = pytest.importorskip("ultralytics.data.utils", reason="ultralytics is not installed").polygon2mask
+    coco = json.loads((polygon_dataset / "annotations.json").read_text())
+    ious, exact = [], 0
+    for ann, line, truth in _instance_masks(polygon_dataset, coco):
+        if line is None:
+            continue
+        h, w = truth.shape
+        points = np.array(line.split()[1:], float).reshape(-1, 2) * [w, h]
+        polygon = polygon2mask((h, w), [points.ravel()]).astype(bool)
+        filled = ndimage.binary_fill_holes(truth)
+        # One polygon per object: the zero-width bridges between the parts of a split mask are
+        # drawn as lines, the only pixels it may add.
+        assert not (filled & ~polygon).any()
+        exact += np.array_equal(polygon, filled)
+        if ann["bbox"][2] >= 32 and ann["bbox"][3] >= 32:
+            ious.append(_iou(polygon, truth))
+    assert exact >= 15 and len(ious) >= 15
+    assert np.median(ious) >= 0.98 and np.percentile(ious, 5) >= 0.85
 
 
 @pytest.mark.parametrize("change, fragment", [

@@ -4,7 +4,8 @@ Layout: labels sit beside the images as ultralytics expects (``OUT/labels/00000/
 for ``OUT/images/00000/00000042.jpg``), and ``OUT/data.yaml`` names the classes in category order
 (class = category id - 1). Objects flagged ``ignore`` and hidden objects get no line.
 
-Segment labels hold exactly one polygon per object. A mask in several parts (an object split by
+Segment labels hold exactly one polygon per object, through pixel centres, outer outline only
+(holes filled). A mask in several parts (an object split by
 an occluder) is written as one polygon that visits every part: parts are joined in order of
 distance by a zero-width bridge (out to the next part along a segment and back along the same
 segment), the approach ultralytics uses when it converts COCO masks.
@@ -15,19 +16,32 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+import cv2
 import numpy as np
 import yaml
 from pycocotools import mask as coco_mask
 
 from vizsynth.frame_record import ObjectRecord
-from vizsynth.io.coco import outline_contours
+from vizsynth.io.coco import crop_to_box
 from vizsynth.io.files import write_bytes_atomic
 from vizsynth.io.records import iter_records
 
 
+def centre_contours(mask: np.ndarray) -> list[np.ndarray]:
+    """Outer outlines of a mask's 8-connected parts through its boundary pixels' centres: (N, 2)
+    float64, pixel (i, j) at (j, i). ``cv2.fillPoly`` (ultralytics' ``polygon2mask``) fills every
+    pixel on or inside such an outline, so it gives back the part exactly (holes filled)."""
+    crop, origin = crop_to_box(mask)
+    if not crop.size:
+        return []
+    contours, _ = cv2.findContours(crop, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    return [c.reshape(-1, 2).astype(np.float64) + origin for c in contours]
+
+
 def single_polygon(mask: np.ndarray) -> np.ndarray:
-    """(N, 2) float64 polygon in pixel-edge coordinates covering every part of ``mask``."""
-    parts = sorted(outline_contours(mask), key=lambda p: (p[:, 0].min(), p[:, 1].min()))
+    """(N, 2) float64 polygon through pixel centres ((j, i) for pixel (i, j)) visiting every part
+    of ``mask``."""
+    parts = sorted(centre_contours(mask), key=lambda p: (p[:, 0].min(), p[:, 1].min()))
     polygon = parts[0]
     for part in parts[1:]:
         # Nearest pair of vertices between what we have and the next part.
@@ -49,7 +63,10 @@ def label_lines(annotations: Sequence[ObjectRecord], width: int, height: int, ta
             x, y, w, h = ann.bbox  # pixel edges: the box spans [x, x + w] x [y, y + h]
             values = [(x + w / 2) / width, (y + h / 2) / height, w / width, h / height]
         else:
-            polygon = single_polygon(coco_mask.decode(ann.segmentation)) / [width, height]
+            # Normalised coordinates span the image edge to edge, so the centre of pixel j is at
+            # (j + 0.5) / width; ultralytics scales back and truncates to int, which gives j again
+            # however the 6 decimals round.
+            polygon = (single_polygon(coco_mask.decode(ann.segmentation)) + 0.5) / [width, height]
             values = np.clip(polygon, 0.0, 1.0).ravel().tolist()
         lines.append(" ".join([str(cls)] + [f"{v:.6f}" for v in values]))
     return lines
