@@ -254,6 +254,8 @@ def _stats(args: argparse.Namespace) -> int:
     main_stats = compute_stats(args.path, args.images, args.max_images)
     others = [compute_stats(p, r, args.max_images) for p, r in zip(args.compare, roots)]
     result = write_report(main_stats, args.out, others)
+    for warning in result["warnings"]:
+        print(f"vizsynth: warning: {warning}", file=sys.stderr)
     print(summary_table(result))
     print(f"report: {args.out / 'report.html'}")
     return 0

@@ -270,3 +270,38 @@ def test_every_configurable_format_has_one_registered_writer():
     item, _ = get_args(OutputConfig.model_fields["formats"].annotation)  # tuple[Literal[...], ...]
     assert set(get_args(item)) == set(WRITERS)
     assert all(name == writer.name for name, writer in WRITERS.items())
+
+
+# Run apart: torch loaded into a process that already holds an EGL context crashes on import.
+TORCHVISION_RESIZE = """
+import json, sys
+import numpy as np, torchvision
+from torchvision.transforms import v2
+root = sys.argv[1]
+coco = torchvision.datasets.CocoDetection(root + "/images", root + "/annotations.json")
+wrapped = torchvision.datasets.wrap_dataset_for_transforms_v2(coco, target_keys=("boxes", "image_id"))
+resize = v2.Resize((48, 64))  # half of 96 x 128
+print(json.dumps({t["image_id"]: t["boxes"].tolist() for t in (resize(*wrapped[i])[1] for i in range(3))}))
+"""
+
+
+@pytest.mark.gl
+def test_coco_boxes_are_floats_that_torchvision_v2_resize_scales_without_truncating(dataset):
+    import importlib.util
+    import subprocess
+    import sys
+
+    if importlib.util.find_spec("torchvision") is None:
+        pytest.skip("torchvision is not installed (the train extra)")
+    data = json.loads((dataset / "annotations.json").read_text())
+    assert all(type(v) is float for a in data["annotations"] for v in a["bbox"])
+    proc = subprocess.run([sys.executable, "-c", TORCHVISION_RESIZE, str(dataset)], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    resized = json.loads(proc.stdout.splitlines()[-1])
+    checked = 0
+    for image_id, boxes in resized.items():
+        expected = [[x / 2, y / 2, (x + w) / 2, (y + h) / 2]
+                    for a in data["annotations"] if a["image_id"] == int(image_id) for x, y, w, h in [a["bbox"]]]
+        np.testing.assert_allclose(np.array(boxes).reshape(-1, 4), np.array(expected).reshape(-1, 4), atol=1e-5)
+        checked += len(expected)
+    assert checked > 0

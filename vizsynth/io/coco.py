@@ -27,7 +27,7 @@ CONVENTIONS = {
     "camera_K": "OpenCV: pixel centres at integer coordinates, x right, y down, z forward",
     "poses": "4x4 obj_to_cam / world_to_cam, OpenCV camera frame, metres",
     "depth": "z-depth (distance to the image plane), uint16 PNG, metres = value * depth_scale_m, 0 = no surface",
-    "bbox": "COCO [x, y, w, h] tight around the visible mask, w = x_max - x_min + 1",
+    "bbox": "COCO [x, y, w, h] tight around the visible mask, w = x_max - x_min + 1 (whole numbers written as floats)",
     "instances": "uint16 PNG, 0 = background, values = annotation instance_id",
     "amodal": "amodal_* = the full silhouette as if unoccluded; amodal_bbox is not clipped to the image",
     "keypoints": "COCO [x, y, v]: v = 2 visible, 1 in the image but occluded, 0 outside (x = y = 0)",
@@ -86,6 +86,10 @@ def polygon_area(segmentation: list[list[float]], height: int, width: int) -> in
 def coco_annotation(ann: ObjectRecord, segmentation: str) -> dict:
     """The COCO form of a record's object: keypoints zeroed where v = 0, polygons if asked."""
     entry = object_to_dict(ann)
+    # JSON floats: torchvision's v2 transforms keep an integer box tensor's dtype and truncate
+    # it when they resize ([343, 115, 407, 189] came out [114, 38, 135, 63]).
+    if ann.bbox is not None:
+        entry["bbox"] = [float(v) for v in ann.bbox]
     flat = entry.pop("keypoints")
     if segmentation == "polygon":
         # area is what the polygons hold (COCO's meaning: COCOeval sorts by it), which is the
