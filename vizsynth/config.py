@@ -442,6 +442,9 @@ class OutputConfig(_Model):
     )
     coco_segmentation: Literal["rle", "polygon"] = "rle"
     yolo_task: Literal["detect", "segment"] = "segment"
+    yolo_val_fraction: float = Field(
+        0.1, ge=0, le=1, description="share of frames in the YOLO val split, [0, 1]; a frame's split is fixed by "
+        "a hash of its index")
     image_format: Literal["png", "jpg"] = "jpg"
     jpeg_quality: int = Field(95, ge=1, le=100)
     depth_scale_m: float = Field(0.001, gt=0, le=1, description="metres per unit of the uint16 depth PNG, (0, 1]")

@@ -41,6 +41,13 @@ def dataset(tmp_path_factory):
     return out
 
 
+def _yolo_label(out: Path, image: dict) -> Path:
+    """The YOLO label file of a COCO image entry: in yolo/labels/train or yolo/labels/val."""
+    name = Path(image["file_name"]).with_suffix(".txt").name
+    (label,) = [p for p in (out / "yolo" / "labels" / split / name for split in ("train", "val")) if p.is_file()]
+    return label
+
+
 def _records(out: Path):
     for path in sorted((out / "frames").rglob("*.json")):
         yield json.loads(path.read_text())
@@ -111,7 +118,7 @@ def test_keypoints_follow_coco_conventions(dataset):
 
 @pytest.mark.gl
 def test_yolo_labels_load_back_to_the_coco_objects(dataset):
-    data = yaml.safe_load((dataset / "data.yaml").read_text())
+    data = yaml.safe_load((dataset / "yolo" / "data.yaml").read_text())
     coco = json.loads((dataset / "annotations.json").read_text())
     assert data["names"] == {c["id"] - 1: c["name"] for c in coco["categories"]}
     positives = {}
@@ -119,7 +126,7 @@ def test_yolo_labels_load_back_to_the_coco_objects(dataset):
         if not a["ignore"]:
             positives.setdefault(a["image_id"], []).append(a)
     for image in coco["images"]:
-        label = dataset / "labels" / Path(image["file_name"]).with_suffix(".txt")
+        label = _yolo_label(dataset, image)
         lines = [line.split() for line in label.read_text().splitlines()]
         assert len(lines) == len(positives.get(image["id"], []))
         for line in lines:
@@ -141,7 +148,7 @@ def test_yolo_detect_boxes_are_the_coco_boxes(tmp_path):
              a["bbox"][2] / 128, a["bbox"][3] / 96]
             for a in coco["annotations"] if a["image_id"] == image["id"] and not a["ignore"]
         )
-        label = out / "labels" / Path(image["file_name"]).with_suffix(".txt")
+        label = _yolo_label(out, image)
         got = sorted([float(v) for v in line.split()] for line in label.read_text().splitlines())
         np.testing.assert_allclose(got, expected, atol=1e-6)
 
@@ -200,7 +207,7 @@ def _instance_masks(out: Path, coco: dict):
     for image in coco["images"]:
         ids = cv2.imread(str(out / "instances" / image["instances_file"]), cv2.IMREAD_UNCHANGED)
         anns = [a for a in coco["annotations"] if a["image_id"] == image["id"]]
-        lines = iter((out / "labels" / Path(image["file_name"]).with_suffix(".txt")).read_text().splitlines())
+        lines = iter(_yolo_label(out, image).read_text().splitlines())
         for a in anns:  # YOLO lines are the non-ignored objects, in the same record order
             yield a, None if a["ignore"] else next(lines), ids == a["instance_id"]
 
@@ -305,3 +312,48 @@ def test_coco_boxes_are_floats_that_torchvision_v2_resize_scales_without_truncat
         np.testing.assert_allclose(np.array(boxes).reshape(-1, 4), np.array(expected).reshape(-1, 4), atol=1e-5)
         checked += len(expected)
     assert checked > 0
+
+
+@pytest.mark.gl
+def test_yolo_tree_has_the_ultralytics_layout_with_hard_linked_images_and_hashed_splits(dataset):
+    from vizsynth.io.yolo import yolo_split
+
+    root = dataset / "yolo"
+    data = yaml.safe_load((root / "data.yaml").read_text())
+    assert "path" not in data and data["train"] == "images/train" and data["val"] == "images/val"
+    assert not any(Path(v).is_absolute() for v in (data["train"], data["val"]))
+    coco = json.loads((dataset / "annotations.json").read_text())
+    for image in coco["images"]:
+        split = yolo_split(image["frame_index"], 0.1)
+        name = Path(image["file_name"]).name
+        linked = root / "images" / split / name
+        assert linked.read_bytes() == (dataset / "images" / image["file_name"]).read_bytes()
+        assert linked.stat().st_ino == (dataset / "images" / image["file_name"]).stat().st_ino, "a hard link"
+        assert (root / "labels" / split / name).with_suffix(".txt").is_file()
+    files = {p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file()}
+    assert len(files) == 1 + 2 * len(coco["images"])
+
+
+def test_yolo_splits_follow_the_fraction_and_depend_on_the_index_alone():
+    from vizsynth.io.yolo import yolo_split
+
+    splits = [yolo_split(i, 0.2) for i in range(5000)]
+    assert 0.18 < splits.count("val") / 5000 < 0.22
+    assert splits[1234] == yolo_split(1234, 0.2)
+    assert all(yolo_split(i, 0.0) == "train" and yolo_split(i, 1.0) == "val" for i in range(100))
+    # A larger fraction only moves frames into val: growing a val set never shuffles it.
+    assert all(yolo_split(i, 0.3) == "val" for i in range(5000) if splits[i] == "val")
+
+
+@pytest.mark.gl
+def test_a_copied_yolo_dataset_reads_its_own_files_in_ultralytics(dataset, tmp_path):
+    utils = pytest.importorskip("ultralytics.data.utils", reason="ultralytics is not installed")
+    import shutil
+
+    copy = tmp_path / "moved"
+    shutil.copytree(dataset, copy)
+    data = utils.check_det_dataset(str(copy / "yolo" / "data.yaml"))
+    assert Path(data["train"]) == (copy / "yolo" / "images" / "train").resolve()
+    assert Path(data["val"]) == (copy / "yolo" / "images" / "val").resolve()
+    categories = json.loads((copy / "annotations.json").read_text())["categories"]
+    assert data["names"] == {c["id"] - 1: c["name"] for c in categories}
