@@ -72,7 +72,8 @@ def _parser() -> argparse.ArgumentParser:
     scene.add_argument("--out", required=True, type=Path, help="output folder (must be empty or absent)")
     scene.add_argument("--overwrite", action="store_true",
                        help="remove vizsynth's files of an existing vizsynth dataset in OUT first")
-    scene.add_argument("--image-format", choices=("png", "jpg"), default="png", help="rgb format (default png)")
+    scene.add_argument("--image-format", choices=("png", "jpg"), default="png",
+                       help="rgb format of hand-made scenes (default png); frame records keep their own")
 
     replay = sub.add_parser("replay", help="re-render one frame of a dataset from its record alone",
                             description="Render frame I again from frames/.../I.json (its full SceneSpec, effects "

@@ -422,7 +422,10 @@ def _check_manifest(folder: Path, images: list[dict] | None, report: ValidationR
         report.add("malformed_manifest", f"{path}: num_frames {num_frames!r} is not a frame count, or failed "
                                          f"{str(failed)[:60]} is not a list of {{index, error}}")
     elif images is not None:
-        expected = set(range(num_frames)) - {f["index"] for f in failed}
+        # render-scene keeps frame records' own indices and lists them; generate writes 0..N-1.
+        listed = manifest.get("frame_indices")
+        frames = set(listed) if isinstance(listed, list) and all(isinstance(i, int) for i in listed) else None
+        expected = (frames if frames is not None else set(range(num_frames))) - {f["index"] for f in failed}
         present = {image.get("frame_index") for image in images}
         completed = manifest.get("completed", len(expected))
         if present != expected or completed != len(expected):
