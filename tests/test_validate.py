@@ -234,9 +234,9 @@ def test_annotation_deleted_names_the_missing_instance(clean, tmp_path):
     (broken / "annotations.json").write_text(json.dumps(data))
     ids = cv2.imread(str(broken / "instances" / data["images"][deleted["image_id"] - 1]["instances_file"]),
                      cv2.IMREAD_UNCHANGED)
-    assert (ids == deleted["instance_id"]).sum() == deleted["area"], "the object is still in the instance map"
+    assert (ids == deleted["vizsynth_instance_id"]).sum() == deleted["area"], "the object is still in the instance map"
     (message,) = validate_dataset(broken).examples["missing_annotation"]
-    assert f"image {deleted['image_id']}: instance {deleted['instance_id']} " in message
+    assert f"image {deleted['image_id']}: instance {deleted['vizsynth_instance_id']} " in message
 
 
 @pytest.mark.parametrize("output", [

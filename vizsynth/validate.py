@@ -23,7 +23,7 @@ from PIL import Image
 from pycocotools import mask as coco_mask
 
 from vizsynth.errors import RecordError, VizsynthError
-from vizsynth.frame_record import FrameRecord, parse_record
+from vizsynth.frame_record import COCO_INSTANCE_KEY, FrameRecord, parse_record
 from vizsynth.imagefiles import read_image
 
 EXAMPLES = 3
@@ -377,16 +377,16 @@ def _check_vizsynth(folder: Path, data: dict, found: CocoFindings, report: Valid
                 continue
             if isinstance(seg, list):
                 # Polygons hold no holes: vizsynth's rasterise back to the instance with its holes filled.
-                if not np.array_equal(_mask(seg, *ids.shape), _fill_holes(ids == ann.get("instance_id"))):
+                if not np.array_equal(_mask(seg, *ids.shape), _fill_holes(ids == ann.get(COCO_INSTANCE_KEY))):
                     report.add("instance_map_mismatch", f"annotation {ann.get('id')}: its polygons differ from "
-                                                        f"instance {ann.get('instance_id')} in the instance map "
+                                                        f"instance {ann.get(COCO_INSTANCE_KEY)} in the instance map "
                                                         "(holes filled)")
                 continue
             if not isinstance(seg, dict) or list(seg.get("size", [])) != list(ids.shape):
                 continue
-            if not np.array_equal(_mask(seg, *ids.shape), ids == ann.get("instance_id")):
+            if not np.array_equal(_mask(seg, *ids.shape), ids == ann.get(COCO_INSTANCE_KEY)):
                 report.add("instance_map_mismatch", f"annotation {ann.get('id')}: its mask differs from "
-                                                    f"instance {ann.get('instance_id')} in the instance map")
+                                                    f"instance {ann.get(COCO_INSTANCE_KEY)} in the instance map")
         if record is not None and clean and not found.unattributed:
             _check_unannotated(record, record_path.relative_to(folder), image, anns, ids, report)
 
@@ -487,7 +487,7 @@ def _compare_record(record: FrameRecord, relative: Path, image: dict, anns: list
         visible = {a.instance_id: a for a in record.info.annotations if a.area > 0}
         expected_anns = {}
         for position, ann in anns:
-            source = visible.get(ann.get("instance_id"))
+            source = visible.get(ann.get(COCO_INSTANCE_KEY))
             if position not in found.flagged_annotations and source is not None:
                 mode = "polygon" if isinstance(ann.get("segmentation"), list) else "rle"
                 expected_anns[position] = {"id": ann.get("id"), "image_id": image["id"],
@@ -504,20 +504,20 @@ def _compare_record(record: FrameRecord, relative: Path, image: dict, anns: list
         if position in found.flagged_annotations:
             continue
         if position not in expected_anns:
-            report.add("record_annotation_mismatch", f"annotation {ann.get('id')}: instance {ann.get('instance_id')} "
+            report.add("record_annotation_mismatch", f"annotation {ann.get('id')}: instance {ann.get(COCO_INSTANCE_KEY)} "
                                                      f"is no visible object of {relative}")
             continue
         keys = _differing(expected_anns[position], ann)
         if keys:
             report.add("record_annotation_mismatch", f"annotation {ann.get('id')}: {', '.join(keys)} differ from "
-                                                     f"instance {ann.get('instance_id')} in {relative}")
+                                                     f"instance {ann.get(COCO_INSTANCE_KEY)} in {relative}")
 
 
 def _check_unannotated(record: FrameRecord, relative: Path, image: dict, anns: list, ids: np.ndarray,
                        report: ValidationReport) -> None:
     """Every visible object of the record and every labelled object in the instance map has an
     annotation (distractors are in the map, never annotated)."""
-    annotated = {ann.get("instance_id") for _, ann in anns}
+    annotated = {ann.get(COCO_INSTANCE_KEY) for _, ann in anns}
     objects = {o.instance_id: o for o in record.scene.objects}
     visible = {a.instance_id for a in record.info.annotations if a.area > 0}
     in_map = {int(i) for i in np.unique(ids)} - {0}

@@ -209,7 +209,7 @@ def _instance_masks(out: Path, coco: dict):
         anns = [a for a in coco["annotations"] if a["image_id"] == image["id"]]
         lines = iter(_yolo_label(out, image).read_text().splitlines())
         for a in anns:  # YOLO lines are the non-ignored objects, in the same record order
-            yield a, None if a["ignore"] else next(lines), ids == a["instance_id"]
+            yield a, None if a["ignore"] else next(lines), ids == a["vizsynth_instance_id"]
 
 
 def _iou(a, b):
@@ -357,3 +357,22 @@ def test_a_copied_yolo_dataset_reads_its_own_files_in_ultralytics(dataset, tmp_p
     assert Path(data["val"]) == (copy / "yolo" / "images" / "val").resolve()
     categories = json.loads((copy / "annotations.json").read_text())["categories"]
     assert data["names"] == {c["id"] - 1: c["name"] for c in categories}
+
+
+# Names FiftyOne reserves on Detection objects (its COCO importer, extra_attrs=True by default,
+# stops on an extra annotation key among them) and the COCO keys its importer reads itself.
+FIFTYONE_RESERVED = {"id", "label", "bounding_box", "mask", "mask_path", "confidence", "index", "attributes", "tags",
+                     "filepath", "instance", "instance_id"}
+COCO_STANDARD = {"id", "image_id", "category_id", "bbox", "segmentation", "area", "iscrowd", "keypoints",
+                 "num_keypoints", "score"}
+
+
+@pytest.mark.gl
+def test_extra_coco_annotation_keys_avoid_names_fiftyone_reserves(dataset):
+    data = json.loads((dataset / "annotations.json").read_text())
+    extra = {k for a in data["annotations"] for k in a} - COCO_STANDARD
+    assert "vizsynth_instance_id" in extra and "visibility" in extra
+    assert not extra & FIFTYONE_RESERVED and not any(k.startswith("_") for k in extra)
+    records = {json.loads(p.read_text())["record"]["index"]: json.loads(p.read_text())["record"]["annotations"]
+               for p in (dataset / "frames").rglob("*.json")}
+    assert all("instance_id" in a for anns in records.values() for a in anns), "frame records keep instance_id"

@@ -17,7 +17,7 @@ import cv2
 import numpy as np
 from pycocotools import mask as coco_mask
 
-from vizsynth.frame_record import FrameRecord, ObjectRecord, object_to_dict
+from vizsynth.frame_record import COCO_INSTANCE_KEY, FrameRecord, ObjectRecord, object_to_dict
 from vizsynth.io.files import TMP_PREFIX
 from vizsynth.io.records import iter_records
 from vizsynth.io.tracks import coco_annotation_fields, coco_image_fields, coco_video
@@ -28,7 +28,7 @@ CONVENTIONS = {
     "poses": "4x4 obj_to_cam / world_to_cam, OpenCV camera frame, metres",
     "depth": "z-depth (distance to the image plane), uint16 PNG, metres = value * depth_scale_m, 0 = no surface",
     "bbox": "COCO [x, y, w, h] tight around the visible mask, w = x_max - x_min + 1 (whole numbers written as floats)",
-    "instances": "uint16 PNG, 0 = background, values = annotation instance_id",
+    "instances": f"uint16 PNG, 0 = background, values = annotation {COCO_INSTANCE_KEY}",
     "amodal": "amodal_* = the full silhouette as if unoccluded; amodal_bbox is not clipped to the image",
     "keypoints": "COCO [x, y, v]: v = 2 visible, 1 in the image but occluded, 0 outside (x = y = 0)",
 }
@@ -85,7 +85,7 @@ def polygon_area(segmentation: list[list[float]], height: int, width: int) -> in
 
 def coco_annotation(ann: ObjectRecord, segmentation: str) -> dict:
     """The COCO form of a record's object: keypoints zeroed where v = 0, polygons if asked."""
-    entry = object_to_dict(ann)
+    entry = {COCO_INSTANCE_KEY if k == "instance_id" else k: v for k, v in object_to_dict(ann).items()}
     # JSON floats: torchvision's v2 transforms keep an integer box tensor's dtype and truncate
     # it when they resize ([343, 115, 407, 189] came out [114, 38, 135, 63]).
     if ann.bbox is not None:
