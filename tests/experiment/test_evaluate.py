@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from tests.conftest import YCBV
+from tests.helpers import YCBV
 from vizsynth.errors import ConfigError
 from vizsynth.experiment.evaluate import evaluate_boxes, match_categories
 from vizsynth.experiment.realdata import ycbv_to_coco
