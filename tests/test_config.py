@@ -238,3 +238,18 @@ def test_non_utf8_config_file_names_file_and_byte_offset(tmp_path):
     message = str(info.value)
     assert str(path) in message and "not UTF-8" in message
     assert f"byte offset {offset}" in message and "0xe9" in message
+
+
+def test_show_config_writes_integer_counts_as_integers(capsys, tmp_path):
+    from vizsynth.cli import main
+
+    assert main(["show-config", "--set", "distractors.count={uniform: [1, 4]}"]) == 0
+    printed = yaml.safe_load(capsys.readouterr().out)
+    assert printed["objects"]["count"] == {"uniform": [3, 6]}
+    assert printed["distractors"]["count"] == {"uniform": [1, 4]}
+    assert printed["lights"]["count"] == {"uniform": [1, 3]}
+    assert all(type(v) is int for v in printed["objects"]["count"]["uniform"])
+    assert printed["objects"]["primitive_size_m"] == {"uniform": [0.12, 0.3]}  # floats stay floats
+    (tmp_path / "shown.yaml").write_text(yaml.safe_dump(printed))
+    assert load_config(tmp_path / "shown.yaml", ["distractors.count={uniform: [1, 4]}"]) == load_config(
+        None, ["distractors.count={uniform: [1, 4]}"]), "the printed config loads back to the same config"

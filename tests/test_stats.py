@@ -83,3 +83,21 @@ def test_preview_contact_sheet_is_a_valid_image(synthetic, tmp_path):
     assert main(["preview", str(synthetic), "-n", "8", "--out", str(out)]) == 0
     sheet = cv2.imread(str(out))
     assert sheet.shape == (2 * 36, 4 * 48, 3)
+
+
+def test_compare_warns_on_class_names_that_differ_only_in_case(synthetic, tmp_path, capsys):
+    data = json.loads((synthetic / "annotations.json").read_text())
+    for category in data["categories"]:
+        if category["name"] == "cube":
+            category["name"] = "CUBE"
+    shouting = tmp_path / "shouting.json"
+    shouting.write_text(json.dumps(data))
+    report = tmp_path / "report"
+    assert main(["stats", str(synthetic), "--compare", str(shouting), "--compare-images", str(synthetic / "images"),
+                 "--out", str(report)]) == 0
+    err = capsys.readouterr().err
+    assert "vizsynth: warning: class 'cube'" in err and "'CUBE'" in err and "differ only in case" in err
+    result = json.loads((report / "stats.json").read_text())
+    assert len(result["warnings"]) == 1
+    assert main(["stats", str(synthetic), "--compare", str(synthetic), "--out", str(tmp_path / "same")]) == 0
+    assert "warning" not in capsys.readouterr().err

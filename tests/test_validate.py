@@ -234,15 +234,16 @@ def test_annotation_deleted_names_the_missing_instance(clean, tmp_path):
     (broken / "annotations.json").write_text(json.dumps(data))
     ids = cv2.imread(str(broken / "instances" / data["images"][deleted["image_id"] - 1]["instances_file"]),
                      cv2.IMREAD_UNCHANGED)
-    assert (ids == deleted["instance_id"]).sum() == deleted["area"], "the object is still in the instance map"
+    assert (ids == deleted["vizsynth_instance_id"]).sum() == deleted["area"], "the object is still in the instance map"
     (message,) = validate_dataset(broken).examples["missing_annotation"]
-    assert f"image {deleted['image_id']}: instance {deleted['instance_id']} " in message
+    assert f"image {deleted['image_id']}: instance {deleted['vizsynth_instance_id']} " in message
 
 
 @pytest.mark.parametrize("output", [
     {"formats": ["coco", "yolo", "bop"], "image_format": "png"},
     {"formats": ["coco", "yolo"], "yolo_task": "detect", "coco_segmentation": "polygon"},
-], ids=["coco_yolo_bop_png", "coco_yolo_detect_polygons"])
+    {"formats": ["coco", "yolo"], "yolo_task": "segment", "coco_segmentation": "polygon", "image_format": "png"},
+], ids=["coco_yolo_bop_png", "coco_yolo_detect_polygons", "coco_yolo_segment_polygons_png"])
 def test_clean_dataset_of_each_format_set_validates(tmp_path, output):
     config = {**CONFIG, "objects": {"count": {"uniform": [3, 5]}, "primitive_size_m": 0.25},
               "distractors": {"count": 2}, "output": output}

@@ -72,7 +72,8 @@ def _parser() -> argparse.ArgumentParser:
     scene.add_argument("--out", required=True, type=Path, help="output folder (must be empty or absent)")
     scene.add_argument("--overwrite", action="store_true",
                        help="remove vizsynth's files of an existing vizsynth dataset in OUT first")
-    scene.add_argument("--image-format", choices=("png", "jpg"), default="png", help="rgb format (default png)")
+    scene.add_argument("--image-format", choices=("png", "jpg"), default="png",
+                       help="rgb format of hand-made scenes (default png); frame records keep their own")
 
     replay = sub.add_parser("replay", help="re-render one frame of a dataset from its record alone",
                             description="Render frame I again from frames/.../I.json (its full SceneSpec, effects "
@@ -254,6 +255,8 @@ def _stats(args: argparse.Namespace) -> int:
     main_stats = compute_stats(args.path, args.images, args.max_images)
     others = [compute_stats(p, r, args.max_images) for p, r in zip(args.compare, roots)]
     result = write_report(main_stats, args.out, others)
+    for warning in result["warnings"]:
+        print(f"vizsynth: warning: {warning}", file=sys.stderr)
     print(summary_table(result))
     print(f"report: {args.out / 'report.html'}")
     return 0

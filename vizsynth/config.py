@@ -52,14 +52,30 @@ MAX_PIXELS = 10**9            # pixel counts
 MAX_INTRINSICS_PX = 1e6       # fx, fy, |cx|, |cy|
 
 
-def _param(soft: bool = False, **bounds: float) -> Any:
+def _whole_numbers(value: Any) -> Any:
+    """``value`` with every float that is a whole number written as an int (lists, dicts inside)."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, list):
+        return [_whole_numbers(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _whole_numbers(v) for k, v in value.items()}
+    return value
+
+
+def _param(soft: bool = False, integer: bool = False, **bounds: float) -> Any:
     """A config field type: a constant or distribution whose every draw obeys ``bounds``
-    (``soft``: an unclipped normal passes when mean ± 6 std does, see ``bounded``)."""
+    (``soft``: an unclipped normal passes when mean ± 6 std does, see ``bounded``). ``integer``
+    fields (counts, drawn with ``integer=True``) are written back with whole numbers as ints."""
+    if integer:
+        serializer = PlainSerializer(lambda p: _whole_numbers(p.to_config()))
+    else:
+        serializer = PlainSerializer(lambda p: p.to_config())
     return Annotated[
         Param,
         BeforeValidator(parse_param),
         AfterValidator(bounded(soft=soft, **bounds)),
-        PlainSerializer(lambda p: p.to_config()),
+        serializer,
     ]
 
 
@@ -68,7 +84,7 @@ Unit = _param(ge=0, le=1)
 Size = _param(gt=0, le=MAX_SIZE_M)
 Scale = _param(gt=0, le=MAX_SCALE)
 Distance = _param(gt=0, le=MAX_DISTANCE_M)
-Count = _param(ge=0, le=MAX_OBJECTS)
+Count = _param(integer=True, ge=0, le=MAX_OBJECTS)
 Coordinate = _param(soft=True, ge=-MAX_DISTANCE_M, le=MAX_DISTANCE_M)
 Angle = _param(soft=True, ge=-MAX_ANGLE_DEG, le=MAX_ANGLE_DEG)
 Color = tuple[Unit, Unit, Unit]
@@ -341,7 +357,7 @@ LightType = Annotated[
 class LightsConfig(_Model):
     """Lights placed on a sphere around the world origin, shining at it."""
 
-    count: _param(ge=0, le=4) = Field(
+    count: _param(integer=True, ge=0, le=4) = Field(
         default_factory=lambda: _u(1, 3), description="at most 4: the renderer takes 4 lights of a type"
     )
     type: LightType = Field(default_factory=lambda: Param("choice", LIGHT_TYPES))
@@ -497,6 +513,9 @@ class OutputConfig(_Model):
     )
     coco_segmentation: Literal["rle", "polygon"] = "rle"
     yolo_task: Literal["detect", "segment"] = "segment"
+    yolo_val_fraction: float = Field(
+        0.1, ge=0, le=1, description="share of frames in the YOLO val split, [0, 1]; a frame's split is fixed by "
+        "a hash of its index")
     image_format: Literal["png", "jpg"] = "jpg"
     jpeg_quality: int = Field(95, ge=1, le=100)
     depth_scale_m: float = Field(0.001, gt=0, le=1, description="metres per unit of the uint16 depth PNG, (0, 1]")

@@ -59,6 +59,12 @@ class Rle(TypedDict):
     counts: StrictStr
 
 
+# The instance id's key in annotations.json. FiftyOne's COCO importer (extra_attrs=True, its
+# default) stops on "instance_id", a name it reserves for Detection objects; the frame record
+# keeps "instance_id". Every other per-annotation key vizsynth writes is checked against FiftyOne's
+# reserved Detection names in tests/io/test_label_writers.py.
+COCO_INSTANCE_KEY = "vizsynth_instance_id"
+
 @dataclass(frozen=True)
 class ObjectRecord:
     """One labelled object of a frame, visible or not; the COCO, YOLO and BOP labels come from these.

@@ -148,14 +148,26 @@ def _plots(stats: list[dict], out_dir: Path) -> list[str]:
     return files
 
 
+def case_clashes(a: dict, b: dict) -> list[str]:
+    """Warnings for class names of two ``compute_stats`` results that differ only in case (``CUBE``
+    and ``cube``): distances count them as different classes, which is rarely what was meant."""
+    names_b = {name.casefold(): name for name in b["classes"]}
+    return [f"class {name!r} of {a['source']} and {names_b[name.casefold()]!r} of {b['source']} differ only in "
+            "case: they are compared as different classes"
+            for name in sorted(a["classes"])
+            if name.casefold() in names_b and names_b[name.casefold()] != name and name not in b["classes"]]
+
+
 def write_report(stats: dict, out_dir: str | Path, compare: list[dict] = ()) -> dict:
     """Writes ``stats.json``, one PNG per statistic and ``report.html`` into ``out_dir``.
 
-    Returns the dict written to stats.json: {"dataset": ..., "compare": [...], "distances": [...]}.
+    Returns the dict written to stats.json: {"dataset": ..., "compare": [...], "distances": [...],
+    "warnings": [...]} (warnings: class names that differ only in case, see case_clashes).
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    result = {"dataset": stats, "compare": list(compare), "distances": [distances(stats, other) for other in compare]}
+    result = {"dataset": stats, "compare": list(compare), "distances": [distances(stats, other) for other in compare],
+              "warnings": [w for other in compare for w in case_clashes(stats, other)]}
     (out_dir / "stats.json").write_text(json.dumps(result))
     images = _plots([stats, *compare], out_dir)
     rows = "".join(f"<tr><td>{html.escape(k)}</td><td>{v:.6g}</td></tr>" for k, v in stats["summary"].items())

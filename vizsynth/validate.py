@@ -17,12 +17,13 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import cv2
 import numpy as np
 from PIL import Image
 from pycocotools import mask as coco_mask
 
 from vizsynth.errors import RecordError, VizsynthError
-from vizsynth.frame_record import FrameRecord, parse_record
+from vizsynth.frame_record import COCO_INSTANCE_KEY, FrameRecord, parse_record
 from vizsynth.imagefiles import read_image
 
 EXAMPLES = 3
@@ -256,15 +257,11 @@ def check_annotation(ann: dict, image: dict, category_ids: set | None, report: V
         _check_geometry(ann, image, report, masks)
 
 
-def _polygon_tolerance(polygons: list, area: int) -> float:
-    """How far a polygon's rasterised area may lie from the recorded mask area: pixels that an
-    outline cuts near their centre fall either way (an outline through pixel corners, as vizsynth
-    writes it, adds up to one pixel per diagonal step), so up to the outline's length in pixels."""
-    length = 0.0
-    for polygon in polygons:
-        points = np.reshape(np.asarray(polygon, float), (-1, 2))
-        length += float(np.linalg.norm(points - np.roll(points, 1, axis=0), axis=1).sum())
-    return max(2.0, 0.05 * area, length)
+def _polygon_tolerance(area: int) -> float:
+    """How far a polygon's rasterised area may lie from the annotation's ``area``: vizsynth writes
+    the rasterised area itself (its outlines rasterise back exactly); other tools write the
+    polygon's own area, which differs by about half the pixels an outline cuts."""
+    return max(2.0, 0.05 * area)
 
 
 def _check_geometry(ann: dict, image: dict, report: ValidationReport, masks: bool) -> None:
@@ -298,7 +295,7 @@ def _check_geometry(ann: dict, image: dict, report: ValidationReport, masks: boo
                                              "([x, y, w, h]; an [x1, y1, x2, y2] box shows up here)")
             return
         area = int(mask.sum())
-        tolerance = 0 if isinstance(segmentation, dict) else _polygon_tolerance(segmentation, area)
+        tolerance = 0 if isinstance(segmentation, dict) else _polygon_tolerance(area)
         if abs(area - ann.get("area", -1)) > tolerance:
             report.add("area_mask_mismatch", f"annotation {aid}: area {ann.get('area')} but its mask has {area} pixels")
     if x < 0 or y < 0 or x + w > width or y + h > height:
@@ -376,14 +373,30 @@ def _check_vizsynth(folder: Path, data: dict, found: CocoFindings, report: Valid
                                                   "which pixels show a surface")
         for position, ann in anns:
             seg = ann.get("segmentation")
-            if (position in found.flagged_annotations or not isinstance(seg, dict)
-                    or list(seg.get("size", [])) != list(ids.shape)):
+            if position in found.flagged_annotations or not seg:
                 continue
-            if not np.array_equal(_mask(seg, *ids.shape), ids == ann.get("instance_id")):
+            if isinstance(seg, list):
+                # Polygons hold no holes: vizsynth's rasterise back to the instance with its holes filled.
+                if not np.array_equal(_mask(seg, *ids.shape), _fill_holes(ids == ann.get(COCO_INSTANCE_KEY))):
+                    report.add("instance_map_mismatch", f"annotation {ann.get('id')}: its polygons differ from "
+                                                        f"instance {ann.get(COCO_INSTANCE_KEY)} in the instance map "
+                                                        "(holes filled)")
+                continue
+            if not isinstance(seg, dict) or list(seg.get("size", [])) != list(ids.shape):
+                continue
+            if not np.array_equal(_mask(seg, *ids.shape), ids == ann.get(COCO_INSTANCE_KEY)):
                 report.add("instance_map_mismatch", f"annotation {ann.get('id')}: its mask differs from "
-                                                    f"instance {ann.get('instance_id')} in the instance map")
+                                                    f"instance {ann.get(COCO_INSTANCE_KEY)} in the instance map")
         if record is not None and clean and not found.unattributed:
             _check_unannotated(record, record_path.relative_to(folder), image, anns, ids, report)
+
+
+def _fill_holes(mask: np.ndarray) -> np.ndarray:
+    """``mask`` (bool) with every background region that does not reach the border (through
+    4-connected pixels) set: the holes an outline of its 8-connected parts encloses."""
+    padded = np.pad(mask.astype(np.uint8), 1)
+    cv2.floodFill(padded, None, (0, 0), 2, flags=4)
+    return (padded != 2)[1:-1, 1:-1]
 
 
 def _check_manifest(folder: Path, images: list[dict] | None, report: ValidationReport) -> None:
@@ -409,7 +422,10 @@ def _check_manifest(folder: Path, images: list[dict] | None, report: ValidationR
         report.add("malformed_manifest", f"{path}: num_frames {num_frames!r} is not a frame count, or failed "
                                          f"{str(failed)[:60]} is not a list of {{index, error}}")
     elif images is not None:
-        expected = set(range(num_frames)) - {f["index"] for f in failed}
+        # render-scene keeps frame records' own indices and lists them; generate writes 0..N-1.
+        listed = manifest.get("frame_indices")
+        frames = set(listed) if isinstance(listed, list) and all(isinstance(i, int) for i in listed) else None
+        expected = (frames if frames is not None else set(range(num_frames))) - {f["index"] for f in failed}
         present = {image.get("frame_index") for image in images}
         completed = manifest.get("completed", len(expected))
         if present != expected or completed != len(expected):
@@ -471,7 +487,7 @@ def _compare_record(record: FrameRecord, relative: Path, image: dict, anns: list
         visible = {a.instance_id: a for a in record.info.annotations if a.area > 0}
         expected_anns = {}
         for position, ann in anns:
-            source = visible.get(ann.get("instance_id"))
+            source = visible.get(ann.get(COCO_INSTANCE_KEY))
             if position not in found.flagged_annotations and source is not None:
                 mode = "polygon" if isinstance(ann.get("segmentation"), list) else "rle"
                 expected_anns[position] = {"id": ann.get("id"), "image_id": image["id"],
@@ -488,20 +504,20 @@ def _compare_record(record: FrameRecord, relative: Path, image: dict, anns: list
         if position in found.flagged_annotations:
             continue
         if position not in expected_anns:
-            report.add("record_annotation_mismatch", f"annotation {ann.get('id')}: instance {ann.get('instance_id')} "
+            report.add("record_annotation_mismatch", f"annotation {ann.get('id')}: instance {ann.get(COCO_INSTANCE_KEY)} "
                                                      f"is no visible object of {relative}")
             continue
         keys = _differing(expected_anns[position], ann)
         if keys:
             report.add("record_annotation_mismatch", f"annotation {ann.get('id')}: {', '.join(keys)} differ from "
-                                                     f"instance {ann.get('instance_id')} in {relative}")
+                                                     f"instance {ann.get(COCO_INSTANCE_KEY)} in {relative}")
 
 
 def _check_unannotated(record: FrameRecord, relative: Path, image: dict, anns: list, ids: np.ndarray,
                        report: ValidationReport) -> None:
     """Every visible object of the record and every labelled object in the instance map has an
     annotation (distractors are in the map, never annotated)."""
-    annotated = {ann.get("instance_id") for _, ann in anns}
+    annotated = {ann.get(COCO_INSTANCE_KEY) for _, ann in anns}
     objects = {o.instance_id: o for o in record.scene.objects}
     visible = {a.instance_id for a in record.info.annotations if a.area > 0}
     in_map = {int(i) for i in np.unique(ids)} - {0}

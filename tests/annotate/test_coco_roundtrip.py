@@ -43,10 +43,10 @@ def test_ann_to_mask_equals_instance_map(dataset):
         ids = cv2.imread(str(dataset / "instances" / image["instances_file"]), cv2.IMREAD_UNCHANGED)
         assert ids.dtype == np.uint16 and ids.shape == (image["height"], image["width"])
         anns = coco.loadAnns(coco.getAnnIds(imgIds=[image["id"]]))
-        assert sorted(a["instance_id"] for a in anns) == sorted(set(np.unique(ids)) - {0})
+        assert sorted(a["vizsynth_instance_id"] for a in anns) == sorted(set(np.unique(ids)) - {0})
         for ann in anns:
             mask = coco.annToMask(ann).astype(bool)
-            np.testing.assert_array_equal(mask, ids == ann["instance_id"])
+            np.testing.assert_array_equal(mask, ids == ann["vizsynth_instance_id"])
             ys, xs = np.nonzero(mask)
             assert ann["bbox"] == [xs.min(), ys.min(), xs.max() - xs.min() + 1, ys.max() - ys.min() + 1]
             assert ann["area"] == mask.sum()
@@ -82,6 +82,6 @@ def test_depth_png_matches_poses(dataset):
         assert ((depth > 0) == (ids > 0)).all()
         for ann in (a for a in data["annotations"] if a["image_id"] == image["id"]):
             z = np.asarray(ann["obj_to_cam"])[2, 3]
-            radius = scale[ann["instance_id"]] * np.sqrt(3) / 2  # unit primitives fit in a unit cube
-            values = depth[ids == ann["instance_id"]]
+            radius = scale[ann["vizsynth_instance_id"]] * np.sqrt(3) / 2  # unit primitives fit in a unit cube
+            values = depth[ids == ann["vizsynth_instance_id"]]
             assert values.min() >= z - radius - 1e-3 and values.max() <= z + radius + 1e-3

@@ -139,7 +139,7 @@ def test_generated_distractors_never_reach_the_labels(tmp_path):
     assert vizsynth.generate(config, out, num_frames=4, seed=1, progress=False).ok
     coco = json.loads((out / "annotations.json").read_text())
     assert "distractor" not in {c["name"] for c in coco["categories"]}
-    assert {a["instance_id"] for a in coco["annotations"]} <= {1, 2, 3}
+    assert {a["vizsynth_instance_id"] for a in coco["annotations"]} <= {1, 2, 3}
     for path in (out / "frames").rglob("*.json"):
         record = json.loads(path.read_text())
         assert sum(o.get("distractor", False) for o in record["objects"]) == 5

@@ -41,6 +41,13 @@ def dataset(tmp_path_factory):
     return out
 
 
+def _yolo_label(out: Path, image: dict) -> Path:
+    """The YOLO label file of a COCO image entry: in yolo/labels/train or yolo/labels/val."""
+    name = Path(image["file_name"]).with_suffix(".txt").name
+    (label,) = [p for p in (out / "yolo" / "labels" / split / name for split in ("train", "val")) if p.is_file()]
+    return label
+
+
 def _records(out: Path):
     for path in sorted((out / "frames").rglob("*.json")):
         yield json.loads(path.read_text())
@@ -111,7 +118,7 @@ def test_keypoints_follow_coco_conventions(dataset):
 
 @pytest.mark.gl
 def test_yolo_labels_load_back_to_the_coco_objects(dataset):
-    data = yaml.safe_load((dataset / "data.yaml").read_text())
+    data = yaml.safe_load((dataset / "yolo" / "data.yaml").read_text())
     coco = json.loads((dataset / "annotations.json").read_text())
     assert data["names"] == {c["id"] - 1: c["name"] for c in coco["categories"]}
     positives = {}
@@ -119,7 +126,7 @@ def test_yolo_labels_load_back_to_the_coco_objects(dataset):
         if not a["ignore"]:
             positives.setdefault(a["image_id"], []).append(a)
     for image in coco["images"]:
-        label = dataset / "labels" / Path(image["file_name"]).with_suffix(".txt")
+        label = _yolo_label(dataset, image)
         lines = [line.split() for line in label.read_text().splitlines()]
         assert len(lines) == len(positives.get(image["id"], []))
         for line in lines:
@@ -141,7 +148,7 @@ def test_yolo_detect_boxes_are_the_coco_boxes(tmp_path):
              a["bbox"][2] / 128, a["bbox"][3] / 96]
             for a in coco["annotations"] if a["image_id"] == image["id"] and not a["ignore"]
         )
-        label = out / "labels" / Path(image["file_name"]).with_suffix(".txt")
+        label = _yolo_label(out, image)
         got = sorted([float(v) for v in line.split()] for line in label.read_text().splitlines())
         np.testing.assert_allclose(got, expected, atol=1e-6)
 
@@ -185,27 +192,67 @@ def test_bop_gt_info_matches_the_toolkit_definitions(dataset):
     assert 100 < mug["diameter"] < 200, "the YCB mug's diameter in millimetres"
 
 
-@pytest.mark.gl
-def test_coco_polygons_cover_the_masks(dataset, tmp_path):
-    from vizsynth.io.coco import write_coco
+@pytest.fixture(scope="module")
+def polygon_dataset(tmp_path_factory):
+    """COCO polygons and YOLO segment labels of objects of 32x32 px and more (tori among them)."""
+    out = tmp_path_factory.mktemp("polygons") / "data"
+    config = {**CONFIG, "image": {"width": 192, "height": 144},
+              "output": {"formats": ["coco", "yolo"], "coco_segmentation": "polygon", "image_format": "png"}}
+    assert vizsynth.generate(config, out, num_frames=8, seed=3, progress=False).ok
+    return out
 
-    categories = json.loads((dataset / "annotations.json").read_text())["categories"]
-    write_coco(dataset, range(10), categories, {}, segmentation="polygon")
-    try:
-        coco = _coco(dataset / "annotations.json")
-        for ann in coco.dataset["annotations"]:
-            assert isinstance(ann["segmentation"], list) and all(len(p) >= 6 for p in ann["segmentation"])
-            image = coco.imgs[ann["image_id"]]
-            ids = cv2.imread(str(dataset / "instances" / image["instances_file"]), cv2.IMREAD_UNCHANGED)
-            truth = ids == ann["instance_id"]
-            polygon = coco.annToMask(ann).astype(bool)
-            # Outlines follow pixel edges: every mask pixel is inside; beyond the mask only its
-            # holes (polygons have none: a torus' hole is filled) and diagonal corner pixels.
-            assert not (truth & ~polygon).any()
-            filled = ndimage.binary_dilation(ndimage.binary_fill_holes(truth))
-            assert not (polygon & ~filled).any()
-    finally:
-        write_coco(dataset, range(10), categories, {}, segmentation="rle")
+
+def _instance_masks(out: Path, coco: dict):
+    """Yields (annotation, its YOLO line or None, its instance mask) for every COCO annotation."""
+    for image in coco["images"]:
+        ids = cv2.imread(str(out / "instances" / image["instances_file"]), cv2.IMREAD_UNCHANGED)
+        anns = [a for a in coco["annotations"] if a["image_id"] == image["id"]]
+        lines = iter(_yolo_label(out, image).read_text().splitlines())
+        for a in anns:  # YOLO lines are the non-ignored objects, in the same record order
+            yield a, None if a["ignore"] else next(lines), ids == a["vizsynth_instance_id"]
+
+
+def _iou(a, b):
+    return (a & b).sum() / (a | b).sum()
+
+
+@pytest.mark.gl
+def test_coco_polygons_rasterise_back_to_the_masks_in_pycocotools(polygon_dataset):
+    coco = _coco(polygon_dataset / "annotations.json")
+    ious, holes = [], 0
+    for ann, _, truth in _instance_masks(polygon_dataset, coco.dataset):
+        assert isinstance(ann["segmentation"], list) and all(len(p) >= 8 for p in ann["segmentation"])
+        polygon = coco.annToMask(ann).astype(bool)
+        filled = ndimage.binary_fill_holes(truth)  # polygons cannot hold holes: vizsynth fills them
+        assert np.array_equal(polygon, filled), f"annotation {ann['id']}"
+        assert ann["area"] == polygon.sum()
+        holes += int(filled.sum() > truth.sum())
+        if ann["bbox"][2] >= 32 and ann["bbox"][3] >= 32:
+            ious.append(_iou(polygon, truth))
+    assert holes > 0 and len(ious) >= 15, "the dataset must have objects with holes and large objects"
+    assert np.median(ious) >= 0.98 and np.percentile(ious, 5) >= 0.85
+
+
+@pytest.mark.gl
+def test_yolo_polygons_rasterise_back_to_the_masks_in_ultralytics(polygon_dataset):
+    polygon2mask = pytest.importorskip("ultralytics.data.utils", reason="ultralytics is not installed").polygon2mask
+    coco = json.loads((polygon_dataset / "annotations.json").read_text())
+    ious, exact = [], 0
+    for ann, line, truth in _instance_masks(polygon_dataset, coco):
+        if line is None:
+            continue
+        h, w = truth.shape
+        points = np.array(line.split()[1:], float).reshape(-1, 2) * [w, h]
+        polygon = polygon2mask((h, w), [points.ravel()]).astype(bool)
+        filled = ndimage.binary_fill_holes(truth)
+        # One polygon per object: the zero-width bridges between the parts of a split mask are
+        # drawn as lines, the only pixels it may add.
+        assert not (filled & ~polygon).any()
+        exact += np.array_equal(polygon, filled)
+        if ann["bbox"][2] >= 32 and ann["bbox"][3] >= 32:
+            ious.append(_iou(polygon, truth))
+    assert exact >= 15 and len(ious) >= 15
+    assert np.median(ious) >= 0.98 and np.percentile(ious, 5) >= 0.85
 
 
 @pytest.mark.parametrize("change, fragment", [
@@ -230,3 +277,102 @@ def test_every_configurable_format_has_one_registered_writer():
     item, _ = get_args(OutputConfig.model_fields["formats"].annotation)  # tuple[Literal[...], ...]
     assert set(get_args(item)) == set(WRITERS)
     assert all(name == writer.name for name, writer in WRITERS.items())
+
+
+# Run apart: torch loaded into a process that already holds an EGL context crashes on import.
+TORCHVISION_RESIZE = """
+import json, sys
+import numpy as np, torchvision
+from torchvision.transforms import v2
+root = sys.argv[1]
+coco = torchvision.datasets.CocoDetection(root + "/images", root + "/annotations.json")
+wrapped = torchvision.datasets.wrap_dataset_for_transforms_v2(coco, target_keys=("boxes", "image_id"))
+resize = v2.Resize((48, 64))  # half of 96 x 128
+print(json.dumps({t["image_id"]: t["boxes"].tolist() for t in (resize(*wrapped[i])[1] for i in range(3))}))
+"""
+
+
+@pytest.mark.gl
+def test_coco_boxes_are_floats_that_torchvision_v2_resize_scales_without_truncating(dataset):
+    import importlib.util
+    import subprocess
+    import sys
+
+    if importlib.util.find_spec("torchvision") is None:
+        pytest.skip("torchvision is not installed (the train extra)")
+    data = json.loads((dataset / "annotations.json").read_text())
+    assert all(type(v) is float for a in data["annotations"] for v in a["bbox"])
+    proc = subprocess.run([sys.executable, "-c", TORCHVISION_RESIZE, str(dataset)], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    resized = json.loads(proc.stdout.splitlines()[-1])
+    checked = 0
+    for image_id, boxes in resized.items():
+        expected = [[x / 2, y / 2, (x + w) / 2, (y + h) / 2]
+                    for a in data["annotations"] if a["image_id"] == int(image_id) for x, y, w, h in [a["bbox"]]]
+        np.testing.assert_allclose(np.array(boxes).reshape(-1, 4), np.array(expected).reshape(-1, 4), atol=1e-5)
+        checked += len(expected)
+    assert checked > 0
+
+
+@pytest.mark.gl
+def test_yolo_tree_has_the_ultralytics_layout_with_hard_linked_images_and_hashed_splits(dataset):
+    from vizsynth.io.yolo import yolo_split
+
+    root = dataset / "yolo"
+    data = yaml.safe_load((root / "data.yaml").read_text())
+    assert "path" not in data and data["train"] == "images/train" and data["val"] == "images/val"
+    assert not any(Path(v).is_absolute() for v in (data["train"], data["val"]))
+    coco = json.loads((dataset / "annotations.json").read_text())
+    for image in coco["images"]:
+        split = yolo_split(image["frame_index"], 0.1)
+        name = Path(image["file_name"]).name
+        linked = root / "images" / split / name
+        assert linked.read_bytes() == (dataset / "images" / image["file_name"]).read_bytes()
+        assert linked.stat().st_ino == (dataset / "images" / image["file_name"]).stat().st_ino, "a hard link"
+        assert (root / "labels" / split / name).with_suffix(".txt").is_file()
+    files = {p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file()}
+    assert len(files) == 1 + 2 * len(coco["images"])
+
+
+def test_yolo_splits_follow_the_fraction_and_depend_on_the_index_alone():
+    from vizsynth.io.yolo import yolo_split
+
+    splits = [yolo_split(i, 0.2) for i in range(5000)]
+    assert 0.18 < splits.count("val") / 5000 < 0.22
+    assert splits[1234] == yolo_split(1234, 0.2)
+    assert all(yolo_split(i, 0.0) == "train" and yolo_split(i, 1.0) == "val" for i in range(100))
+    # A larger fraction only moves frames into val: growing a val set never shuffles it.
+    assert all(yolo_split(i, 0.3) == "val" for i in range(5000) if splits[i] == "val")
+
+
+@pytest.mark.gl
+def test_a_copied_yolo_dataset_reads_its_own_files_in_ultralytics(dataset, tmp_path):
+    utils = pytest.importorskip("ultralytics.data.utils", reason="ultralytics is not installed")
+    import shutil
+
+    copy = tmp_path / "moved"
+    shutil.copytree(dataset, copy)
+    data = utils.check_det_dataset(str(copy / "yolo" / "data.yaml"))
+    assert Path(data["train"]) == (copy / "yolo" / "images" / "train").resolve()
+    assert Path(data["val"]) == (copy / "yolo" / "images" / "val").resolve()
+    categories = json.loads((copy / "annotations.json").read_text())["categories"]
+    assert data["names"] == {c["id"] - 1: c["name"] for c in categories}
+
+
+# Names FiftyOne reserves on Detection objects (its COCO importer, extra_attrs=True by default,
+# stops on an extra annotation key among them) and the COCO keys its importer reads itself.
+FIFTYONE_RESERVED = {"id", "label", "bounding_box", "mask", "mask_path", "confidence", "index", "attributes", "tags",
+                     "filepath", "instance", "instance_id"}
+COCO_STANDARD = {"id", "image_id", "category_id", "bbox", "segmentation", "area", "iscrowd", "keypoints",
+                 "num_keypoints", "score"}
+
+
+@pytest.mark.gl
+def test_extra_coco_annotation_keys_avoid_names_fiftyone_reserves(dataset):
+    data = json.loads((dataset / "annotations.json").read_text())
+    extra = {k for a in data["annotations"] for k in a} - COCO_STANDARD
+    assert "vizsynth_instance_id" in extra and "visibility" in extra
+    assert not extra & FIFTYONE_RESERVED and not any(k.startswith("_") for k in extra)
+    records = {json.loads(p.read_text())["record"]["index"]: json.loads(p.read_text())["record"]["annotations"]
+               for p in (dataset / "frames").rglob("*.json")}
+    assert all("instance_id" in a for anns in records.values() for a in anns), "frame records keep instance_id"

@@ -43,7 +43,7 @@ def test_coco_has_videos_frames_and_file_unique_track_ids(dataset):
     tracks: dict[int, set] = {}
     for ann in data["annotations"]:
         video = video_of[ann["image_id"]]
-        assert ann["track_id"] == (video - 1) * 65536 + ann["instance_id"]
+        assert ann["track_id"] == (video - 1) * 65536 + ann["vizsynth_instance_id"]
         tracks.setdefault(ann["track_id"], set()).add((video, ann["category_id"]))
     assert all(len(seen) == 1 for seen in tracks.values())  # one video and one category per track
     assert len(tracks) >= 4

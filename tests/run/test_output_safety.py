@@ -113,7 +113,7 @@ def test_overwrite_accepts_every_file_each_label_format_writes(tmp_path, capsys)
     args = ["generate", "--out", out, "-n", 2, "--no-progress", *sets]
     assert _cli(args, capsys)[0] == 0
     first = everything(out)
-    assert any(name.startswith("bop/models/") for name in first) and "data.yaml" in first
+    assert any(name.startswith("bop/models/") for name in first) and "yolo/data.yaml" in first
     code, err = _cli([*args, "--overwrite"], capsys)
     assert code == 0, err
     assert set(everything(out)) == set(first)

@@ -52,7 +52,7 @@ WRITERS: dict[str, LabelWriter] = {w.name: w for w in (
     LabelWriter("coco", lambda out, indices, categories, output, info, report: write_coco(
         out, indices, categories, info, output.coco_segmentation, report)),
     LabelWriter("yolo", lambda out, indices, categories, output, info, report: write_yolo(
-        out, indices, categories, output.yolo_task)),
+        out, indices, categories, output.yolo_task, output.yolo_val_fraction)),
     LabelWriter("bop", lambda out, indices, categories, output, info, report: write_bop(out, indices, categories),
                 check=check_bop_config),
     LabelWriter("mot", lambda out, indices, categories, output, info, report: write_mot(out, indices),
