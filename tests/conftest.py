@@ -11,6 +11,7 @@ import sys
 
 import pytest
 
+from tests.helpers import SHARED_CONFIG, SHARED_FRAMES, SHARED_SEED
 from vizsynth.assets.meshes import MeshLibrary
 
 
@@ -40,3 +41,15 @@ def renderer(library):
 
     with Renderer(library, 64, 48) as r:
         yield r
+
+
+@pytest.fixture(scope="session")
+def small_dataset(tmp_path_factory):
+    """One generated dataset (SHARED_CONFIG, SHARED_FRAMES frames, seed SHARED_SEED) for every test
+    that only reads it or copies it before changing anything: made once per session, not per module."""
+    import vizsynth
+
+    out = tmp_path_factory.mktemp("shared") / "data"
+    summary = vizsynth.generate(SHARED_CONFIG, out, num_frames=SHARED_FRAMES, seed=SHARED_SEED, progress=False)
+    assert summary.ok and summary.completed == SHARED_FRAMES
+    return out

@@ -14,6 +14,10 @@ from vizsynth.assets.meshes import MeshLibrary
 from vizsynth.scene import CameraSpec, ObjectSpec, SceneSpec
 
 SMALL = {"image": {"width": 64, "height": 48}}
+# The one generated dataset tests share (conftest ``small_dataset``): its config, frame count and seed.
+SHARED_CONFIG = {"image": {"width": 64, "height": 48}, "objects": {"count": {"uniform": [2, 5]}}}
+SHARED_FRAMES = 12
+SHARED_SEED = 3
 
 
 def camera(K, width, height, world_to_cam=None) -> CameraSpec:

@@ -25,10 +25,9 @@ CONFIG = {"image": {"width": 64, "height": 48}, "objects": {"count": {"uniform":
 
 
 @pytest.fixture(scope="module")
-def clean(tmp_path_factory):
-    out = tmp_path_factory.mktemp("clean") / "data"
-    assert vizsynth.generate(CONFIG, out, num_frames=6, seed=4, progress=False).ok
-    return out
+def clean(small_dataset):
+    """The session's shared dataset; every corruption is made on a copy of it."""
+    return small_dataset
 
 
 @pytest.mark.gl

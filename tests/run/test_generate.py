@@ -15,6 +15,7 @@ import pytest
 import yaml
 
 import vizsynth
+from tests.helpers import SHARED_CONFIG, SHARED_FRAMES, SHARED_SEED
 from vizsynth.cli import main
 from vizsynth.errors import OutputError
 from vizsynth.pipeline import FrameRenderer
@@ -33,11 +34,10 @@ def tree_bytes(root: Path) -> dict[str, bytes]:
 
 
 @pytest.fixture(scope="module")
-def reference(tmp_path_factory):
-    out = tmp_path_factory.mktemp("ref") / "data"
-    summary = vizsynth.generate(CONFIG, out, num_frames=12, seed=3, progress=False)
-    assert summary.ok and summary.completed == 12
-    return out
+def reference(small_dataset):
+    """The session's shared dataset: CONFIG, 12 frames, seed 3."""
+    assert (CONFIG, 12, 3) == (SHARED_CONFIG, SHARED_FRAMES, SHARED_SEED)
+    return small_dataset
 
 
 def test_output_folder_contract(reference):
