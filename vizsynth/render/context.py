@@ -147,34 +147,15 @@ class _Renderer(pyrender.Renderer):
         Each pixel gets the geometric normal of the triangle seen at its centre (the same
         surface the label pass and depth come from), turned to face the camera.
         """
-        width, height = self.viewport_width, self.viewport_height
-        target = self._target("normals", (width, height), GL.GL_RGBA32F, depth=True)
-        GL.glBindFramebuffer(GL.GL_DRAW_FRAMEBUFFER, target)
-        GL.glViewport(0, 0, width, height)
-        GL.glDisable(GL.GL_MULTISAMPLE)
-        GL.glEnable(GL.GL_DEPTH_TEST)
-        GL.glDepthMask(GL.GL_TRUE)
-        GL.glDepthFunc(GL.GL_LESS)
-        GL.glClearColor(0.0, 0.0, 0.0, 0.0)
-        GL.glClear(GL.GL_COLOR_BUFFER_BIT | GL.GL_DEPTH_BUFFER_BIT)
-        view = np.linalg.inv(scene.get_pose(scene.main_camera_node))
-        projection = scene.main_camera_node.camera.get_projection_matrix(width, height)
+        target, view, projection = self._begin_float_pass("normals", scene)
         for node in nodes:
             for primitive in node.mesh.primitives:
-                program = self._own_programs.get_program(
-                    vertex_shader="normals.vert", fragment_shader="normals.frag",
-                    defines={"INST_M_LOC": _instance_matrix_location(primitive)},
-                )
-                if not program._in_context():
-                    program._add_to_context()
-                program._bind()
+                program = self._own_program("normals", primitive)
                 program.set_uniform("V", view)
                 program.set_uniform("P", projection)
                 self._bind_and_draw_primitive(primitive, scene.get_pose(node), program, RenderFlags.SEG)
                 program._unbind()
-        GL.glBindFramebuffer(GL.GL_READ_FRAMEBUFFER, target)
-        data = GL.glReadPixels(0, 0, width, height, GL.GL_RGB, GL.GL_FLOAT)
-        return np.frombuffer(data, dtype=np.float32).reshape(height, width, 3)[::-1].copy()
+        return self._read_float(target, GL.GL_RGB, 3)
 
     def draw_flow(self, scene, jobs: list) -> np.ndarray:
         """(H, W, 4) float32: per pixel, the position (x, y, z) in the other frame's OpenCV camera
@@ -185,8 +166,27 @@ class _Renderer(pyrender.Renderer):
             scene: the staged pyrender scene (this frame's poses and camera).
             jobs: (node, (4, 4) mesh-units-to-other-camera matrix, instance id) per object.
         """
+        target, view, projection = self._begin_float_pass("flow", scene)
+        for node, other_mv, instance_id in jobs:
+            for primitive in node.mesh.primitives:
+                program = self._own_program("flow", primitive)
+                program.set_uniform("V", view)
+                program.set_uniform("P", projection)
+                program.set_uniform("other_MV", other_mv)
+                program.set_uniform("instance_id", float(instance_id))
+                self._bind_and_draw_primitive(primitive, scene.get_pose(node), program, RenderFlags.SEG)
+                program._unbind()
+        return self._read_float(target, GL.GL_RGBA, 4)
+
+    def _begin_float_pass(self, name: str, scene) -> tuple[int, np.ndarray, np.ndarray]:
+        """Binds and clears the viewport-sized float framebuffer ``name`` (RGBA32F and depth) for a
+        depth-tested, single-sample pass of vizsynth's own shaders.
+
+        Returns:
+            The framebuffer, and the camera's (4, 4) view and projection matrices.
+        """
         width, height = self.viewport_width, self.viewport_height
-        target = self._target("flow", (width, height), GL.GL_RGBA32F, depth=True)
+        target = self._target(name, (width, height), GL.GL_RGBA32F, depth=True)
         GL.glBindFramebuffer(GL.GL_DRAW_FRAMEBUFFER, target)
         GL.glViewport(0, 0, width, height)
         GL.glDisable(GL.GL_MULTISAMPLE)
@@ -197,24 +197,25 @@ class _Renderer(pyrender.Renderer):
         GL.glClear(GL.GL_COLOR_BUFFER_BIT | GL.GL_DEPTH_BUFFER_BIT)
         view = np.linalg.inv(scene.get_pose(scene.main_camera_node))
         projection = scene.main_camera_node.camera.get_projection_matrix(width, height)
-        for node, other_mv, instance_id in jobs:
-            for primitive in node.mesh.primitives:
-                program = self._own_programs.get_program(
-                    vertex_shader="flow.vert", fragment_shader="flow.frag",
-                    defines={"INST_M_LOC": _instance_matrix_location(primitive)},
-                )
-                if not program._in_context():
-                    program._add_to_context()
-                program._bind()
-                program.set_uniform("V", view)
-                program.set_uniform("P", projection)
-                program.set_uniform("other_MV", other_mv)
-                program.set_uniform("instance_id", float(instance_id))
-                self._bind_and_draw_primitive(primitive, scene.get_pose(node), program, RenderFlags.SEG)
-                program._unbind()
+        return target, view, projection
+
+    def _own_program(self, shader: str, primitive):
+        """vizsynth's shader program ``shader``.vert/.frag for ``primitive``, compiled once and bound."""
+        program = self._own_programs.get_program(
+            vertex_shader=f"{shader}.vert", fragment_shader=f"{shader}.frag",
+            defines={"INST_M_LOC": _instance_matrix_location(primitive)},
+        )
+        if not program._in_context():
+            program._add_to_context()
+        program._bind()
+        return program
+
+    def _read_float(self, target: int, gl_format: int, channels: int) -> np.ndarray:
+        """(H, W, channels) float32 of ``target``'s colour buffer, top row first."""
+        width, height = self.viewport_width, self.viewport_height
         GL.glBindFramebuffer(GL.GL_READ_FRAMEBUFFER, target)
-        data = GL.glReadPixels(0, 0, width, height, GL.GL_RGBA, GL.GL_FLOAT)
-        return np.frombuffer(data, dtype=np.float32).reshape(height, width, 4)[::-1].copy()
+        data = GL.glReadPixels(0, 0, width, height, gl_format, GL.GL_FLOAT)
+        return np.frombuffer(data, dtype=np.float32).reshape(height, width, channels)[::-1].copy()
 
     def _target(self, name: str, dims: tuple[int, int], color_format: int, depth: bool,
                 grow_only: bool = False) -> int:
