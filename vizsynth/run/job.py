@@ -170,14 +170,17 @@ def _run_job(config: DatasetConfig, out_dir: Path, num_frames: int, seed: int, w
     task = FrameTask(config, seed, out_dir, categories)
     failed: dict[int, FrameOutcome] = {}
     stage_seconds = dict.fromkeys(TIMED_STAGES, 0.0)
-    num_objects = tries = rendered = 0
+    num_objects = tries = rendered = kept = 0
+    last_rendered: int | None = None
     storage_failure: FrameOutcome | None = None
     bar = tqdm(total=num_frames, unit="frame", disable=not progress, dynamic_ncols=True, file=sys.stderr)
 
     def todo() -> Iterator[int]:
         """Frames still to render, found lazily: nothing before the first frame scales with -n."""
+        nonlocal kept
         for index in range(num_frames):
             if resuming and frame_complete(out_dir, index):
+                kept += 1
                 bar.update(1)
             else:
                 yield index
@@ -187,6 +190,7 @@ def _run_job(config: DatasetConfig, out_dir: Path, num_frames: int, seed: int, w
             bar.update(1)
             if outcome.ok:
                 rendered += 1
+                last_rendered = outcome.index
                 num_objects += outcome.num_objects
                 tries += outcome.tries
                 for stage, seconds in outcome.seconds.items():
@@ -198,7 +202,7 @@ def _run_job(config: DatasetConfig, out_dir: Path, num_frames: int, seed: int, w
                 storage_failure = outcome
                 break  # every further frame would fail the same way: stop handing them out
     if storage_failure is not None:
-        _stop_on_full_storage(out_dir, manifest, storage_failure, failed, num_frames)
+        _stop_on_full_storage(out_dir, manifest, storage_failure, failed, num_frames - kept - rendered, last_rendered)
     with storage_errors(out_dir):
         remove_stale_temporaries(out_dir)  # left by a worker that died mid-write; no writer is active now
 
@@ -234,11 +238,14 @@ def _failure_entries(failed: dict[int, FrameOutcome]) -> list[dict]:
 
 
 def _stop_on_full_storage(out_dir: Path, manifest: dict, outcome: FrameOutcome, failed: dict[int, FrameOutcome],
-                          num_frames: int) -> None:
-    """Records a full or read-only output storage in the manifest and raises one OutputError."""
-    done = [i for i in range(min(num_frames, outcome.index + 1)) if i not in failed and frame_complete(out_dir, i)]
-    per_frame = _frame_bytes(out_dir, done[-1]) if done else 0
-    left = num_frames - len(done)
+                          left: int, sample: int | None) -> None:
+    """Records a full or read-only output storage in the manifest and raises one OutputError.
+
+    Args:
+        left: frames not complete on disk.
+        sample: a frame rendered by this run, whose size estimates what each further frame needs.
+    """
+    per_frame = _frame_bytes(out_dir, sample) if sample is not None else 0
     with contextlib.suppress(OSError):  # room for the manifest: partial files, and files of frames without a record
         remove_stale_temporaries(out_dir)
         for index in failed:
