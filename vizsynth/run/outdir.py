@@ -286,21 +286,21 @@ def _flatten(value: object, prefix: str = "") -> dict:
 
 
 @contextlib.contextmanager
-def storage_errors(out_dir: Path, doing: str = "write to") -> Iterator[None]:
+def storage_errors(out_dir: Path) -> Iterator[None]:
     """Turns OSErrors of the output storage (full, quota, read-only, no permission) into one OutputError."""
     try:
         yield
     except OutputError:
         raise
     except OSError as exc:
-        raise OutputError(storage_message(out_dir, exc, doing)) from None
+        raise OutputError(storage_message(out_dir, exc)) from None
 
 
-def storage_message(out_dir: Path, exc: OSError, doing: str = "write to") -> str:
+def storage_message(out_dir: Path, exc: OSError) -> str:
     """One line for an OSError of the output folder, with the free space where the disk is full."""
     reason = exc.strerror or str(exc)
     where = f" ({exc.filename})" if getattr(exc, "filename", None) else ""
-    message = f"cannot {doing} output folder {out_dir}: {reason}{where}"
+    message = f"cannot write to output folder {out_dir}: {reason}{where}"
     if exc.errno in (errno.ENOSPC, errno.EDQUOT):
         message += f"; {format_bytes(free_bytes(out_dir))} free"
     return message
