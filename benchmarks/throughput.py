@@ -5,6 +5,7 @@
     python benchmarks/throughput.py -n 2000 --workers 1   # memory growth over 2,000 frames
     python benchmarks/throughput.py --workers 2 --ray     # also Ray actors vs the local pool
     python benchmarks/throughput.py --memory-frames 10000 --size 160x120   # RSS slope of one worker
+    python benchmarks/throughput.py --stages [--compare REV]   # CPU ms per stage, GL wait apart (cpu_stages.py)
 
 For each worker count it measures, on the same frames 0..N-1 of the built-in default (640x480):
   (a) render-only: sampling + render, nothing annotated or written;
@@ -26,6 +27,7 @@ import argparse
 import multiprocessing
 import os
 import platform
+import sys
 import tempfile
 import time
 from collections import defaultdict
@@ -162,7 +164,19 @@ def main() -> None:
                         help="measure only one worker's RSS slope over N frames (use >= 10000)")
     parser.add_argument("--memory-warmup", type=int, metavar="N",
                         help="frames left out of the slope fit (default: N / 10, at least 100)")
+    parser.add_argument("--stages", action="store_true",
+                        help="measure only CPU time per stage and frame (GL wait apart) at 640x480 and 1920x1080, "
+                             "or at --size; -n frames (default here 60; a quarter of that at 1080p)")
+    parser.add_argument("--compare", metavar="REV", help="with --stages: also measure git revision REV (before/after)")
+    parser.add_argument("--warmup", type=int, default=5, help="with --stages: frames left out first")
     args = parser.parse_args()
+    if args.stages:
+        import cpu_stages
+
+        sizes = [tuple(int(v) for v in args.size.lower().split("x"))] if args.size else [(640, 480), (1920, 1080)]
+        n = args.num_frames if "-n" in sys.argv or "--num-frames" in sys.argv else 60
+        cpu_stages.main(sizes, n, args.warmup, args.compare)
+        return
     config = load_config(None, [*_size_overrides(args.size), *args.overrides])
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, {platform.python_version()}, "
           f"PYOPENGL_PLATFORM={os.environ.get('PYOPENGL_PLATFORM', 'egl (vizsynth default)')}")

@@ -48,6 +48,7 @@ class _Renderer(pyrender.Renderer):
         self.antialias = antialias
         self._targets: dict[str, _Target] = {}  # "single" (labels), "atlas" (silhouettes), "normals", "flow"
         self._own_programs = ShaderProgramCache(shader_dir=str(Path(__file__).parent / "shaders"))
+        self._buffers: dict[str, np.ndarray] = {}  # read-back and work arrays, reused frame after frame
 
     def _single_sample(self, flags) -> bool:
         return bool(flags & RenderFlags.SEG) or not self.antialias
@@ -73,16 +74,35 @@ class _Renderer(pyrender.Renderer):
             GL.glBindFramebuffer(GL.GL_DRAW_FRAMEBUFFER, self._main_fb)
             GL.glBlitFramebuffer(0, 0, width, height, 0, 0, width, height, GL.GL_COLOR_BUFFER_BIT, GL.GL_LINEAR)
             GL.glBindFramebuffer(GL.GL_READ_FRAMEBUFFER, self._main_fb)
-        # RGBA: the alpha is the colour pass's coverage (for compositing backgrounds). PyOpenGL
-        # 3.1.0 cannot size a GL_RG read, so ids are read the same way (R, G carry the id).
-        rgba = GL.glReadPixels(0, 0, width, height, GL.GL_RGBA, GL.GL_UNSIGNED_BYTE)
-        rgba = np.frombuffer(rgba, dtype=np.uint8).reshape(height, width, 4)[::-1]
         if not flags & RenderFlags.SEG:
-            return rgba, None
-        window_z = GL.glReadPixels(0, 0, width, height, GL.GL_DEPTH_COMPONENT, GL.GL_FLOAT)
-        window_z = np.frombuffer(window_z, dtype=np.float32).reshape(height, width)[::-1]
+            # RGBA: the alpha is the colour pass's coverage (for compositing backgrounds).
+            rgba = self._read_into("rgba", (height, width, 4), np.uint8, GL.GL_RGBA, GL.GL_UNSIGNED_BYTE)
+            return rgba[::-1], None
+        # R and G carry the id's low and high byte: read as GL_RG, they are the id as little-endian uint16.
+        id_bytes = self._read_into("ids", (height, width, 2), np.uint8, GL.GL_RG, GL.GL_UNSIGNED_BYTE)
+        ids = np.empty((height, width), np.uint16)  # handed out: a new array every frame
+        np.copyto(ids, id_bytes.view("<u2")[::-1, :, 0])
+        window_z = self._read_into("window_z", (height, width), np.float32, GL.GL_DEPTH_COMPONENT, GL.GL_FLOAT)
         camera = scene.main_camera_node.camera
-        return rgba[..., :2], linear_depth(window_z, camera.znear, camera.zfar)
+        depth = np.empty((height, width), np.float32)
+        linear_depth(window_z[::-1], camera.znear, camera.zfar, out=depth,
+                     scratch=self._scratch("depth64", (height, width), np.float64),
+                     far=self._scratch("far", (height, width), np.bool_))
+        return ids, depth
+
+    def _scratch(self, name: str, shape: tuple, dtype) -> np.ndarray:
+        """A work array kept between frames: fresh frame-sized arrays cost page faults every frame."""
+        array = self._buffers.get(name)
+        if array is None or array.shape != shape or array.dtype != dtype:
+            array = self._buffers[name] = np.empty(shape, dtype)
+        return array
+
+    def _read_into(self, name: str, shape: tuple, dtype, gl_format: int, gl_type: int) -> np.ndarray:
+        """Reads the bound read framebuffer into the reused array ``name`` (rows bottom-up, as GL
+        stores them); valid until the next read of ``name``."""
+        array = self._scratch(name, shape, dtype)
+        GL.glReadPixels(0, 0, shape[1], shape[0], gl_format, gl_type, array=array.ctypes.data)
+        return array
 
     def _bind_and_draw_primitive(self, primitive, pose, program, flags):
         if not flags & RenderFlags.SEG:
@@ -113,6 +133,7 @@ class _Renderer(pyrender.Renderer):
 
         Returns:
             (height, width) uint8 atlas, rows bottom-up as GL stores them; 255 inside silhouettes.
+            A view of an array the next call reuses: copy what you keep.
         """
         width, height = atlas_size
         atlas = self._target("atlas", (max(width, 256), max(height, 256)), GL.GL_R8, depth=False, grow_only=True)
@@ -138,8 +159,13 @@ class _Renderer(pyrender.Renderer):
         GL.glDisable(GL.GL_SCISSOR_TEST)
         GL.glBindFramebuffer(GL.GL_READ_FRAMEBUFFER, atlas)
         GL.glPixelStorei(GL.GL_PACK_ALIGNMENT, 1)
-        data = GL.glReadPixels(0, 0, width, height, GL.GL_RED, GL.GL_UNSIGNED_BYTE)
-        return np.frombuffer(data, dtype=np.uint8).reshape(height, width)
+        # The atlas's height changes from frame to frame: read into the front of one reused array.
+        held = self._buffers.get("atlas")
+        if held is None or held.size < width * height:
+            held = self._buffers["atlas"] = np.empty(width * height, np.uint8)
+        atlas_pixels = held[:width * height].reshape(height, width)
+        GL.glReadPixels(0, 0, width, height, GL.GL_RED, GL.GL_UNSIGNED_BYTE, array=atlas_pixels.ctypes.data)
+        return atlas_pixels
 
     def draw_normals(self, scene, nodes: list) -> np.ndarray:
         """(H, W, 3) float32 unit surface normals in the OpenCV camera frame (0 where no surface).
@@ -255,16 +281,33 @@ def _instance_matrix_location(primitive) -> int:
     return 1 + sum(bool(primitive.buf_flags & f) for f in flags)
 
 
-def linear_depth(window_z: np.ndarray, znear: float, zfar: float) -> np.ndarray:
+def linear_depth(window_z: np.ndarray, znear: float, zfar: float, out: np.ndarray | None = None,
+                 scratch: np.ndarray | None = None, far: np.ndarray | None = None) -> np.ndarray:
     """(H, W) float32 z-depth in metres from OpenGL window depth in [0, 1]; 1 (cleared) -> 0.
 
     z = 2 n f / (f + n - (2 w - 1)(f - n)), computed in float64: near 1 a float32 would lose
     tens of micrometres.
+
+    Args:
+        window_z: (H, W) float32 window depth (any strides, e.g. a flipped view).
+        out: (H, W) float32 to write into (default: a new array).
+        scratch, far: (H, W) float64 and bool work arrays to reuse (default: new ones); the same
+            operations run in the same order either way, so the result is bit for bit the same.
     """
-    ndc = 2.0 * window_z.astype(np.float64) - 1.0
-    depth = (2.0 * znear * zfar) / (zfar + znear - ndc * (zfar - znear))
-    depth[window_z >= 1.0] = 0.0
-    return depth.astype(np.float32)
+    shape = window_z.shape
+    out = np.empty(shape, np.float32) if out is None else out
+    ndc = np.empty(shape, np.float64) if scratch is None else scratch
+    far = np.empty(shape, np.bool_) if far is None else far
+    np.copyto(ndc, window_z)
+    ndc *= 2.0
+    ndc -= 1.0
+    ndc *= zfar - znear
+    np.subtract(zfar + znear, ndc, out=ndc)
+    np.divide(2.0 * znear * zfar, ndc, out=ndc)
+    np.copyto(out, ndc, casting="same_kind")
+    np.greater_equal(window_z, 1.0, out=far)
+    np.copyto(out, 0.0, where=far)
+    return out
 
 
 class GLContext:
@@ -287,8 +330,9 @@ class GLContext:
             self._colour_flags |= RenderFlags.SHADOWS_DIRECTIONAL | RenderFlags.SHADOWS_SPOT
 
     def render(self, scene: pyrender.Scene, width: int, height: int, seg_node_map: dict | None = None):
-        """Colour pass (``seg_node_map`` None): (H, W, 4) uint8 RGBA.
-        Label pass: ((H, W, 2) uint8 id bytes, (H, W) float32 depth in metres)."""
+        """Colour pass (``seg_node_map`` None): (H, W, 4) uint8 RGBA, a view of a buffer this context
+        reuses (copy what you keep before the next colour pass).
+        Label pass: ((H, W) uint16 instance ids, (H, W) float32 depth in metres), both new arrays."""
         self._platform.make_current()
         self._renderer.viewport_width, self._renderer.viewport_height = width, height
         if seg_node_map is None:

@@ -197,8 +197,7 @@ class Renderer:
         # The label pass draws instance id i in colour (i & 255, i >> 8, 0): R and G read back as uint16.
         seg_map = {node: (i & 0xFF, i >> 8, 0) for i, node in nodes.items()}
         rgba = self._gl.render(self._scene, width, height)
-        id_bytes, depth_m = self._gl.render(self._scene, width, height, seg_map)
-        ids = id_bytes[..., 0].astype(np.uint16) | (id_bytes[..., 1].astype(np.uint16) << 8)
+        ids, depth_m = self._gl.render(self._scene, width, height, seg_map)
         silhouettes = self._silhouettes(spec, nodes) if amodal else None
         normal_map = self._gl.normals(self._scene, list(nodes.values()), width, height) if normals else None
         solid = spec.background.kind == "solid"
@@ -215,8 +214,7 @@ class Renderer:
         """
         nodes = self._stage_geometry(spec)
         seg_map = {node: (i & 0xFF, i >> 8, 0) for i, node in nodes.items()}
-        id_bytes, depth_m = self._gl.render(self._scene, spec.camera.width, spec.camera.height, seg_map)
-        return id_bytes[..., 0].astype(np.uint16) | (id_bytes[..., 1].astype(np.uint16) << 8), depth_m
+        return self._gl.render(self._scene, spec.camera.width, spec.camera.height, seg_map)
 
     def flow(self, spec: SceneSpec, other: SceneSpec) -> np.ndarray:
         """The flow pass: ``spec``'s geometry rasterised like its label pass, each pixel carrying where

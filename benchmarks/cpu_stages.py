@@ -1,0 +1,214 @@
+"""CPU time per frame and stage, with the wait for the rasteriser apart: what a GPU machine would still pay.
+
+    python benchmarks/throughput.py --stages                    # 640x480 and 1920x1080
+    python benchmarks/throughput.py --stages --compare HEAD~3   # before (REV) / after table
+
+On llvmpipe the rasteriser runs on the CPU, so wall time says little about a GPU machine, and
+on a shared machine wall time is noisy anyway. This measures, in one fresh worker process doing
+a generate worker's per-frame work (FrameTask: sample, render, annotate, write), the CPU time
+of each stage:
+
+  sample      sampling the scene (thread CPU time)
+  draw        staging, pyrender's Python draw loop, silhouette packing: render's own thread CPU
+              time, less the two below
+  read-back   glReadPixels and the NumPy work on what it returns (thread CPU time)
+  annotate    boxes, RLE, amodal, keypoints, maps (thread CPU time)
+  finish      background composite and image effects (thread CPU time)
+  write       encode and write files and the record (process CPU time: includes writer threads)
+  GL wait     wall time of a glFinish before every read-back: the rasteriser working. Not CPU
+              work of vizsynth's; on a GPU it overlaps nothing but is much shorter.
+
+and the minor page faults per frame (resource.getrusage), a sign of fresh frame-sized
+allocations. The timers are wrappers installed from outside (no hooks in vizsynth), so the same
+measurement runs on an older revision (--compare).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import multiprocessing
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+STAGES = ("sample", "draw", "read-back", "annotate", "finish", "write")
+REPO = Path(__file__).resolve().parents[1]
+
+
+class _Clock:
+    """Exclusive CPU time per bucket: a region's time less the regions timed inside it."""
+
+    def __init__(self) -> None:
+        self.cpu: dict[str, float] = {}
+        self.wall: dict[str, float] = {}
+        self.faults: dict[str, int] = {}
+        self._stack: list[list[float]] = []
+
+    @contextlib.contextmanager
+    def region(self, bucket: str, process: bool = False):
+        cpu_now = time.process_time if process else time.thread_time
+        frame = [0.0, 0.0, 0.0]  # children's cpu, wall, faults
+        self._stack.append(frame)
+        f0 = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+        c0, w0 = cpu_now(), time.perf_counter()
+        try:
+            yield
+        finally:
+            cpu, wall = cpu_now() - c0, time.perf_counter() - w0
+            faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt - f0
+            self._stack.pop()
+            self.cpu[bucket] = self.cpu.get(bucket, 0.0) + cpu - frame[0]
+            self.wall[bucket] = self.wall.get(bucket, 0.0) + wall - frame[1]
+            self.faults[bucket] = self.faults.get(bucket, 0) + faults - frame[2]
+            if self._stack:
+                parent = self._stack[-1]
+                parent[0] += cpu
+                parent[1] += wall
+                parent[2] += faults
+
+    def reset(self) -> None:
+        self.cpu.clear()
+        self.wall.clear()
+        self.faults.clear()
+
+
+def _wrap(owner, name: str, clock: _Clock, bucket: str, process: bool = False) -> None:
+    original = getattr(owner, name)
+
+    def timed(*args, **kwargs):
+        with clock.region(bucket, process):
+            return original(*args, **kwargs)
+
+    setattr(owner, name, timed)
+
+
+class _TimedGL:
+    """The GL module with a timed glFinish before every glReadPixels (the rasteriser's work)."""
+
+    def __init__(self, gl, clock: _Clock) -> None:
+        self._gl, self._clock = gl, clock
+
+    def __getattr__(self, name):
+        return getattr(self._gl, name)
+
+    def glReadPixels(self, *args, **kwargs):
+        with self._clock.region("GL wait"):
+            self._gl.glFinish()
+        with self._clock.region("read-back"):
+            return self._gl.glReadPixels(*args, **kwargs)
+
+
+def _install(clock: _Clock) -> None:
+    import vizsynth.pipeline as pipeline
+    import vizsynth.render.context as context
+    import vizsynth.run.task as task
+
+    context.GL = _TimedGL(context.GL, clock)
+    _wrap(context._Renderer, "_read_main_framebuffer", clock, "read-back")
+    _wrap(pipeline.FrameRenderer, "scene", clock, "sample")
+    _wrap(pipeline.FrameRenderer, "render", clock, "draw")
+    _wrap(pipeline, "annotate_frame", clock, "annotate")
+    for name in ("background_image", "composite", "apply_effects"):
+        _wrap(pipeline, name, clock, "finish")
+    _wrap(task, "write_frame", clock, "write", process=True)
+
+
+def measure(width: int, height: int, frames: int, warmup: int, seed: int = 0) -> dict:
+    """In this process: per-frame CPU ms per stage, GL wait ms and minor faults, over ``frames``
+    frames after ``warmup`` (default config at ``width`` x ``height``, one worker)."""
+    from vizsynth.assets.catalog import build_catalog
+    from vizsynth.assets.meshes import MeshLibrary
+    from vizsynth.config import load_config
+    from vizsynth.run.local import llvmpipe_threads, render_threads
+    from vizsynth.run.task import FrameTask
+
+    config = load_config(None, [f"image.width={width}", f"image.height={height}"])
+    split, fractions = config.split.use, config.split.fractions
+    categories = list(build_catalog(config.objects.assets, MeshLibrary(), split=split, fractions=fractions).categories)
+    clock = _Clock()
+    _install(clock)
+    with tempfile.TemporaryDirectory() as tmp:
+        task = FrameTask(config, seed, Path(tmp), categories)
+        with render_threads(llvmpipe_threads(1)):
+            task.setup()
+        try:
+            for index in range(warmup + frames):
+                if index == warmup:
+                    clock.reset()
+                    f0 = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+                    w0 = time.perf_counter()
+                    p0 = time.process_time()
+                outcome = task(index)
+                if not outcome.ok:
+                    raise RuntimeError(f"frame {index} failed: {outcome.error}")
+            faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt - f0
+            wall, process = time.perf_counter() - w0, time.process_time() - p0
+        finally:
+            task.close()
+    ms = {k: 1000 * clock.cpu.get(k, 0.0) / frames for k in STAGES}
+    return {
+        "size": f"{width}x{height}", "frames": frames, "cpu_ms": ms,
+        "cpu_total_ms": sum(ms.values()),
+        "gl_wait_ms": 1000 * clock.wall.get("GL wait", 0.0) / frames,
+        "faults": {k: clock.faults.get(k, 0) / frames for k in (*STAGES, "GL wait")},
+        "faults_per_frame": faults / frames,
+        "wall_ms": 1000 * wall / frames, "process_cpu_ms": 1000 * process / frames,
+    }
+
+
+def _measure_in_fresh_process(args) -> dict:
+    return measure(*args)
+
+
+def measure_here(width: int, height: int, frames: int, warmup: int) -> dict:
+    """``measure`` in a fresh spawned process (its own GL context and llvmpipe threads)."""
+    with multiprocessing.get_context("spawn").Pool(1) as pool:
+        return pool.apply(_measure_in_fresh_process, ((width, height, frames, warmup),))
+
+
+def measure_revision(rev: str, width: int, height: int, frames: int, warmup: int) -> dict:
+    """``measure`` on the code of git revision ``rev`` (exported to a temporary folder)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        archive = subprocess.run(["git", "-C", str(REPO), "archive", rev], check=True, capture_output=True).stdout
+        subprocess.run(["tar", "-x", "-C", tmp], input=archive, check=True)
+        env = dict(os.environ, PYTHONPATH=tmp)
+        code = (f"import sys, json; sys.path.insert(0, {str(Path(__file__).parent)!r}); import cpu_stages; "
+                f"print(json.dumps(cpu_stages.measure({width}, {height}, {frames}, {warmup})))")
+        out = subprocess.run([sys.executable, "-c", code], env=env, cwd=tmp, check=True, capture_output=True, text=True)
+        return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def table(results: list[tuple[str, dict]]) -> str:
+    """A markdown table: one column per (label, result)."""
+    head = "| ms per frame | " + " | ".join(f"{label} {r['size']}" for label, r in results) + " |"
+    lines = [head, "|---" * (len(results) + 1) + "|"]
+    for stage in STAGES:
+        lines.append(f"| {stage} (CPU) | " + " | ".join(f"{r['cpu_ms'][stage]:.2f}" for _, r in results) + " |")
+    lines.append("| **CPU work** | " + " | ".join(f"**{r['cpu_total_ms']:.1f}**" for _, r in results) + " |")
+    lines.append("| GL wait (wall) | " + " | ".join(f"{r['gl_wait_ms']:.1f}" for _, r in results) + " |")
+    lines.append("| wall per frame | " + " | ".join(f"{r['wall_ms']:.1f}" for _, r in results) + " |")
+    lines.append("| minor page faults / frame | " + " | ".join(f"{r['faults_per_frame']:.0f}" for _, r in results) + " |")
+    return "\n".join(lines)
+
+
+def main(sizes: list[tuple[int, int]], frames: int, warmup: int, compare: str | None) -> None:
+    print("CPU time per stage, one worker, default config (CPU time, not wall time: the machine's cores may be "
+          "shared; GL wait is the wall time of a glFinish before each read-back and is not counted as CPU work)")
+    results = []
+    for width, height in sizes:
+        n = frames if width * height <= 640 * 480 else max(10, frames // 4)
+        if compare:
+            results.append((compare, measure_revision(compare, width, height, n, warmup)))
+        results.append(("this tree" if compare else "", measure_here(width, height, n, warmup)))
+        print(f"  {width}x{height}: {n} frames after {warmup} warm-up frames", flush=True)
+    print(table(results))
+    for label, r in results:
+        faults = ", ".join(f"{k} {v:.0f}" for k, v in r["faults"].items())
+        print(f"  faults/frame by stage ({label or 'this tree'} {r['size']}): {faults}")
