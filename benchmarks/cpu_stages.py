@@ -157,6 +157,7 @@ def measure(width: int, height: int, frames: int, warmup: int, seed: int = 0) ->
         "size": f"{width}x{height}", "frames": frames, "cpu_ms": ms,
         "cpu_total_ms": sum(ms.values()),
         "gl_wait_ms": 1000 * clock.wall.get("GL wait", 0.0) / frames,
+        "write_wall_ms": 1000 * clock.wall.get("write", 0.0) / frames,
         "faults": {k: clock.faults.get(k, 0) / frames for k in (*STAGES, "GL wait")},
         "faults_per_frame": faults / frames,
         "wall_ms": 1000 * wall / frames, "process_cpu_ms": 1000 * process / frames,
@@ -193,6 +194,7 @@ def table(results: list[tuple[str, dict]]) -> str:
         lines.append(f"| {stage} (CPU) | " + " | ".join(f"{r['cpu_ms'][stage]:.2f}" for _, r in results) + " |")
     lines.append("| **CPU work** | " + " | ".join(f"**{r['cpu_total_ms']:.1f}**" for _, r in results) + " |")
     lines.append("| GL wait (wall) | " + " | ".join(f"{r['gl_wait_ms']:.1f}" for _, r in results) + " |")
+    lines.append("| write (wall) | " + " | ".join(f"{r['write_wall_ms']:.1f}" for _, r in results) + " |")
     lines.append("| wall per frame | " + " | ".join(f"{r['wall_ms']:.1f}" for _, r in results) + " |")
     lines.append("| minor page faults / frame | " + " | ".join(f"{r['faults_per_frame']:.0f}" for _, r in results) + " |")
     return "\n".join(lines)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from concurrent.futures import ThreadPoolExecutor, wait
 from pathlib import Path
 
 import cv2
@@ -33,6 +34,35 @@ def _encode(suffix: str, image: np.ndarray, params: list[int]) -> bytes:
     return buffer.tobytes()
 
 
+# A frame's images are encoded and written on a few threads at once: cv2.imencode and NumPy release
+# the GIL, so on a machine with spare cores the encodes of one frame overlap (wall time, not CPU time).
+_WRITER_THREADS = 3
+_writers: ThreadPoolExecutor | None = None
+_writers_pid = 0
+
+
+def _writer_pool() -> ThreadPoolExecutor:
+    """This process's writer threads (made on first use; a forked child makes its own)."""
+    global _writers, _writers_pid
+    if _writers is None or _writers_pid != os.getpid():
+        _writers = ThreadPoolExecutor(_WRITER_THREADS, thread_name_prefix="vizsynth-writer")
+        _writers_pid = os.getpid()
+    return _writers
+
+
+def _write_files(jobs: list) -> None:
+    """Runs each (path, make bytes) job on the writer threads; returns when all files are on disk.
+
+    Raises:
+        The first job's exception (after every job has finished), e.g. OSError of a full disk.
+    """
+    pool = _writer_pool()
+    futures = [pool.submit(lambda path, make: write_bytes_atomic(path, make()), path, make) for path, make in jobs]
+    wait(futures)
+    for future in futures:
+        future.result()
+
+
 def _finite(array: np.ndarray) -> list:
     """Nested lists with NaN as None (JSON has no NaN)."""
     return [_finite(a) for a in array] if array.ndim > 1 else [None if np.isnan(x) else float(x) for x in array]
@@ -61,7 +91,8 @@ def annotation_records(annotations: FrameAnnotations) -> tuple[ObjectRecord, ...
 
 
 def write_frame(out_dir: Path, frame: Frame, output: OutputConfig, record_info: dict) -> FrameRecord:
-    """Writes a frame: rgb, uint16 depth PNG, uint16 instance PNG, then its record (last).
+    """Writes a frame: rgb, uint16 depth PNG, uint16 instance PNG (encoded on writer threads, all
+    on disk before this goes on), then its record (last: a record means a whole frame).
 
     Args:
         record_info: how the frame was made, as RecordInfo fields: ``vizsynth_version`` and
@@ -75,15 +106,19 @@ def write_frame(out_dir: Path, frame: Frame, output: OutputConfig, record_info: 
     suffix = ".jpg" if output.image_format == "jpg" else ".png"
     rgb_params = [cv2.IMWRITE_JPEG_QUALITY, output.jpeg_quality] if suffix == ".jpg" else _PNG_RGB
     image_file = f"{stem}{suffix}"
-    write_bytes_atomic(out_dir / "images" / image_file, _encode(suffix, frame.rgb[..., ::-1], rgb_params))
-    depth = encode_depth(frame.depth_m, output.depth_scale_m)
-    write_bytes_atomic(out_dir / "depth" / f"{stem}.png", _encode(".png", depth, _PNG_DEPTH))
-    write_bytes_atomic(out_dir / "instances" / f"{stem}.png", _encode(".png", frame.instance_ids, _PNG_IDS))
+    depth_scale_m = output.depth_scale_m
+    jobs = [
+        (out_dir / "images" / image_file, lambda: _encode(suffix, frame.rgb[..., ::-1], rgb_params)),
+        (out_dir / "depth" / f"{stem}.png",
+         lambda: _encode(".png", encode_depth(frame.depth_m, depth_scale_m), _PNG_DEPTH)),
+        (out_dir / "instances" / f"{stem}.png", lambda: _encode(".png", frame.instance_ids, _PNG_IDS)),
+    ]
     map_files = {}
     for name, image in frame.maps.items():
-        encoded = BY_NAME[name].encode(image, output)
-        write_bytes_atomic(out_dir / name / f"{stem}.png", _encode(".png", encoded, _PNG_DEPTH))
+        jobs.append((out_dir / name / f"{stem}.png",
+                     lambda name=name, image=image: _encode(".png", BY_NAME[name].encode(image, output), _PNG_DEPTH)))
         map_files[name] = f"{stem}.png"
+    _write_files(jobs)
     flow_files = write_flow(out_dir, stem, frame.flow) if frame.flow else {}
 
     record = FrameRecord(frame.spec, RecordInfo(
