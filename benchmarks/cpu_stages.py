@@ -15,8 +15,11 @@ of each stage:
   annotate    boxes, RLE, amodal, keypoints, maps (thread CPU time)
   finish      background composite and image effects (thread CPU time)
   write       encode and write files and the record (process CPU time: includes writer threads)
-  GL wait     wall time of a glFinish before every read-back: the rasteriser working. Not CPU
-              work of vizsynth's; on a GPU it overlaps nothing but is much shorter.
+  GL wait     wall time of a glFinish before every read-back (and before the multisample resolve):
+              the rasteriser working. Not counted as CPU work; on a GPU it is much shorter.
+
+On llvmpipe "draw" also holds Mesa's vertex processing, which runs in the calling thread (on a
+GPU it does not): the CPU figures here are an upper bound for a GPU machine.
 
 and the minor page faults per frame (resource.getrusage), a sign of fresh frame-sized
 allocations. The timers are wrappers installed from outside (no hooks in vizsynth), so the same
@@ -103,6 +106,12 @@ class _TimedGL:
             self._gl.glFinish()
         with self._clock.region("read-back"):
             return self._gl.glReadPixels(*args, **kwargs)
+
+    def glBlitFramebuffer(self, *args, **kwargs):
+        # The multisample resolve before the colour read-back waits for the colour pass.
+        with self._clock.region("GL wait"):
+            self._gl.glFinish()
+        return self._gl.glBlitFramebuffer(*args, **kwargs)
 
 
 def _install(clock: _Clock) -> None:
@@ -202,7 +211,7 @@ def table(results: list[tuple[str, dict]]) -> str:
 
 def main(sizes: list[tuple[int, int]], frames: int, warmup: int, compare: str | None) -> None:
     print("CPU time per stage, one worker, default config (CPU time, not wall time: the machine's cores may be "
-          "shared; GL wait is the wall time of a glFinish before each read-back and is not counted as CPU work)")
+          "shared; GL wait is the wall time of a glFinish before each read-back and resolve, not counted as CPU work)")
     results = []
     for width, height in sizes:
         n = frames if width * height <= 640 * 480 else max(10, frames // 4)
