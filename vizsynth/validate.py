@@ -17,7 +17,6 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import cv2
 import numpy as np
 from PIL import Image
 from pycocotools import mask as coco_mask
@@ -375,28 +374,13 @@ def _check_vizsynth(folder: Path, data: dict, found: CocoFindings, report: Valid
             seg = ann.get("segmentation")
             if position in found.flagged_annotations or not seg:
                 continue
-            if isinstance(seg, list):
-                # Polygons hold no holes: vizsynth's rasterise back to the instance with its holes filled.
-                if not np.array_equal(_mask(seg, *ids.shape), _fill_holes(ids == ann.get(COCO_INSTANCE_KEY))):
-                    report.add("instance_map_mismatch", f"annotation {ann.get('id')}: its polygons differ from "
-                                                        f"instance {ann.get(COCO_INSTANCE_KEY)} in the instance map "
-                                                        "(holes filled)")
-                continue
-            if not isinstance(seg, dict) or list(seg.get("size", [])) != list(ids.shape):
+            if isinstance(seg, dict) and list(seg.get("size", [])) != list(ids.shape):
                 continue
             if not np.array_equal(_mask(seg, *ids.shape), ids == ann.get(COCO_INSTANCE_KEY)):
                 report.add("instance_map_mismatch", f"annotation {ann.get('id')}: its mask differs from "
                                                     f"instance {ann.get(COCO_INSTANCE_KEY)} in the instance map")
         if record is not None and clean and not found.unattributed:
             _check_unannotated(record, record_path.relative_to(folder), image, anns, ids, report)
-
-
-def _fill_holes(mask: np.ndarray) -> np.ndarray:
-    """``mask`` (bool) with every background region that does not reach the border (through
-    4-connected pixels) set: the holes an outline of its 8-connected parts encloses."""
-    padded = np.pad(mask.astype(np.uint8), 1)
-    cv2.floodFill(padded, None, (0, 0), 2, flags=4)
-    return (padded != 2)[1:-1, 1:-1]
 
 
 def _check_manifest(folder: Path, images: list[dict] | None, report: ValidationReport) -> None:
