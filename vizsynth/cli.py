@@ -47,6 +47,9 @@ def _parser() -> argparse.ArgumentParser:
     gen.add_argument("-n", "--num-frames", type=int, default=100, help="number of frames (default 100)")
     gen.add_argument("--seed", type=int, default=0, help="dataset seed (default 0)")
     gen.add_argument("--workers", type=int, default=1, help="worker processes, one GL context each (default 1)")
+    gen.add_argument("--gpus", default=None, metavar="LIST",
+                     help="EGL devices to spread the workers over, dealt in turn: 'all' or e.g. 0,1 (local "
+                     "executor; default: $EGL_DEVICE_ID, else 0). EGL numbers GPUs in its own order, see README")
     gen.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                      help="override a config field, value as YAML, e.g. --set camera.yfov_deg='{uniform: [30, 50]}'")
     gen.add_argument("--resume", action="store_true", help="finish an interrupted job in OUT (same config, seed, -n)")
@@ -152,6 +155,7 @@ def _generate(args: argparse.Namespace) -> int:
     summary = generate(
         config, args.out, args.num_frames, seed=args.seed, workers=args.workers,
         resume=args.resume, overwrite=args.overwrite, progress=not args.no_progress, executor=executor,
+        gpus=args.gpus,
     )
     kept = summary.completed - summary.rendered
     rate = summary.rendered / summary.seconds if summary.seconds > 0 else 0.0
