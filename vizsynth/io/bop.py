@@ -47,10 +47,12 @@ from vizsynth.scene import ObjectSpec, SceneSpec
 PIXEL_CONVENTION = (
     "cam_K follows OpenCV: pixel centres at integer coordinates (pixel (0, 0) covers [-0.5, 0.5]^2). "
     "The BOP toolkit's renderer (renderer_vispy, measured) puts pixel centres at half-integers for the same K, "
-    "so masks they render from these poses sit half a pixel up and left of the images and of mask/ and "
+    "so masks it renders from these poses sit half a pixel up and left of the images and of mask/ and "
     "mask_visib/. Pass cx + 0.5, cy + 0.5 to the toolkit's renderer (render_object) to reproduce them; "
     "see README, 'BOP and the BOP toolkit', for the measured difference."
 )
+
+
 def check_bop_config(config, catalog) -> None:
     """Refuses, before anything is rendered, a config whose categories have no fixed BOP model.
 
