@@ -36,7 +36,13 @@ import trimesh
 from pycocotools import mask as coco_mask
 
 from vizsynth.assets.meshes import MeshLibrary
-from vizsynth.assets.symmetries import NO_SYMMETRIES, Symmetries, bop_symmetries, declared_symmetries, primitive_symmetries
+from vizsynth.assets.symmetries import (
+    NO_SYMMETRIES,
+    Symmetries,
+    bop_symmetries,
+    declared_symmetries,
+    primitive_symmetries,
+)
 from vizsynth.config import MeshAsset, load_config
 from vizsynth.errors import ConfigError, OutputError
 from vizsynth.frame_record import ObjectRecord
