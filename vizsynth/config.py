@@ -12,6 +12,7 @@ from functools import partial
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 
+import numpy as np
 import yaml
 from pydantic import (
     AfterValidator,
@@ -143,6 +144,51 @@ class PrimitiveAsset(_Model):
 KeypointCoordinate = Annotated[float, Field(ge=-1e6, le=1e6)]
 
 
+Coordinate = Annotated[float, Field(ge=-1e6, le=1e6)]
+# A tolerance on a declared symmetry's rotation part: values typed with 4 to 6 decimals pass.
+_ROTATION_TOLERANCE = 1e-4
+
+
+class ContinuousSymmetry(_Model):
+    """A continuous rotational symmetry about the line through ``offset`` along ``axis``."""
+
+    axis: tuple[Coordinate, Coordinate, Coordinate] = Field(description="direction, not all zero")
+    offset: tuple[Coordinate, Coordinate, Coordinate] = Field(
+        (0.0, 0.0, 0.0), description="a point on the axis, mesh units"
+    )
+
+    @model_validator(mode="after")
+    def _nonzero_axis(self) -> "ContinuousSymmetry":
+        if not any(self.axis):
+            raise ValueError(f"axis must not be all zeros, got {list(self.axis)}")
+        return self
+
+
+class SymmetriesConfig(_Model):
+    """A mesh's symmetries, in the BOP toolkit's form (models_info.json): rigid transforms mapping
+    the model onto itself (identity implied, not listed) and continuous rotational symmetries."""
+
+    discrete: tuple[tuple[Coordinate, ...], ...] = Field(
+        (), description="flattened row-major 4x4 rigid transforms, translation in mesh units"
+    )
+    continuous: tuple[ContinuousSymmetry, ...] = ()
+
+    @model_validator(mode="after")
+    def _rigid_transforms(self) -> "SymmetriesConfig":
+        for i, values in enumerate(self.discrete):
+            if len(values) != 16:
+                raise ValueError(f"discrete[{i}] must hold 16 numbers (a row-major 4x4 transform), got {len(values)}")
+            matrix = np.asarray(values, dtype=np.float64).reshape(4, 4)
+            rotation = matrix[:3, :3]
+            if not np.allclose(matrix[3], [0, 0, 0, 1]):
+                raise ValueError(f"discrete[{i}]: the last row must be [0, 0, 0, 1], got {matrix[3].tolist()}")
+            if (np.abs(rotation.T @ rotation - np.eye(3)).max() > _ROTATION_TOLERANCE
+                    or np.linalg.det(rotation) <= 0):
+                raise ValueError(f"discrete[{i}]: the upper-left 3x3 must be a rotation (orthonormal, "
+                                 f"determinant +1), got {rotation.tolist()}")
+        return self
+
+
 class MeshAsset(_Model):
     """One mesh file (OBJ, PLY, GLB/GLTF, STL) with its category and unit scale."""
 
@@ -154,6 +200,9 @@ class MeshAsset(_Model):
         default_factory=dict, description="named 3D points in the model frame, mesh units, each within ±1e6"
     )
     skeleton: tuple[tuple[str, str], ...] = Field((), description="pairs of keypoint names to connect")
+    symmetries: SymmetriesConfig | None = Field(
+        None, description="its symmetries for BOP's models_info.json (MSSD, MSPD, ADI); none when not given"
+    )
 
     @model_validator(mode="after")
     def _skeleton_names(self) -> "MeshAsset":
