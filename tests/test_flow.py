@@ -237,3 +237,60 @@ def test_one_and_two_workers_write_the_same_bytes(dataset, tmp_path):
     assert files == sorted(p.relative_to(out) for p in out.rglob("*") if p.is_file() and p.name != "manifest.json")
     for name in files:
         assert (dataset / name).read_bytes() == (out / name).read_bytes(), name
+
+
+# Static lighting: no lights, full ambient, so a surface point's colour is its texture's whatever the
+# motion (no shading, highlights or shadows that move); a fine noise texture on every object gives
+# pixel-scale gradients, so a flow off by one pixel picks visibly different colours.
+WARP_W, WARP_H = 96, 72
+WARP_CONFIG = {
+    "image": {"width": WARP_W, "height": WARP_H},
+    "objects": {"count": 5, "primitive_size_m": {"uniform": [0.25, 0.4]}, "placement": "flying",
+                "flying_depth_m": {"uniform": [0.7, 1.1]}},
+    "material": {"texture_probability": 1.0, "textures": ["noise"]},
+    "lights": {"count": 0, "ambient": [1.0, 1.0, 1.0]},
+    "background": {"floor": True},
+    "render": {"antialias": False},
+    "sequence": {"frames_per_sequence": 3, "camera_motion": "orbit", "orbit_deg_per_s": {"uniform": [20, 40]},
+                 "object_motion": "constant", "object_angular_speed_deg_per_s": {"uniform": [30, 120]},
+                 "flow": True},
+}
+
+
+def _interior(ids: np.ndarray) -> np.ndarray:
+    """(H, W) bool: the 3x3 neighbourhood holds one instance id only (away from object boundaries)."""
+    kernel = np.ones((3, 3), np.uint8)
+    return cv2.dilate(ids, kernel) == cv2.erode(ids, kernel)
+
+
+def test_warping_the_next_frame_by_the_flow_reproduces_the_frame():
+    from vizsynth.pipeline import FrameRenderer
+
+    with FrameRenderer(load_config(WARP_CONFIG), 3) as frames:
+        a, b = frames.frame(0), frames.frame(1)
+    flow = a.flow["forward"]
+    grid = np.stack(np.meshgrid(np.arange(WARP_W), np.arange(WARP_H)), axis=-1).astype(np.float32)
+    target = grid + flow.flow_px
+    floor = [o.instance_id for o in a.spec.objects if o.primitive == "floor"]
+    # Textured objects only (the floor is one flat colour: it would match at any shift), seen at both
+    # times away from any edge, so bilinear sampling of frame t+1 stays on the same surface.
+    tx = np.clip(np.rint(target[..., 0]).astype(int), 0, WARP_W - 1)
+    ty = np.clip(np.rint(target[..., 1]).astype(int), 0, WARP_H - 1)
+    compared = (flow.valid & ~flow.occluded & ~np.isin(a.instance_ids, floor) & _interior(a.instance_ids)
+                & _interior(b.instance_ids)[ty, tx] & (b.instance_ids[ty, tx] == a.instance_ids))
+    assert compared.sum() > 1000
+    assert np.abs(flow.flow_px[compared]).max() > 0.5  # things move: the zero flow would not do
+
+    def error_p90(shift_px: tuple[float, float]) -> float:
+        where = target + np.array(shift_px, np.float32)
+        warped = cv2.remap(b.rgb.astype(np.float32), where[..., 0], where[..., 1], cv2.INTER_LINEAR,
+                           borderMode=cv2.BORDER_REPLICATE)
+        error = np.abs(warped - a.rgb.astype(np.float32)).max(axis=-1)[compared]
+        return float(np.percentile(error, 90))
+
+    exact = error_p90((0.0, 0.0))
+    assert exact < 3.0, exact  # grey levels of 255
+    # The oracle can tell: the same flow off by one pixel in any direction misses clearly.
+    for shift in ((1.0, 0.0), (-1.0, 0.0), (0.0, 1.0), (0.0, -1.0)):
+        shifted = error_p90(shift)
+        assert shifted > 3.0 and shifted > 2.5 * exact, (shift, shifted, exact)
