@@ -332,3 +332,55 @@ def test_killed_sequence_job_resumes_to_the_uninterrupted_result(dataset, tmp_pa
     resumed = tree(out)
     assert any(name.startswith("flow_backward/") for name in resumed)
     assert resumed == tree(dataset)
+
+
+def test_sequence_preview_gif_has_a_frame_per_time_with_image_flow_and_tracks(dataset, tmp_path, capsys):
+    from PIL import Image
+
+    from vizsynth.cli import main
+    from vizsynth.io.flow import flow_colours
+    from vizsynth.io.video_preview import sequence_frames
+
+    gap = 2
+    frames, fps = sequence_frames(dataset, 0)
+    assert len(frames) == T and fps == 24.0
+    # The middle panel is each frame's forward flow in the wheel, one scale for the whole sequence.
+    flows = [_frame(dataset, t)["forward"] for t in range(T)]
+    top = max(np.hypot(f[..., 0], f[..., 1])[valid].max() for f, valid in flows if valid.any())
+    for t, (frame, flow) in enumerate(zip(frames, flows)):
+        assert frame.shape == (H, 3 * W + 2 * gap, 3)
+        assert np.array_equal(frame[:, W + gap:2 * W + gap], flow_colours(*flow, max_px=top))
+        image = cv2.imread(str(dataset / "images" / _frame(dataset, t)["record"]["record"]["image_file"]))[..., ::-1]
+        assert np.array_equal(frame[:H - 10, :W], image[:H - 10])  # the image, its frame number at the bottom
+        assert (np.abs(frame[:, -W:].astype(int) - image).max(axis=-1) > 60).sum() > 20  # boxes drawn on it
+    assert not flows[-1][1].any() and not frames[-1][:, W + gap:2 * W + gap].any()  # the last: no forward flow
+
+    out = tmp_path / "seq.gif"
+    assert main(["preview-sequence", str(dataset), "--sequence", "0", "--out", str(out)]) == 0
+    with Image.open(out) as gif:
+        assert gif.n_frames == T and gif.size == (3 * W + 2 * gap, H)
+        for t in range(T):
+            gif.seek(t)
+            shown = np.asarray(gif.convert("RGB")).astype(int)
+            assert np.median(np.abs(shown - frames[t]).max(axis=-1)) <= 8  # GIF: 256 colours per frame
+
+    assert main(["preview-sequence", str(dataset), "--sequence", "1", "--out", str(out)]) == 2
+    assert "frame 4 has no readable record" in capsys.readouterr().err
+    assert main(["preview-sequence", str(dataset), "--out", str(tmp_path / "seq.png")]) == 2
+
+
+def test_sequence_preview_mp4_reads_back_with_t_frames(dataset, tmp_path):
+    from vizsynth.cli import main
+
+    if not cv2.VideoWriter(str(tmp_path / "probe.mp4"), cv2.VideoWriter_fourcc(*"mp4v"), 10, (8, 8)).isOpened():
+        pytest.skip("this OpenCV build has no mp4v encoder")
+    out = tmp_path / "seq.mp4"
+    assert main(["preview-sequence", str(dataset), "--out", str(out), "--scale", "2"]) == 0
+    video = cv2.VideoCapture(str(out))
+    frames = []
+    while True:
+        ok, frame = video.read()
+        if not ok:
+            break
+        frames.append(frame)
+    assert len(frames) == T and frames[0].shape == (2 * H, 2 * (3 * W + 4), 3)
