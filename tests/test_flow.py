@@ -365,7 +365,7 @@ def test_sequence_preview_gif_has_a_frame_per_time_with_image_flow_and_tracks(da
             assert np.median(np.abs(shown - frames[t]).max(axis=-1)) <= 8  # GIF: 256 colours per frame
 
     assert main(["preview-sequence", str(dataset), "--sequence", "1", "--out", str(out)]) == 2
-    assert "frame 4 has no readable record" in capsys.readouterr().err
+    assert "sequence 1 has no rendered frame" in capsys.readouterr().err
     assert main(["preview-sequence", str(dataset), "--out", str(tmp_path / "seq.png")]) == 2
 
 

@@ -54,13 +54,20 @@ def sequence_length(out_dir: Path) -> int:
 
 
 def _records(out_dir: Path, sequence: int, frames: int) -> list[FrameRecord]:
+    """The records of the sequence's frames that were written (a job of fewer frames, or failed ones,
+    leaves some out), in time order."""
     records = []
     for index in range(sequence * frames, (sequence + 1) * frames):
+        path = record_path(out_dir, index)
+        if not path.is_file():
+            continue
         try:
             records.append(read_record(out_dir, index))
         except (OSError, RecordError):
-            raise OutputError(f"sequence {sequence}: frame {index} has no readable record {record_path(out_dir, index)} "
-                              "(not rendered, or failed)") from None
+            raise OutputError(f"sequence {sequence}: frame {index}'s record {path} cannot be read") from None
+    if not records:
+        raise OutputError(f"{out_dir}: sequence {sequence} has no rendered frame (frames {sequence * frames}.."
+                          f"{(sequence + 1) * frames - 1})")
     return records
 
 
@@ -77,10 +84,12 @@ def _forward_flow(out_dir: Path, record: FrameRecord) -> tuple[np.ndarray, np.nd
 
 def sequence_frames(out_dir: Path, sequence: int, scale: float = 1.0) -> tuple[list[np.ndarray], float]:
     """The preview frames of sequence ``sequence``: (H', W', 3) uint8 RGB, each image | flow colour |
-    tracks side by side, resized by ``scale``; and the sequence's frames per second.
+    tracks side by side, resized by ``scale``, one per written frame in time order; and the
+    sequence's frames per second.
 
     Raises:
-        OutputError: the dataset holds no sequences, no such sequence, or a frame's files are missing.
+        OutputError: the dataset holds no sequences, the sequence has no written frame, or a written
+            frame's files cannot be read.
     """
     frames = sequence_length(out_dir)
     records = _records(out_dir, sequence, frames)
@@ -90,7 +99,8 @@ def sequence_frames(out_dir: Path, sequence: int, scale: float = 1.0) -> tuple[l
     top = max((float(v.max()) for v in lengths if v.size), default=1.0)
     trails: dict[int, list[tuple[int, int]]] = {}
     out = []
-    for t, (record, flow) in enumerate(zip(records, flows)):
+    for record, flow in zip(records, flows):
+        t = record.scene.sequence.t if record.scene.sequence is not None else record.info.index % frames
         info = record.info
         path = out_dir / "images" / info.image_file
         bgr = read_image(path, cv2.IMREAD_COLOR)
