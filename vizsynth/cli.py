@@ -18,6 +18,7 @@ examples:
   vizsynth render-scene scene.json data/frames/00000/00000007.json --out replayed
   vizsynth replay data --frame 42                           re-render frame 42 from its record, compare
   vizsynth preview data -n 16 --out preview.png             labels drawn on the first 16 frames
+  vizsynth preview-sequence data --sequence 0 --out seq.gif  image | flow colour | tracks of a sequence
   vizsynth validate data                                    strict checks, exit 0 only when clean
   vizsynth experiment configs/experiments/ycbv_dr.yaml --out exp   DR ablation: train, test on real frames
   vizsynth show-config > my.yaml                            the default config, every field
@@ -97,6 +98,15 @@ def _parser() -> argparse.ArgumentParser:
     preview.add_argument("--out", type=Path, default=Path("preview.png"), help="image to write (default preview.png)")
     preview.add_argument("--columns", type=int, default=4, help="frames per row, >= 1 (default 4)")
     preview.add_argument("--scale", type=float, default=0.5, help="resize factor per frame, in (0, 8] (default 0.5)")
+
+    video = sub.add_parser("preview-sequence", help="a GIF or MP4 of one sequence: image | flow colour | tracks",
+                           description="Read a sequence's frames back (images, forward .flo, records) and write "
+                           "them side by side: the image, its forward flow in the Middlebury colour wheel, and "
+                           "each object's box, track id and path.")
+    video.add_argument("dataset", type=Path, help="a dataset folder of sequences made by generate")
+    video.add_argument("--sequence", type=int, default=0, help="the sequence index, >= 0 (default 0)")
+    video.add_argument("--out", type=Path, default=Path("sequence.gif"), help=".gif or .mp4 (default sequence.gif)")
+    video.add_argument("--scale", type=float, default=1.0, help="resize factor, in (0, 8] (default 1)")
 
     check = sub.add_parser("validate", help="check a dataset folder or COCO file strictly",
                            description="Check ids, categories, boxes against masks, areas, RLE sizes, image files "
@@ -241,6 +251,21 @@ def _preview(args: argparse.Namespace) -> int:
     return 0
 
 
+def _preview_sequence(args: argparse.Namespace) -> int:
+    from vizsynth.io.video_preview import VIDEO_SUFFIXES, sequence_frames, write_video
+
+    if args.sequence < 0:
+        raise VizsynthError(f"--sequence must be >= 0, got {args.sequence}")
+    if not 0 < args.scale <= MAX_PREVIEW_SCALE:
+        raise VizsynthError(f"--scale must be in (0, {MAX_PREVIEW_SCALE:g}], got {args.scale:g}")
+    if args.out.suffix.lower() not in VIDEO_SUFFIXES:
+        raise VizsynthError(f"--out {args.out}: a video preview is .gif or .mp4, got '{args.out.suffix}'")
+    frames, fps = sequence_frames(args.dataset, args.sequence, args.scale)
+    write_video(args.out, frames, fps)
+    print(f"{args.out}: sequence {args.sequence}, {len(frames)} frames")
+    return 0
+
+
 def _validate(args: argparse.Namespace) -> int:
     from vizsynth.validate import validate_dataset
 
@@ -310,6 +335,7 @@ def main(argv: list[str] | None = None) -> int:
     _print_anything()
     args = _parser().parse_args(argv)
     handlers = {"generate": _generate, "render-scene": _render_scene, "replay": _replay, "preview": _preview,
+                "preview-sequence": _preview_sequence,
                 "validate": _validate, "stats": _stats, "show-config": _show_config,
                 "experiment": _experiment}
     try:

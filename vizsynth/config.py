@@ -575,6 +575,15 @@ OBJECT_MOTIONS = ("static", "constant")
 MAX_FRAMES_PER_SEQUENCE = 100_000
 
 
+class MotionBlurConfig(_Model):
+    """Motion blur from the sequence's motion: the colour image averages ``samples`` colour passes
+    spread over the open shutter, centred on the frame's time. Labels, depth and flow stay those
+    of the frame's time. ``samples: 1`` (the default) turns it off."""
+
+    samples: int = Field(1, ge=1, le=256, description="colour passes per frame, 1 = off; 2..256")
+    shutter: float = Field(0.5, gt=0, le=1, description="open shutter, as a fraction of the frame interval, (0, 1]")
+
+
 class SequenceConfig(_Model):
     """Sequences: dataset frame i is frame t = i % frames_per_sequence of sequence s = i // frames_per_sequence.
 
@@ -622,10 +631,19 @@ class SequenceConfig(_Model):
         0.01, ge=0, le=MAX_DISTANCE_M, description="a point is occluded at the other frame when another "
         "object's surface is this much nearer there"
     )
+    motion_blur: MotionBlurConfig = Field(default_factory=MotionBlurConfig)
 
     @property
     def enabled(self) -> bool:
         return self.frames_per_sequence > 1
+
+    @model_serializer(mode="wrap")
+    def _omit_motion_blur_when_off(self, handler: Any) -> Any:
+        # Sequences without motion blur print and save exactly as before it existed.
+        data = handler(self)
+        if self.motion_blur == MotionBlurConfig() and isinstance(data, dict):
+            data.pop("motion_blur", None)
+        return data
 
     @model_validator(mode="after")
     def _off_means_default(self) -> "SequenceConfig":

@@ -60,8 +60,11 @@ def camera_to_world_at(camera: CameraMotionSpec, cam_to_world: np.ndarray, time_
     return cam_to_world
 
 
-def scene_at(spec: SceneSpec, t: int) -> SceneSpec:
+def scene_at(spec: SceneSpec, t: int, subframe: float = 0.0) -> SceneSpec:
     """The scene of ``spec``'s sequence at frame ``t`` (any integer: neighbours past either end too).
+
+    ``subframe``: poses at the instant t + subframe (frames) instead, for motion blur; the returned
+    spec still names frame t.
 
     Objects move by their recorded constant velocities (their origin) and angular velocities
     (about their origin, world frame); the camera by its recorded motion; lights and the floor
@@ -73,9 +76,9 @@ def scene_at(spec: SceneSpec, t: int) -> SceneSpec:
     seq = spec.sequence
     if seq is None:
         raise ValueError("scene_at needs a frame of a sequence (spec.sequence is None)")
-    if t == seq.t:
+    if t == seq.t and subframe == 0.0:
         return spec
-    time_s, new_time_s = seq.t / seq.fps, t / seq.fps
+    time_s, new_time_s = seq.t / seq.fps, (t + subframe) / seq.fps
     dt = new_time_s - time_s
     cam_to_world = camera_to_world_at(seq.camera, rigid_inverse(spec.camera.world_to_cam), time_s, new_time_s)
     motions = {m.instance_id: m for m in seq.objects}

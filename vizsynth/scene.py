@@ -320,6 +320,23 @@ class ObjectMotionSpec:
 
 
 @dataclass(frozen=True)
+class MotionBlurSpec:
+    """Motion blur from the sequence's own motion: the colour image is the mean of ``samples``
+    colour passes at the instants t + shutter * ((k + 0.5) / samples - 0.5), k = 0..samples-1
+    (frames; the shutter is open for ``shutter`` of a frame interval, centred on t). Labels, depth
+    and flow are those of time t alone."""
+
+    __pydantic_config__ = _FORBID
+
+    samples: Annotated[int, Field(ge=2, le=256)]
+    shutter: Annotated[float, Field(gt=0, le=1)]
+
+    def offsets(self) -> tuple[float, ...]:
+        """The sub-frame instants relative to t, in frames."""
+        return tuple(self.shutter * ((k + 0.5) / self.samples - 0.5) for k in range(self.samples))
+
+
+@dataclass(frozen=True)
 class SequenceSpec:
     """Where a frame sits in its sequence and how the sequence moves.
 
@@ -330,6 +347,8 @@ class SequenceSpec:
         fps: frames per second.
         camera: the camera's motion.
         objects: the moving objects' motion (objects not listed stay still); track id = instance id.
+        motion_blur: the colour image's motion blur (``sequence.motion_blur``), None for none
+            (then not recorded).
     """
 
     __pydantic_config__ = _FORBID
@@ -340,6 +359,12 @@ class SequenceSpec:
     fps: Annotated[float, Field(gt=0)]
     camera: CameraMotionSpec
     objects: tuple[ObjectMotionSpec, ...] = ()
+    motion_blur: MotionBlurSpec | None = None
+
+    @model_serializer(mode="wrap")
+    def _record(self, handler) -> dict:
+        # Sequences without motion blur are recorded as before it existed.
+        return _without_defaults(handler(self), motion_blur=None)
 
 
 def _none_when_empty(value: Any) -> Any:
@@ -418,7 +443,7 @@ class SceneSpec:
 
 _SCENE = TypeAdapter(SceneSpec)
 _FIELD_NAMES = {f.name for spec in (SceneSpec, CameraSpec, ObjectSpec, LightSpec, MaterialSpec, SequenceSpec,
-                                    CameraMotionSpec, ObjectMotionSpec) for f in fields(spec)}
+                                    CameraMotionSpec, ObjectMotionSpec, MotionBlurSpec) for f in fields(spec)}
 
 
 def _headlight(world_to_cam: np.ndarray) -> LightSpec:

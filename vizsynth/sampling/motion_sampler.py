@@ -12,7 +12,15 @@ import numpy as np
 
 from vizsynth.config import SequenceConfig
 from vizsynth.sampling.poses import rigid_inverse
-from vizsynth.scene import CameraMotionSpec, CameraSpec, ObjectMotionSpec, ObjectSpec, SceneSpec, SequenceSpec
+from vizsynth.scene import (
+    CameraMotionSpec,
+    CameraSpec,
+    MotionBlurSpec,
+    ObjectMotionSpec,
+    ObjectSpec,
+    SceneSpec,
+    SequenceSpec,
+)
 from vizsynth.seeding import sequence_rngs
 
 # Sines per axis of a random walk or shake: a few incommensurate ones make a smooth, non-repeating path.
@@ -84,5 +92,8 @@ def start_sequence(config: SequenceConfig, scene: SceneSpec, *, seed: int, seque
     rngs = sequence_rngs(seed, sequence)
     camera = sample_camera_motion(config, scene.camera, rng=rngs["camera_motion"])
     objects = sample_object_motion(config, scene.objects, rng=rngs["object_motion"])
+    blur = config.motion_blur
+    motion_blur = MotionBlurSpec(blur.samples, blur.shutter) if blur.samples > 1 else None
     return replace(scene, sequence=SequenceSpec(sequence=sequence, t=0, frames=config.frames_per_sequence,
-                                                fps=config.fps, camera=camera, objects=objects))
+                                                fps=config.fps, camera=camera, objects=objects,
+                                                motion_blur=motion_blur))
