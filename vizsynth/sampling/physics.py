@@ -39,6 +39,13 @@ CHECK_EVERY_STEPS = 10
 # At rest means slow at this many checks in a row: a single slow check can be a bounce's apex or
 # the turning point of a rocking object.
 REST_CHECKS = 6
+# At rest also means a physical rest state, not only a slow moment of one run: the settled poses,
+# started again at zero speed in a fresh world, must stay put for REST_PROBE_S, no hull vertex
+# moving more than REST_MOVE_M. Bullet warm-starts contact impulses from step to step and a
+# restart loses them, so an object held by friction on a slope can slip where the uninterrupted
+# run held it; such a pile is settled again from the restarted state until the probe passes.
+REST_PROBE_S = 1.0
+REST_MOVE_M = 0.001
 # A pile fills at most this fraction of the bin up to its walls (sum of convex hull volumes);
 # random piles of solids pack at 0.3..0.6, so more than this overflows the walls.
 MAX_FILL = 0.35
@@ -195,8 +202,12 @@ def _build_world(p, client: int, config: PhysicsConfig) -> None:
         p.changeDynamics(body, -1, lateralFriction=1.0, restitution=0.0, physicsClientId=client)
 
 
-def simulate(bodies: list[Body], drops: list[Drop], config: PhysicsConfig) -> tuple[list[np.ndarray], float, int, bool]:
-    """Runs one drop until every body is at rest or ``max_steps``.
+def simulate(bodies: list[Body], drops: list[Drop], config: PhysicsConfig, *, max_steps: int | None = None,
+             stop_at_rest: bool = True) -> tuple[list[np.ndarray], float, int, bool]:
+    """Runs one drop, in a fresh world, until every body is at rest or ``max_steps`` (default ``config.max_steps``).
+
+    Args:
+        stop_at_rest: False runs all ``max_steps`` steps (the rest probe).
 
     Returns:
         (each body's (4, 4) com_to_world at the end, the fastest body's speed in m/s at the last
@@ -214,16 +225,17 @@ def simulate(bodies: list[Body], drops: list[Drop], config: PhysicsConfig) -> tu
                          physicsClientId=client)
         ids.append(uid)
     radii = np.array([b.radius_m for b in bodies])
+    bound = config.max_steps if max_steps is None else max_steps
     speed, steps, slow = np.inf, 0, 0
-    while steps < config.max_steps:
-        for _ in range(min(CHECK_EVERY_STEPS, config.max_steps - steps)):
+    while steps < bound:
+        for _ in range(min(CHECK_EVERY_STEPS, bound - steps)):
             p.stepSimulation(physicsClientId=client)
             steps += 1
         velocities = [p.getBaseVelocity(uid, physicsClientId=client) for uid in ids]
         speeds = [np.linalg.norm(v) + np.linalg.norm(w) * r for (v, w), r in zip(velocities, radii)]
         speed = float(max(speeds, default=0.0))
         slow = slow + 1 if speed < config.rest_speed_m_s else 0
-        if slow == REST_CHECKS:
+        if slow == REST_CHECKS and stop_at_rest:
             break
     poses = []
     for uid in ids:
@@ -232,7 +244,50 @@ def simulate(bodies: list[Body], drops: list[Drop], config: PhysicsConfig) -> tu
         pose[:3, :3] = np.asarray(p.getMatrixFromQuaternion(orientation), dtype=np.float64).reshape(3, 3)
         pose[:3, 3] = position
         poses.append(pose)
-    return poses, speed, steps, slow == REST_CHECKS
+    return poses, speed, steps, slow >= REST_CHECKS
+
+
+def restarted(drops: list[Drop], poses: list[np.ndarray]) -> list[Drop]:
+    """The drops started again at ``poses`` (each body's (4, 4) com_to_world), same masses and contact properties."""
+    return [replace(drop, com_to_world=pose) for drop, pose in zip(drops, poses)]
+
+
+def largest_move_m(bodies: list[Body], before: list[np.ndarray], after: list[np.ndarray]) -> float:
+    """The largest distance any hull vertex moved between two com_to_world poses of its body (0 without bodies)."""
+    moved = [np.linalg.norm((a[:3, :3] - b[:3, :3]) @ body.hull.T + (a[:3, 3:] - b[:3, 3:]), axis=0).max()
+             for body, b, a in zip(bodies, before, after)]
+    return float(max(moved, default=0.0))
+
+
+def settle_drop(bodies: list[Body], drops: list[Drop], config: PhysicsConfig) -> tuple[list[np.ndarray], str | None]:
+    """Simulates one drop to a rest state, within ``config.max_steps`` steps in all (probes included).
+
+    At rest: every body slower than ``rest_speed_m_s`` at REST_CHECKS checks in a row, and the rest
+    probe passes: started again from the poses at zero speed in a fresh world and run for
+    REST_PROBE_S, no hull vertex moves more than REST_MOVE_M. A failed probe settles again from the
+    restarted poses (the world a restart makes is the one the probe saw).
+
+    Returns:
+        (each body's (4, 4) com_to_world at the end, None when at rest or else what went wrong).
+    """
+    probe_steps = max(1, round(REST_PROBE_S / config.time_step_s))
+    poses, speed, steps, at_rest = simulate(bodies, drops, config)
+    moved = None
+    while at_rest and steps + probe_steps <= config.max_steps:
+        after, _, _, _ = simulate(bodies, restarted(drops, poses), config, max_steps=probe_steps, stop_at_rest=False)
+        steps += probe_steps
+        moved = largest_move_m(bodies, poses, after)
+        if moved <= REST_MOVE_M:
+            return poses, None
+        poses, speed, spent, at_rest = simulate(bodies, restarted(drops, poses), config,
+                                                max_steps=config.max_steps - steps)
+        steps += spent
+    if at_rest and moved is not None:
+        return poses, (f"restarted from rest, an object moved {moved * 1000:.2f} mm in {REST_PROBE_S:g} s, "
+                       f"{config.max_steps} steps spent")
+    if at_rest:
+        return poses, f"no steps left for the {REST_PROBE_S:g} s rest probe within {config.max_steps} steps"
+    return poses, f"still moving at {speed:.3g} m/s after {config.max_steps} steps"
 
 
 def _escaped(bodies: list[Body], poses: list[np.ndarray], config: PhysicsConfig) -> list[int]:
@@ -255,8 +310,8 @@ def settle(hulls: list[trimesh.Trimesh], scales: list[float], config: PhysicsCon
            rng: np.random.Generator, index: int) -> tuple[list[np.ndarray], list[Drop]]:
     """The settled obj_to_world of each object, dropped as ``config`` says, and the drops that settled.
 
-    A drop in which an object leaves the area, or that is not at rest after ``max_steps``, is
-    drawn again (from the same stream, so deterministically), at most ``max_tries`` times.
+    A drop in which an object leaves the area, or that is not at rest (``settle_drop``) within
+    ``max_steps``, is drawn again (from the same stream, so deterministically), at most ``max_tries`` times.
 
     Args:
         hulls: each object's unscaled convex hull; scales: each object's metres per mesh unit.
@@ -276,17 +331,16 @@ def settle(hulls: list[trimesh.Trimesh], scales: list[float], config: PhysicsCon
         drops = draw_drops(bodies, config, rng=rng, index=index)
         if not bodies:
             return [], []
-        poses, speed, steps, at_rest = simulate(bodies, drops, config)
+        poses, unsettled = settle_drop(bodies, drops, config)
         escaped = _escaped(bodies, poses, config)
-        if at_rest and not escaped:
+        if unsettled is None and not escaped:
             out = []
             for body, com_to_world in zip(bodies, poses):
                 to_origin = np.eye(4)
                 to_origin[:3, 3] = -body.com
                 out.append(com_to_world @ to_origin)
             return out, drops
-        problems.append(f"objects {[k + 1 for k in escaped]} left the area" if escaped
-                        else f"still moving at {speed:.3g} m/s after {steps} steps")
+        problems.append(f"objects {[k + 1 for k in escaped]} left the area" if escaped else unsettled)
     raise PlacementError(
         f"frame {index}: no physics drop settled in {config.max_tries} tries ({'; '.join(problems)}); raise "
         "objects.physics.max_steps or rest_speed_m_s, use fewer objects, a lower drop_height_m or higher walls"
