@@ -252,6 +252,14 @@ class PhysicsConfig(_Model):
     max_tries: int = Field(
         5, ge=1, le=100, description="drops per frame (an object left the bin or none settled) before a PlacementError"
     )
+    collision: Literal["hull", "vhacd"] = Field(
+        "hull", description="moving objects' collision shapes: hull (each mesh's convex hull) or vhacd (Bullet's "
+        "V-HACD convex decomposition, cached per asset on disk: concave objects can hold others)"
+    )
+    vhacd_resolution: int = Field(
+        100_000, ge=10_000, le=16_000_000, description="vhacd: voxels of the decomposition, 10000..16000000"
+    )
+    vhacd_concavity: float = Field(0.0025, ge=0, le=1, description="vhacd: largest concavity a part may keep, 0..1")
 
 
 class ObjectsConfig(_Model):

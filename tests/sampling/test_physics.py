@@ -273,6 +273,9 @@ def test_configs_without_physics_print_as_before():
     ("container", {"size_m": [0.3, -1]}, r"size_m"),
     ("container", {"wall_height_m": 0}, r"wall_height_m"),
     ("container", {"category": " "}, r"category"),
+    ("collision", "mesh", r"collision"),
+    ("vhacd_resolution", 100, r"vhacd_resolution"),
+    ("vhacd_concavity", 2, r"vhacd_concavity"),
 ])
 def test_bad_physics_values_are_refused_naming_the_field(key, value, message):
     with pytest.raises(ConfigError, match=message):
@@ -309,3 +312,105 @@ def test_a_labelled_bin_gets_a_category_of_its_own():
     assert assets.catalog.categories[-1] == "tote"
     scene = sample_scene(config, assets.catalog, seed=0, index=0, distractors=assets.distractors)
     assert [(o.category, o.distractor) for o in scene.objects][-1] == ("tote", False)
+
+
+def _u_shape() -> trimesh.Trimesh:
+    """A U of three boxes, 1 unit wide, open upwards: a channel 0.5 wide and 0.75 deep above a 0.25 base."""
+    parts = []
+    for extents, centre in [((1, 1, 0.25), (0, 0, -0.375)), ((0.25, 1, 0.75), (-0.375, 0, 0.125)),
+                            ((0.25, 1, 0.75), (0.375, 0, 0.125))]:
+        box = trimesh.creation.box(extents=extents)
+        box.apply_translation(centre)
+        parts.append(box)
+    return trimesh.util.concatenate(parts)
+
+
+@pytest.fixture(scope="module")
+def u_assets(tmp_path_factory):
+    """A U-shaped mesh asset (0.1 m) and a 3 cm cube, loaded for collision vhacd with a fresh cache folder."""
+    folder = tmp_path_factory.mktemp("vhacd")
+    _u_shape().export(folder / "u.obj")
+    saved = os.environ.get("VIZSYNTH_CACHE_DIR")
+    os.environ["VIZSYNTH_CACHE_DIR"] = str(folder / "cache")
+    from vizsynth.assets import decomposition
+
+    before = decomposition.runs["vhacd"]
+    try:
+        config = load_config({"objects": {
+            "placement": "physics", "count": 2, "primitive_size_m": 0.03,
+            "assets": [{"mesh": str(folder / "u.obj"), "category": "u", "unit_scale_m": 0.1}, {"primitive": "cube"}],
+            "physics": {"collision": "vhacd", "vhacd_resolution": 50000, "container": {"enabled": False}},
+        }, "distractors": {"count": 0}})
+        assets = load_config_assets(config, check_images=False)
+        again = load_config_assets(config, check_images=False)
+    finally:
+        if saved is None:
+            os.environ.pop("VIZSYNTH_CACHE_DIR")
+        else:
+            os.environ["VIZSYNTH_CACHE_DIR"] = saved
+    return config, assets, again, decomposition.runs["vhacd"] - before, folder
+
+
+def test_vhacd_decomposition_is_cached_per_asset_and_reused(u_assets):
+    config, assets, again, runs, folder = u_assets
+    u = str(folder / "u.obj")
+    path = Path(assets.catalog.parts_file(primitive=None, mesh=u))
+    assert path.parent == folder / "cache" / "vhacd" and path.is_file()
+    assert runs == 2, "the U and the cube decomposed once each; loading the assets again read the cache"
+    assert again.catalog.parts_file(primitive=None, mesh=u) == str(path)
+    assert sorted(p.name for p in path.parent.iterdir()) == sorted(
+        Path(assets.catalog.parts_file(primitive=n, mesh=m)).name for n, m in ((None, u), ("cube", None)))
+    parts = sum(line.startswith("o ") for line in path.read_text().splitlines())
+    assert parts >= 3, f"a U needs at least 3 convex parts (base, two walls), V-HACD made {parts}"
+    from vizsynth.assets import decomposition
+
+    modified, runs = path.stat().st_mtime_ns, decomposition.runs["vhacd"]
+    os.environ["VIZSYNTH_CACHE_DIR"], saved = str(folder / "cache"), os.environ.get("VIZSYNTH_CACHE_DIR")
+    try:
+        mesh = assets.library.get(mesh=u)
+        assert decomposition.convex_parts_file(mesh, resolution=50000, concavity=config.objects.physics.vhacd_concavity,
+                                               name="u") == str(path)
+    finally:
+        if saved is None:
+            os.environ.pop("VIZSYNTH_CACHE_DIR")
+        else:
+            os.environ["VIZSYNTH_CACHE_DIR"] = saved
+    assert decomposition.runs["vhacd"] == runs and path.stat().st_mtime_ns == modified, "read, not recomputed"
+    key = decomposition.decomposition_key
+    assert key(mesh, 50000, 0.0025) != key(mesh, 60000, 0.0025) != key(mesh.copy().apply_scale(2), 60000, 0.0025)
+
+
+def _drop_cube_into_u(assets, collision: str, physics) -> float:
+    """The lowest z of a cube dropped over the U's channel, after settling; the U stands open upwards on z = 0."""
+    from vizsynth.sampling.physics import Drop, body_of, simulate
+
+    u, scale = next(e for e in assets.catalog.entries if e.mesh), 0.1
+    cube = next(e for e in assets.catalog.entries if e.primitive == "cube")
+    parts = (lambda e: e.parts_file) if collision == "vhacd" else (lambda e: None)
+    bodies = [body_of(u.hull, scale, parts(u)), body_of(cube.hull, 0.03, parts(cube))]
+    poses = []
+    for body, z_bottom in zip(bodies, (0.0005, 0.1)):
+        pose = np.eye(4)
+        pose[2, 3] = z_bottom - body.hull[:, 2].min()
+        poses.append(pose)
+    drops = [Drop(pose, 0.2, 0.5, 0.0, 0.0) for pose in poses]
+    settled, _, _, at_rest = simulate(bodies, drops, physics)
+    assert at_rest
+    return float((bodies[1].hull @ settled[1][:3, :3].T + settled[1][:3, 3])[:, 2].min())
+
+
+def test_only_vhacd_lets_a_cube_fall_into_a_u(u_assets):
+    config, assets, _, _, _ = u_assets
+    physics = config.objects.physics
+    # The U (0.1 m) has its base top at 0.025 m and its walls' top at 0.1 m; the channel is 5 cm wide.
+    assert _drop_cube_into_u(assets, "hull", physics) >= 0.1 - TOLERANCE_M, "the hull closes the channel"
+    lowest = _drop_cube_into_u(assets, "vhacd", physics)
+    # V-HACD approximates (its parts leave wedges of a few voxels, 1/64 of the U, in the channel's
+    # corners), so the cube rests in the channel, wholly below the walls' top, not exactly on the base.
+    assert 0.025 - TOLERANCE_M <= lowest < 0.1 - 0.03, f"the cube should rest inside the U's channel, not at {lowest:.4f} m"
+
+
+def test_vhacd_placement_settles_with_the_decomposition(u_assets):
+    config, assets, _, _, _ = u_assets
+    scene = sample_scene(config, assets.catalog, seed=0, index=0, distractors=assets.distractors)
+    assert len(scene.objects) == 2 and all(o.obj_to_world[2, 3] > 0 for o in scene.objects)

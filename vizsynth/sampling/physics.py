@@ -11,8 +11,10 @@ single-threaded DIRECT client per process, reset before every drop. The same PyB
 same platform then gives the same poses bit for bit; other platforms and builds may differ in the
 last bits of the floats.
 
-Collision shapes: the convex hull of each object's mesh (a concave object rests on its hull: a mug
-never holds anything), boxes for the bin's base and walls, the plane z = 0 below everything.
+Collision shapes: the convex hull of each object's mesh (``collision: hull``: a concave object rests
+on its hull, a mug never holds anything) or the compound of its V-HACD convex parts (``collision:
+vhacd``, decomposed once per asset and cached on disk: vizsynth.assets.decomposition), boxes for
+the bin's base and walls (exact for the parametric bin), the plane z = 0 below everything.
 """
 
 from __future__ import annotations
@@ -63,19 +65,27 @@ class Body:
         com: (3,) float64 the hull's centre of mass in the object frame, metres.
         radius_m: bounding-sphere radius about ``com``.
         volume_m3: the hull's volume.
+        parts_file: None to collide as the hull, or an OBJ file of convex parts (V-HACD, mesh units) to
+            collide as their compound.
+        scale: metres per mesh unit (of ``parts_file``).
     """
 
     hull: np.ndarray
     com: np.ndarray
     radius_m: float
     volume_m3: float
+    parts_file: str | None = None
+    scale: float = 1.0
 
 
-def body_of(hull: trimesh.Trimesh, scale: float) -> Body:
-    """The collision body of an asset's (unscaled, convex) hull drawn at ``scale`` metres per mesh unit."""
+def body_of(hull: trimesh.Trimesh, scale: float, parts_file: str | None = None) -> Body:
+    """The collision body of an asset's (unscaled, convex) hull drawn at ``scale`` metres per mesh unit,
+    colliding as its hull or, given ``parts_file``, as the compound of those convex parts. Both share
+    the hull's centre of mass and its bounding sphere (which the parts lie inside)."""
     com = np.asarray(hull.center_mass, dtype=np.float64) * scale
     vertices = np.asarray(hull.vertices, dtype=np.float64) * scale - com
-    return Body(vertices, com, float(np.linalg.norm(vertices, axis=1).max()), float(hull.volume) * scale**3)
+    return Body(vertices, com, float(np.linalg.norm(vertices, axis=1).max()), float(hull.volume) * scale**3,
+                parts_file, float(scale))
 
 
 @dataclass(frozen=True)
@@ -217,7 +227,11 @@ def simulate(bodies: list[Body], drops: list[Drop], config: PhysicsConfig, *, ma
     _build_world(p, client, config)
     ids = []
     for body, drop in zip(bodies, drops):
-        shape = p.createCollisionShape(p.GEOM_MESH, vertices=body.hull.tolist(), physicsClientId=client)
+        if body.parts_file is None:
+            shape = p.createCollisionShape(p.GEOM_MESH, vertices=body.hull.tolist(), physicsClientId=client)
+        else:  # one convex hull per object of the OBJ file, in a compound about the centre of mass
+            shape = p.createCollisionShape(p.GEOM_MESH, fileName=body.parts_file, meshScale=[body.scale] * 3,
+                                           collisionFramePosition=(-body.com).tolist(), physicsClientId=client)
         uid = p.createMultiBody(drop.mass_kg, shape, basePosition=drop.com_to_world[:3, 3].tolist(),
                                 baseOrientation=_quaternion_xyzw(drop.com_to_world[:3, :3]), physicsClientId=client)
         p.changeDynamics(uid, -1, lateralFriction=drop.friction, rollingFriction=drop.rolling_friction,
@@ -307,7 +321,8 @@ def _escaped(bodies: list[Body], poses: list[np.ndarray], config: PhysicsConfig)
 
 
 def settle(hulls: list[trimesh.Trimesh], scales: list[float], config: PhysicsConfig, *,
-           rng: np.random.Generator, index: int) -> tuple[list[np.ndarray], list[Drop]]:
+           rng: np.random.Generator, index: int,
+           parts_files: list[str | None] | None = None) -> tuple[list[np.ndarray], list[Drop]]:
     """The settled obj_to_world of each object, dropped as ``config`` says, and the drops that settled.
 
     A drop in which an object leaves the area, or that is not at rest (``settle_drop``) within
@@ -315,6 +330,7 @@ def settle(hulls: list[trimesh.Trimesh], scales: list[float], config: PhysicsCon
 
     Args:
         hulls: each object's unscaled convex hull; scales: each object's metres per mesh unit.
+        parts_files: each object's convex decomposition (or None: its hull); default all hulls.
         rng: the frame's physics stream.
         index: the frame, named in errors.
 
@@ -325,7 +341,8 @@ def settle(hulls: list[trimesh.Trimesh], scales: list[float], config: PhysicsCon
         PlacementError: objects too big for the container, or no drop settled inside in ``max_tries``.
         VizsynthError: PyBullet is not installed (with the install hint).
     """
-    bodies = [body_of(hull, scale) for hull, scale in zip(hulls, scales)]
+    parts_files = parts_files or [None] * len(hulls)
+    bodies = [body_of(hull, scale, parts) for hull, scale, parts in zip(hulls, scales, parts_files)]
     problems = []
     for _ in range(config.max_tries):
         drops = draw_drops(bodies, config, rng=rng, index=index)
@@ -357,13 +374,17 @@ def place_physics(objects: tuple[ObjectSpec, ...], config: PhysicsConfig, catalo
         rng: the frame's physics stream: the bin's colour, then the drops.
     """
     container = container_object(config, len(objects) + 1, rng=rng)
-    hulls = []
+    hulls, parts_files = [], []
     for obj in objects:
-        hull = next((h for c in catalogs if c is not None
-                     for h in [c.hull(primitive=obj.primitive, mesh=obj.mesh)] if h is not None), None)
-        if hull is None:
+        catalog = next((c for c in catalogs if c is not None
+                        and c.hull(primitive=obj.primitive, mesh=obj.mesh) is not None), None)
+        if catalog is None:
             raise ValueError(f"frame {index}: no convex hull for {obj.asset_key}: build the catalogs with hulls=True")
-        hulls.append(hull)
-    poses, _ = settle(hulls, [o.mesh_scale for o in objects], config, rng=rng, index=index)
+        hulls.append(catalog.hull(primitive=obj.primitive, mesh=obj.mesh))
+        parts = catalog.parts_file(primitive=obj.primitive, mesh=obj.mesh)
+        if config.collision == "vhacd" and parts is None:
+            raise ValueError(f"frame {index}: no convex decomposition for {obj.asset_key}: build the catalogs with vhacd")
+        parts_files.append(parts if config.collision == "vhacd" else None)
+    poses, _ = settle(hulls, [o.mesh_scale for o in objects], config, rng=rng, index=index, parts_files=parts_files)
     settled = tuple(replace(o, obj_to_world=pose) for o, pose in zip(objects, poses))
     return settled + ((container,) if container is not None else ())
