@@ -442,6 +442,23 @@ class BackgroundConfig(_Model):
     )
     floor: bool = Field(False, description="a 6 x 6 m floor at z = 0 that receives shadows (unlabelled)")
     floor_color: Color = Field(default_factory=lambda: (_u(0.2, 0.8), _u(0.2, 0.8), _u(0.2, 0.8)))
+    floor_texture_probability: Unit = Field(
+        default_factory=lambda: _c(0.0), description="chance of a texture on the floor (tiled every 0.5 m)"
+    )
+    floor_textures: tuple[Literal[TEXTURE_KINDS], ...] = Field(  # type: ignore[valid-type]
+        PROCEDURAL_TEXTURES, min_length=1,
+        description="floor texture kinds ('image': photos from material.texture_folder)",
+    )
+
+    @model_serializer(mode="wrap")
+    def _omit_untextured_floor(self, handler: Any) -> Any:
+        # Configs that never texture the floor print and save exactly as before the option existed.
+        data = handler(self)
+        if isinstance(data, dict) and data.get("floor_texture_probability") == 0.0 \
+                and tuple(data.get("floor_textures", ())) == PROCEDURAL_TEXTURES:
+            data.pop("floor_texture_probability")
+            data.pop("floor_textures")
+        return data
 
     @model_validator(mode="after")
     def _folder_for_images(self) -> "BackgroundConfig":
@@ -647,6 +664,13 @@ class DatasetConfig(_Model):
         if self.sequence.enabled and self.constraints.active:
             raise ValueError("frame constraints resample single frames and cannot be used with sequences "
                              "(sequence.frames_per_sequence > 1): remove the constraints section")
+        return self
+
+    @model_validator(mode="after")
+    def _floor_photos_need_a_folder(self) -> "DatasetConfig":
+        if "image" in self.background.floor_textures and self.material.texture_folder is None:
+            raise ValueError("background.floor_textures holds 'image', so material.texture_folder must name a "
+                             "folder of images (the floor's photos come from the texture pool)")
         return self
 
     @model_validator(mode="after")
