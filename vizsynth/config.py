@@ -547,7 +547,7 @@ class OutputConfig(_Model):
 
 
 CAMERA_MOTIONS = ("static", "orbit", "linear", "random_walk", "shake")
-OBJECT_MOTIONS = ("static", "constant")
+OBJECT_MOTIONS = ("static", "constant", "physics")
 MAX_FRAMES_PER_SEQUENCE = 100_000
 
 
@@ -583,7 +583,9 @@ class SequenceConfig(_Model):
     shake_frequency_hz: _param(ge=0, le=1000) = Field(
         default_factory=lambda: _u(2.0, 8.0), description="shake: frequency of each sine, 0..1000")
     object_motion: Literal[OBJECT_MOTIONS] = Field(  # type: ignore[valid-type]
-        "static", description="static | constant (linear and angular velocity drawn per object; the floor stays)"
+        "static", description="static | constant (linear and angular velocity drawn per object; the floor stays) | "
+        "physics (thrown: those velocities start a PyBullet simulation with gravity, collisions, the ground "
+        "and the bin; objects.physics gives masses and friction; needs placement tabletop or physics)"
     )
     object_velocity_m_per_s: Vec3 = Field(
         default_factory=lambda: (_u(-0.2, 0.2), _u(-0.2, 0.2), _u(-0.2, 0.2)),
@@ -649,6 +651,26 @@ class DatasetConfig(_Model):
     split: SplitConfig = Field(default_factory=SplitConfig)
     output: OutputConfig = Field(default_factory=OutputConfig)
     sequence: SequenceConfig = Field(default_factory=SequenceConfig)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _physics_motion_defaults(cls, data: Any) -> Any:
+        # Thrown objects are simulated with objects.physics: the resolved config spells it out.
+        if isinstance(data, dict) and isinstance(data.get("sequence"), dict) \
+                and data["sequence"].get("object_motion") == "physics":
+            objects = data.get("objects") if isinstance(data.get("objects"), dict) else {}
+            if objects.get("physics") is None:
+                data = {**data, "objects": {**objects, "physics": {}}}
+        return data
+
+    @model_validator(mode="after")
+    def _physics_motion_starts_apart(self) -> "DatasetConfig":
+        if self.sequence.object_motion == "physics" and self.objects.placement not in ("tabletop", "physics"):
+            raise ValueError(
+                f"sequence.object_motion 'physics' needs objects.placement 'tabletop' or 'physics' (objects that "
+                f"start apart, on or above the ground z = 0), got '{self.objects.placement}'"
+            )
+        return self
 
     @model_serializer(mode="wrap")
     def _sequence_only_when_on(self, handler) -> dict:

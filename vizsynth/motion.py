@@ -64,7 +64,8 @@ def scene_at(spec: SceneSpec, t: int) -> SceneSpec:
     """The scene of ``spec``'s sequence at frame ``t`` (any integer: neighbours past either end too).
 
     Objects move by their recorded constant velocities (their origin) and angular velocities
-    (about their origin, world frame); the camera by its recorded motion; lights and the floor
+    (about their origin, world frame), or take their recorded trajectory's pose at ``t`` (the
+    nearest end's pose past either end); the camera by its recorded motion; lights and the floor
     stay. ``scene_at(spec, spec.sequence.t)`` is ``spec`` itself.
 
     Raises:
@@ -84,6 +85,10 @@ def scene_at(spec: SceneSpec, t: int) -> SceneSpec:
         motion = motions.get(obj.instance_id)
         if motion is None:
             objects.append(obj)
+            continue
+        if motion.trajectory:
+            pose = motion.trajectory[min(max(t, 0), len(motion.trajectory) - 1)]
+            objects.append(replace(obj, obj_to_world=np.array(pose, dtype=np.float64)))
             continue
         pose = obj.obj_to_world.copy()
         pose[:3, :3] = rotation_from_vector(np.deg2rad(motion.angular_velocity_deg_per_s) * dt) @ pose[:3, :3]

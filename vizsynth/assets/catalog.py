@@ -210,7 +210,7 @@ def load_config_assets(config, *, resting: bool | None = None, check_images: boo
         AssetError: a mesh, folder or image that cannot be used, naming it.
     """
     resting = config.objects.placement == "tabletop" if resting is None else resting
-    hulls = config.objects.placement == "physics"
+    hulls = config.objects.placement == "physics" or config.sequence.object_motion == "physics"
     physics = config.objects.physics
     vhacd = ((physics.vhacd_resolution, physics.vhacd_concavity)
              if hulls and physics is not None and physics.collision == "vhacd" else None)

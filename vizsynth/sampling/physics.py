@@ -51,6 +51,10 @@ REST_MOVE_M = 0.001
 # A pile fills at most this fraction of the bin up to its walls (sum of convex hull volumes);
 # random piles of solids pack at 0.3..0.6, so more than this overflows the walls.
 MAX_FILL = 0.35
+# Thrown objects land at metres per second: at 1/240 s steps Bullet let them sink up to 5.6 mm into
+# the ground at impact, at 1/480 s 0.55 mm (measured over 6 sequences of 4 thrown primitives), so a
+# throw steps at most this long whatever time_step_s says.
+THROW_MAX_STEP_S = 1 / 480
 INSTALL_HINT = "placement 'physics' needs PyBullet: pip install 'vizsynth[physics]' (pybullet==3.2.7)"
 
 _client: dict = {}
@@ -195,21 +199,60 @@ def _quaternion_xyzw(rotation: np.ndarray) -> list[float]:
     return [float(v) for v in Rotation.from_matrix(rotation).as_quat()]
 
 
-def _build_world(p, client: int, config: PhysicsConfig) -> None:
+def _build_world(p, client: int, config: PhysicsConfig, *, time_step_s: float | None = None,
+                 bins: list[ObjectSpec] | None = None) -> None:
+    """A fresh world: gravity, the plane z = 0 and the bin of ``config.container`` (or, given
+    ``bins``, those bin objects where their poses put them)."""
     p.resetSimulation(physicsClientId=client)
-    p.setPhysicsEngineParameter(fixedTimeStep=config.time_step_s, numSolverIterations=SOLVER_ITERATIONS,
+    p.setPhysicsEngineParameter(fixedTimeStep=time_step_s or config.time_step_s, numSolverIterations=SOLVER_ITERATIONS,
                                 deterministicOverlappingPairs=1, physicsClientId=client)
     p.setGravity(0, 0, -GRAVITY_M_S2, physicsClientId=client)
     plane = p.createCollisionShape(p.GEOM_PLANE, physicsClientId=client)
     statics = [p.createMultiBody(0, plane, physicsClientId=client)]
     c = config.container
-    if c.enabled:
-        name = bin_name(*c.size_m, c.wall_height_m, c.wall_thickness_m)
+    if bins is None:
+        origin = np.eye(4)
+        origin[2, 3] = c.wall_height_m / 2
+        bins = [(bin_name(*c.size_m, c.wall_height_m, c.wall_thickness_m), origin)] if c.enabled else []
+    else:
+        bins = [(b.primitive, b.obj_to_world) for b in bins]
+    for name, bin_to_world in bins:
+        # bin_boxes puts the base on z = 0; the bin primitive (and its pose) is centred on its box.
+        height = float(name.split(":")[3])
         for centre, extents in bin_boxes(name):
+            world = bin_to_world[:3, :3] @ (centre - [0.0, 0.0, height / 2]) + bin_to_world[:3, 3]
             shape = p.createCollisionShape(p.GEOM_BOX, halfExtents=(extents / 2).tolist(), physicsClientId=client)
-            statics.append(p.createMultiBody(0, shape, basePosition=centre.tolist(), physicsClientId=client))
+            statics.append(p.createMultiBody(0, shape, basePosition=world.tolist(),
+                                             baseOrientation=_quaternion_xyzw(bin_to_world[:3, :3]),
+                                             physicsClientId=client))
     for body in statics:
         p.changeDynamics(body, -1, lateralFriction=1.0, restitution=0.0, physicsClientId=client)
+
+
+def _add_bodies(p, client: int, bodies: list[Body], drops: list[Drop]) -> list[int]:
+    """Bullet ids of the moving bodies, created at their drops' poses with their contact properties."""
+    ids = []
+    for body, drop in zip(bodies, drops):
+        if body.parts_file is None:
+            shape = p.createCollisionShape(p.GEOM_MESH, vertices=body.hull.tolist(), physicsClientId=client)
+        else:  # one convex hull per object of the OBJ file, in a compound about the centre of mass
+            shape = p.createCollisionShape(p.GEOM_MESH, fileName=body.parts_file, meshScale=[body.scale] * 3,
+                                           collisionFramePosition=(-body.com).tolist(), physicsClientId=client)
+        uid = p.createMultiBody(drop.mass_kg, shape, basePosition=drop.com_to_world[:3, 3].tolist(),
+                                baseOrientation=_quaternion_xyzw(drop.com_to_world[:3, :3]), physicsClientId=client)
+        p.changeDynamics(uid, -1, lateralFriction=drop.friction, rollingFriction=drop.rolling_friction,
+                         spinningFriction=drop.rolling_friction, restitution=drop.restitution,
+                         physicsClientId=client)
+        ids.append(uid)
+    return ids
+
+
+def _com_to_world(p, client: int, uid: int) -> np.ndarray:
+    position, orientation = p.getBasePositionAndOrientation(uid, physicsClientId=client)
+    pose = np.eye(4)
+    pose[:3, :3] = np.asarray(p.getMatrixFromQuaternion(orientation), dtype=np.float64).reshape(3, 3)
+    pose[:3, 3] = position
+    return pose
 
 
 def simulate(bodies: list[Body], drops: list[Drop], config: PhysicsConfig, *, max_steps: int | None = None,
@@ -225,19 +268,7 @@ def simulate(bodies: list[Body], drops: list[Drop], config: PhysicsConfig, *, ma
     """
     p, client = _pybullet()
     _build_world(p, client, config)
-    ids = []
-    for body, drop in zip(bodies, drops):
-        if body.parts_file is None:
-            shape = p.createCollisionShape(p.GEOM_MESH, vertices=body.hull.tolist(), physicsClientId=client)
-        else:  # one convex hull per object of the OBJ file, in a compound about the centre of mass
-            shape = p.createCollisionShape(p.GEOM_MESH, fileName=body.parts_file, meshScale=[body.scale] * 3,
-                                           collisionFramePosition=(-body.com).tolist(), physicsClientId=client)
-        uid = p.createMultiBody(drop.mass_kg, shape, basePosition=drop.com_to_world[:3, 3].tolist(),
-                                baseOrientation=_quaternion_xyzw(drop.com_to_world[:3, :3]), physicsClientId=client)
-        p.changeDynamics(uid, -1, lateralFriction=drop.friction, rollingFriction=drop.rolling_friction,
-                         spinningFriction=drop.rolling_friction, restitution=drop.restitution,
-                         physicsClientId=client)
-        ids.append(uid)
+    ids = _add_bodies(p, client, bodies, drops)
     radii = np.array([b.radius_m for b in bodies])
     bound = config.max_steps if max_steps is None else max_steps
     speed, steps, slow = np.inf, 0, 0
@@ -251,14 +282,7 @@ def simulate(bodies: list[Body], drops: list[Drop], config: PhysicsConfig, *, ma
         slow = slow + 1 if speed < config.rest_speed_m_s else 0
         if slow == REST_CHECKS and stop_at_rest:
             break
-    poses = []
-    for uid in ids:
-        position, orientation = p.getBasePositionAndOrientation(uid, physicsClientId=client)
-        pose = np.eye(4)
-        pose[:3, :3] = np.asarray(p.getMatrixFromQuaternion(orientation), dtype=np.float64).reshape(3, 3)
-        pose[:3, 3] = position
-        poses.append(pose)
-    return poses, speed, steps, slow >= REST_CHECKS
+    return [_com_to_world(p, client, uid) for uid in ids], speed, steps, slow >= REST_CHECKS
 
 
 def restarted(drops: list[Drop], poses: list[np.ndarray]) -> list[Drop]:
@@ -374,17 +398,71 @@ def place_physics(objects: tuple[ObjectSpec, ...], config: PhysicsConfig, catalo
         rng: the frame's physics stream: the bin's colour, then the drops.
     """
     container = container_object(config, len(objects) + 1, rng=rng)
+    hulls, parts_files = _collision_shapes(objects, config, catalogs, f"frame {index}")
+    poses, _ = settle(hulls, [o.mesh_scale for o in objects], config, rng=rng, index=index, parts_files=parts_files)
+    settled = tuple(replace(o, obj_to_world=pose) for o, pose in zip(objects, poses))
+    return settled + ((container,) if container is not None else ())
+
+
+def _collision_shapes(objects, config: PhysicsConfig, catalogs: list, where: str) -> tuple[list, list]:
+    """(each object's convex hull, each one's V-HACD parts file or None), from the catalogs."""
     hulls, parts_files = [], []
     for obj in objects:
         catalog = next((c for c in catalogs if c is not None
                         and c.hull(primitive=obj.primitive, mesh=obj.mesh) is not None), None)
         if catalog is None:
-            raise ValueError(f"frame {index}: no convex hull for {obj.asset_key}: build the catalogs with hulls=True")
+            raise ValueError(f"{where}: no convex hull for {obj.asset_key}: build the catalogs with hulls=True")
         hulls.append(catalog.hull(primitive=obj.primitive, mesh=obj.mesh))
         parts = catalog.parts_file(primitive=obj.primitive, mesh=obj.mesh)
         if config.collision == "vhacd" and parts is None:
-            raise ValueError(f"frame {index}: no convex decomposition for {obj.asset_key}: build the catalogs with vhacd")
+            raise ValueError(f"{where}: no convex decomposition for {obj.asset_key}: build the catalogs with vhacd")
         parts_files.append(parts if config.collision == "vhacd" else None)
-    poses, _ = settle(hulls, [o.mesh_scale for o in objects], config, rng=rng, index=index, parts_files=parts_files)
-    settled = tuple(replace(o, obj_to_world=pose) for o, pose in zip(objects, poses))
-    return settled + ((container,) if container is not None else ())
+    return hulls, parts_files
+
+
+def throw(objects: tuple[ObjectSpec, ...], motions: tuple, config: PhysicsConfig, catalogs: list, *,
+          frames: int, fps: float, rng: np.random.Generator, sequence: int) -> tuple:
+    """Simulated trajectories of thrown objects (sequence.object_motion physics).
+
+    Every object with a motion starts at its pose in ``objects`` with that motion's velocities as
+    its centre of mass's linear and angular velocity (world frame), with gravity, the plane z = 0,
+    the scene's bins and each other (no air drag: Bullet's damping is off). Each frame interval
+    1 / fps is split into the fewest equal sub-steps no longer than ``config.time_step_s`` and
+    THROW_MAX_STEP_S, so every frame time is a step; the pose at frame t is recorded.
+
+    Draw order (``rng``, the sequence's object_motion stream after the velocities): per moving
+    object, mass, friction, rolling friction, restitution.
+
+    Returns:
+        the motions with ``trajectory`` filled: (frames,) obj_to_world, frame 0 the object's own pose.
+    """
+    by_id = {o.instance_id: o for o in objects}
+    movers = [by_id[m.instance_id] for m in motions]
+    hulls, parts_files = _collision_shapes(movers, config, catalogs, f"sequence {sequence}")
+    bodies = [body_of(h, o.mesh_scale, f) for h, o, f in zip(hulls, movers, parts_files)]
+    drops = []
+    for obj, body in zip(movers, bodies):
+        com = np.eye(4)
+        com[:3, 3] = body.com
+        drops.append(Drop(obj.obj_to_world @ com, float(config.mass_kg.sample(rng=rng)),
+                          float(config.friction.sample(rng=rng)), float(config.rolling_friction.sample(rng=rng)),
+                          float(config.restitution.sample(rng=rng))))
+    step_s = min(config.time_step_s, THROW_MAX_STEP_S)
+    sub_steps = max(1, int(np.ceil(1.0 / (fps * step_s) - 1e-9)))
+    p, client = _pybullet()
+    _build_world(p, client, config, time_step_s=1.0 / (fps * sub_steps),
+                 bins=[o for o in objects if o.primitive is not None and o.primitive.startswith("bin:")])
+    ids = _add_bodies(p, client, bodies, drops)
+    for uid, motion in zip(ids, motions):
+        p.changeDynamics(uid, -1, linearDamping=0.0, angularDamping=0.0, physicsClientId=client)
+        p.resetBaseVelocity(uid, list(motion.velocity_m_per_s),
+                            np.deg2rad(motion.angular_velocity_deg_per_s).tolist(), physicsClientId=client)
+    trajectories = [[obj.obj_to_world] for obj in movers]
+    for _ in range(1, frames):
+        for _ in range(sub_steps):
+            p.stepSimulation(physicsClientId=client)
+        for trajectory, uid, body in zip(trajectories, ids, bodies):
+            to_origin = np.eye(4)
+            to_origin[:3, 3] = -body.com
+            trajectory.append(_com_to_world(p, client, uid) @ to_origin)
+    return tuple(replace(m, trajectory=tuple(t)) for m, t in zip(motions, trajectories))
