@@ -11,6 +11,7 @@ import pytest
 from tests.helpers import camera
 from vizsynth.assets.catalog import load_config_assets
 from vizsynth.config import load_config
+from vizsynth.motion import trajectory_pose
 from vizsynth.pipeline import FrameRenderer
 from vizsynth.sampling.motion_sampler import start_sequence
 from vizsynth.sampling.scene_sampler import sample_scene
@@ -108,3 +109,21 @@ def test_sequences_record_the_configured_motion_blur_and_none_when_off():
     assert load_config(config.to_dict()) == config
     # Off is the same start as before motion blur existed: the other sampled values do not move.
     assert replace(start.sequence, motion_blur=None) == start_sequence(off.sequence, scene, seed=0, sequence=0).sequence
+
+
+def test_thrown_objects_blur_along_their_recorded_trajectory_between_frames():
+    # Two recorded frames: a quarter turn about z and a 1 m step along x. Half-way (a sub-frame
+    # instant of motion blur) the object has turned 45 degrees and moved 0.5 m.
+    turn = np.eye(4)
+    turn[:3, :3] = [[0.0, -1.0, 0.0], [1.0, 0.0, 0.0], [0.0, 0.0, 1.0]]
+    turn[:3, 3] = [1.0, 0.0, 0.2]
+    start = np.eye(4)
+    start[2, 3] = 0.2
+    trajectory = (start.tolist(), turn.tolist())
+    half = trajectory_pose(trajectory, 0.5)
+    c = np.sqrt(0.5)
+    assert np.allclose(half[:3, :3], [[c, -c, 0.0], [c, c, 0.0], [0.0, 0.0, 1.0]], atol=1e-12)
+    assert np.allclose(half[:3, 3], [0.5, 0.0, 0.2], atol=1e-12)
+    assert np.array_equal(trajectory_pose(trajectory, 1.0), turn)
+    assert np.array_equal(trajectory_pose(trajectory, 3.7), turn)  # past the end: the last pose
+    assert np.array_equal(trajectory_pose(trajectory, -0.4), start)

@@ -107,7 +107,9 @@ class FrameRenderer:
             # Frames of one sequence usually come in a row: sample its start once (a pure function of s).
             scene = sample_scene(self.config, self.catalog, seed=self.seed, index=s,
                                  distractors=self.distractor_catalog, images=self._images)
-            self._sequence_start = start_sequence(sequence, scene, seed=self.seed, sequence=s)
+            self._sequence_start = start_sequence(sequence, scene, seed=self.seed, sequence=s,
+                                                  physics=self.config.objects.physics,
+                                                  catalogs=(self.catalog, self.distractor_catalog))
         return scene_at(self._sequence_start, t)
 
     def frame(self, index: int, timings: dict | None = None) -> Frame:

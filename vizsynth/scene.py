@@ -309,14 +309,25 @@ class CameraMotionSpec:
 
 @dataclass(frozen=True)
 class ObjectMotionSpec:
-    """Constant motion of one object: its origin moves at ``velocity_m_per_s`` and the object turns
-    about its origin at ``angular_velocity_deg_per_s`` (axis * rate, world frame)."""
+    """Motion of one object. Constant motion: its origin moves at ``velocity_m_per_s`` and the object
+    turns about its origin at ``angular_velocity_deg_per_s`` (axis * rate, world frame).
+
+    Simulated motion (object_motion physics): ``trajectory`` holds the object's (4, 4) obj_to_world
+    at every frame t = 0..frames-1 of its sequence, and the velocities are those it was thrown with
+    (of its centre of mass) at t = 0, recorded for reference; the trajectory decides the poses.
+    Recorded only when not empty.
+    """
 
     __pydantic_config__ = _FORBID
 
     instance_id: Annotated[int, Field(ge=1, le=65535)]
     velocity_m_per_s: Vec3
     angular_velocity_deg_per_s: Vec3
+    trajectory: tuple[Pose, ...] = ()
+
+    @model_serializer(mode="wrap")
+    def _record(self, handler) -> dict:
+        return {k: v for k, v in handler(self).items() if k != "trajectory" or len(v)}
 
 
 @dataclass(frozen=True)
