@@ -75,4 +75,4 @@ if __name__ == "__main__":
         sys.exit(f"unknown pictures {unknown}; known: {[*PICTURES, FLOW_PICTURE]}")
     for picture in names:
         with tempfile.TemporaryDirectory() as tmp:
-            print(make_picture(picture, Path(tmp)))
+            sys.stdout.write(f"{make_picture(picture, Path(tmp))}\n")
