@@ -317,7 +317,9 @@ def test_stats_and_preview_of_a_dataset_without_annotations_json(records_only, t
         assert from_records[key] == from_coco[key], key
     assert main(["stats", str(records_only), "--out", str(tmp_path / "stats")]) == 0
     assert "labels from  frame records (no annotations.json)" in capsys.readouterr().out
+    capsys.readouterr()
     assert main(["preview", str(records_only), "-n", "3", "--columns", "3", "--out", str(tmp_path / "p.png")]) == 0
+    assert capsys.readouterr().out == f"{tmp_path / 'p.png'}: 3 frames (labels from frame records)\n"
     assert cv2.imread(str(tmp_path / "p.png")).shape == (24, 96, 3)
 
 

@@ -238,7 +238,7 @@ def _preview(args: argparse.Namespace) -> int:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     if not write_image(args.out, grid):
         raise VizsynthError(f"cannot write {args.out}: use a .jpg or .png name in a writable folder")
-    print(f"{args.out}: {len(frames)} frames")
+    print(f"{args.out}: {len(frames)} frames (labels from frame records)")
     return 0
 
 
