@@ -92,7 +92,8 @@ def _parser() -> argparse.ArgumentParser:
     preview = sub.add_parser("preview", help="a contact sheet of frames with their labels drawn on",
                              description="Decode each frame's record (RLE masks, boxes, categories, projected 3D "
                              "boxes, keypoints) and draw them on its image, with a depth thumbnail in the corner.")
-    preview.add_argument("dataset", type=Path, help="a dataset folder made by generate or render-scene")
+    preview.add_argument("dataset", type=Path, help="a dataset folder made by generate or render-scene (or its "
+                         "annotations.json); labels are drawn from its frame records")
     preview.add_argument("-n", "--num-frames", type=int, default=16, help="the first N frames (default 16)")
     preview.add_argument("--frames", type=int, nargs="+", default=None, help="these frame indices instead")
     preview.add_argument("--out", type=Path, default=Path("preview.png"), help="image to write (default preview.png)")
@@ -112,7 +113,8 @@ def _parser() -> argparse.ArgumentParser:
                            description="Check ids, categories, boxes against masks, areas, RLE sizes, image files "
                            "and sizes; for vizsynth folders also the manifest, frame records, instance and depth "
                            "maps. Lists problems grouped by kind; exit 0 only when clean.")
-    check.add_argument("path", type=Path, help="a dataset folder, or a COCO JSON file")
+    check.add_argument("path", type=Path, help="a dataset folder (its annotations.json, else its frame records) or "
+                       "its annotations.json, or a COCO JSON file")
     check.add_argument("--images", type=Path, default=None,
                        help="image root for a COCO file (default: the folder's images/, or the file's folder)")
 
@@ -121,7 +123,8 @@ def _parser() -> argparse.ArgumentParser:
                            "centres, visibility and truncation, depth range, brightness and colour. Writes "
                            "stats.json, PNG plots and report.html; with --compare, both datasets on the same axes "
                            "and a distance per statistic (L1 on class frequencies, Wasserstein otherwise).")
-    stats.add_argument("path", type=Path, help="a dataset folder, or a COCO JSON file")
+    stats.add_argument("path", type=Path, help="a dataset folder (its annotations.json, else its frame records) or "
+                       "its annotations.json, or a COCO JSON file")
     stats.add_argument("--images", type=Path, default=None, help="image root for a COCO file")
     stats.add_argument("--compare", type=Path, nargs="+", default=[], metavar="OTHER",
                        help="other datasets (folders or COCO files) to compare with")
@@ -223,6 +226,7 @@ def _preview(args: argparse.Namespace) -> int:
 
     from vizsynth.imagefiles import write_image
     from vizsynth.io.preview import preview_grid
+    from vizsynth.validate import dataset_folder
 
     # Every argument is checked before the dataset is read, so a typo costs nothing.
     if args.columns < 1:
@@ -233,9 +237,10 @@ def _preview(args: argparse.Namespace) -> int:
         raise VizsynthError(f"--frames must be >= 0, got {min(args.frames)}")
     if not cv2.haveImageWriter(f"preview{args.out.suffix}"):  # by extension: the path may not be UTF-8
         raise VizsynthError(f"--out {args.out}: cannot write '{args.out.suffix}' images; use a .jpg or .png name")
+    dataset = dataset_folder(args.dataset) or args.dataset  # DS/annotations.json names DS
     frames = args.frames
     if frames is None:
-        manifest = args.dataset / "manifest.json"
+        manifest = dataset / "manifest.json"
         try:
             total = json.loads(manifest.read_bytes()).get("num_frames", 0) if manifest.is_file() else args.num_frames
         except (ValueError, AttributeError):
@@ -243,11 +248,11 @@ def _preview(args: argparse.Namespace) -> int:
         frames = list(range(min(args.num_frames, total)))
     if not frames:
         raise VizsynthError(f"{args.dataset}: no frames to preview")
-    grid = preview_grid(args.dataset, frames, args.columns, args.scale)
+    grid = preview_grid(dataset, frames, args.columns, args.scale)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     if not write_image(args.out, grid):
         raise VizsynthError(f"cannot write {args.out}: use a .jpg or .png name in a writable folder")
-    print(f"{args.out}: {len(frames)} frames")
+    print(f"{args.out}: {len(frames)} frames (labels from frame records)")
     return 0
 
 

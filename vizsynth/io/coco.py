@@ -158,6 +158,15 @@ def coco_image(index: int, record: FrameRecord) -> dict:
     }
 
 
+def coco_frame(index: int, record: FrameRecord, segmentation: str, first_id: int) -> tuple[dict, list[dict]]:
+    """Frame ``index``'s COCO image entry and the annotations of its visible objects (ids from
+    ``first_id``, in record order): what annotations.json holds for the frame."""
+    anns = [ann for ann in record.info.annotations if ann.area > 0]
+    entries = [{"id": first_id + n, "image_id": index + 1, **coco_annotation(ann, segmentation),
+                **coco_annotation_fields(record, ann)} for n, ann in enumerate(anns)]
+    return coco_image(index, record), entries
+
+
 def write_coco(out_dir: Path, indices: Iterable[int], categories: list[dict], info: dict,
                segmentation: str = "rle", report: ValidationReport | None = None) -> int:
     """Writes ``out_dir/annotations.json`` from the records of ``indices`` (in the order given).
@@ -175,17 +184,13 @@ def write_coco(out_dir: Path, indices: Iterable[int], categories: list[dict], in
         images_path, anns_path = Path(tmp) / "images", Path(tmp) / "annotations"
         with open(images_path, "w") as images, open(anns_path, "w") as anns:
             for n, (index, record) in enumerate(iter_records(out_dir, indices)):
-                image = coco_image(index, record)
+                image, entries = coco_frame(index, record, segmentation, n_annotations + 1)
                 images.write(("" if n == 0 else ",\n") + json.dumps(image, separators=(",", ":")))
                 video = coco_video(record)
                 if video is not None:
                     videos.setdefault(video["id"], video)
-                for ann in record.info.annotations:
-                    if ann.area == 0:
-                        continue
+                for entry in entries:
                     n_annotations += 1
-                    entry = {"id": n_annotations, "image_id": index + 1, **coco_annotation(ann, segmentation),
-                             **coco_annotation_fields(record, ann)}
                     if report is not None:
                         check_annotation(entry, image, category_ids, report, masks=False)
                     anns.write(("" if n_annotations == 1 else ",\n") + json.dumps(entry, separators=(",", ":")))
