@@ -237,3 +237,150 @@ def test_one_and_two_workers_write_the_same_bytes(dataset, tmp_path):
     assert files == sorted(p.relative_to(out) for p in out.rglob("*") if p.is_file() and p.name != "manifest.json")
     for name in files:
         assert (dataset / name).read_bytes() == (out / name).read_bytes(), name
+
+
+# Static lighting: no lights, full ambient, so a surface point's colour is its texture's whatever the
+# motion (no shading, highlights or shadows that move); a fine noise texture on every object gives
+# pixel-scale gradients, so a flow off by one pixel picks visibly different colours.
+WARP_W, WARP_H = 96, 72
+WARP_CONFIG = {
+    "image": {"width": WARP_W, "height": WARP_H},
+    "objects": {"count": 5, "primitive_size_m": {"uniform": [0.25, 0.4]}, "placement": "flying",
+                "flying_depth_m": {"uniform": [0.7, 1.1]}},
+    "material": {"texture_probability": 1.0, "textures": ["noise"]},
+    "lights": {"count": 0, "ambient": [1.0, 1.0, 1.0]},
+    "background": {"floor": True},
+    "render": {"antialias": False},
+    "sequence": {"frames_per_sequence": 3, "camera_motion": "orbit", "orbit_deg_per_s": {"uniform": [20, 40]},
+                 "object_motion": "constant", "object_angular_speed_deg_per_s": {"uniform": [30, 120]},
+                 "flow": True},
+}
+
+
+def _interior(ids: np.ndarray) -> np.ndarray:
+    """(H, W) bool: the 3x3 neighbourhood holds one instance id only (away from object boundaries)."""
+    kernel = np.ones((3, 3), np.uint8)
+    return cv2.dilate(ids, kernel) == cv2.erode(ids, kernel)
+
+
+def test_warping_the_next_frame_by_the_flow_reproduces_the_frame():
+    from vizsynth.pipeline import FrameRenderer
+
+    with FrameRenderer(load_config(WARP_CONFIG), 3) as frames:
+        a, b = frames.frame(0), frames.frame(1)
+    flow = a.flow["forward"]
+    grid = np.stack(np.meshgrid(np.arange(WARP_W), np.arange(WARP_H)), axis=-1).astype(np.float32)
+    target = grid + flow.flow_px
+    floor = [o.instance_id for o in a.spec.objects if o.primitive == "floor"]
+    # Textured objects only (the floor is one flat colour: it would match at any shift), seen at both
+    # times away from any edge, so bilinear sampling of frame t+1 stays on the same surface.
+    tx = np.clip(np.rint(target[..., 0]).astype(int), 0, WARP_W - 1)
+    ty = np.clip(np.rint(target[..., 1]).astype(int), 0, WARP_H - 1)
+    compared = (flow.valid & ~flow.occluded & ~np.isin(a.instance_ids, floor) & _interior(a.instance_ids)
+                & _interior(b.instance_ids)[ty, tx] & (b.instance_ids[ty, tx] == a.instance_ids))
+    assert compared.sum() > 1000
+    assert np.abs(flow.flow_px[compared]).max() > 0.5  # things move: the zero flow would not do
+
+    def error_p90(shift_px: tuple[float, float]) -> float:
+        where = target + np.array(shift_px, np.float32)
+        warped = cv2.remap(b.rgb.astype(np.float32), where[..., 0], where[..., 1], cv2.INTER_LINEAR,
+                           borderMode=cv2.BORDER_REPLICATE)
+        error = np.abs(warped - a.rgb.astype(np.float32)).max(axis=-1)[compared]
+        return float(np.percentile(error, 90))
+
+    exact = error_p90((0.0, 0.0))
+    assert exact < 3.0, exact  # grey levels of 255
+    # The oracle can tell: the same flow off by one pixel in any direction misses clearly.
+    for shift in ((1.0, 0.0), (-1.0, 0.0), (0.0, 1.0), (0.0, -1.0)):
+        shifted = error_p90(shift)
+        assert shifted > 3.0 and shifted > 2.5 * exact, (shift, shifted, exact)
+
+
+def test_killed_sequence_job_resumes_to_the_uninterrupted_result(dataset, tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    import yaml
+
+    root = Path(__file__).resolve().parents[1]
+    out, config = tmp_path / "data", tmp_path / "config.yaml"
+    config.write_text(yaml.safe_dump(CONFIG))
+    cmd = [sys.executable, "-m", "vizsynth", "generate", str(config), "--out", str(out), "-n", str(T), "--seed", "3",
+           "--workers", "1", "--no-progress"]
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=root, env=env)
+    deadline = time.monotonic() + 120
+    while not list((out / "frames").rglob("*.json")) and time.monotonic() < deadline:
+        time.sleep(0.005)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    done = len(list((out / "frames").rglob("*.json")))
+    assert 1 <= done < T, "killed part-way, or the test means nothing"
+    # What a kill can leave behind in a flow folder: a half-written file.
+    (out / "flow_forward" / "00000").mkdir(parents=True, exist_ok=True)
+    (out / "flow_forward" / "00000" / f".tmp-123-{T - 1:08d}.flo").write_bytes(b"PIEH")
+    # Resumed in this process (the CLI's --resume is this call): one interpreter start-up less.
+    assert vizsynth.generate(CONFIG, out, num_frames=T, seed=3, resume=True, progress=False).ok
+
+    def tree(folder: Path) -> dict[str, bytes]:
+        return {str(p.relative_to(folder)): p.read_bytes()
+                for p in sorted(folder.rglob("*")) if p.is_file() and p.name != "manifest.json"}
+
+    resumed = tree(out)
+    assert any(name.startswith("flow_backward/") for name in resumed)
+    assert resumed == tree(dataset)
+
+
+def test_sequence_preview_gif_has_a_frame_per_time_with_image_flow_and_tracks(dataset, tmp_path, capsys):
+    from PIL import Image
+
+    from vizsynth.cli import main
+    from vizsynth.io.flow import flow_colours
+    from vizsynth.io.video_preview import sequence_frames
+
+    gap = 2
+    frames, fps = sequence_frames(dataset, 0)
+    assert len(frames) == T and fps == 24.0
+    # The middle panel is each frame's forward flow in the wheel, one scale for the whole sequence.
+    flows = [_frame(dataset, t)["forward"] for t in range(T)]
+    top = max(np.hypot(f[..., 0], f[..., 1])[valid].max() for f, valid in flows if valid.any())
+    for t, (frame, flow) in enumerate(zip(frames, flows)):
+        assert frame.shape == (H, 3 * W + 2 * gap, 3)
+        assert np.array_equal(frame[:, W + gap:2 * W + gap], flow_colours(*flow, max_px=top))
+        image = cv2.imread(str(dataset / "images" / _frame(dataset, t)["record"]["record"]["image_file"]))[..., ::-1]
+        assert np.array_equal(frame[:H - 10, :W], image[:H - 10])  # the image, its frame number at the bottom
+        assert (np.abs(frame[:, -W:].astype(int) - image).max(axis=-1) > 60).sum() > 20  # boxes drawn on it
+    assert not flows[-1][1].any() and not frames[-1][:, W + gap:2 * W + gap].any()  # the last: no forward flow
+
+    out = tmp_path / "seq.gif"
+    assert main(["preview-sequence", str(dataset), "--sequence", "0", "--out", str(out)]) == 0
+    with Image.open(out) as gif:
+        assert gif.n_frames == T and gif.size == (3 * W + 2 * gap, H)
+        for t in range(T):
+            gif.seek(t)
+            shown = np.asarray(gif.convert("RGB")).astype(int)
+            assert np.median(np.abs(shown - frames[t]).max(axis=-1)) <= 8  # GIF: 256 colours per frame
+
+    assert main(["preview-sequence", str(dataset), "--sequence", "1", "--out", str(out)]) == 2
+    assert "sequence 1 has no rendered frame" in capsys.readouterr().err
+    assert main(["preview-sequence", str(dataset), "--out", str(tmp_path / "seq.png")]) == 2
+
+
+def test_sequence_preview_mp4_reads_back_with_t_frames(dataset, tmp_path):
+    from vizsynth.cli import main
+
+    if not cv2.VideoWriter(str(tmp_path / "probe.mp4"), cv2.VideoWriter_fourcc(*"mp4v"), 10, (8, 8)).isOpened():
+        pytest.skip("this OpenCV build has no mp4v encoder")
+    out = tmp_path / "seq.mp4"
+    assert main(["preview-sequence", str(dataset), "--out", str(out), "--scale", "2"]) == 0
+    video = cv2.VideoCapture(str(out))
+    frames = []
+    while True:
+        ok, frame = video.read()
+        if not ok:
+            break
+        frames.append(frame)
+    assert len(frames) == T and frames[0].shape == (2 * H, 2 * (3 * W + 4), 3)

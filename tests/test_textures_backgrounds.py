@@ -135,3 +135,29 @@ def test_splits_partition_the_pools_and_keep_category_ids(tmp_path):
     ids = {o.category: o.category_id for f in (train, val) for o in f.annotations.objects}
     names = sorted(p.stem for p in meshes.glob("*.ply"))
     assert all(ids[name] == names.index(name) + 1 for name in ids), "category ids come from the full catalog"
+
+
+@pytest.mark.gl
+def test_photo_textures_on_the_floor_change_only_floor_pixels():
+    """Flat ambient light: a plain floor is one colour, a photo-textured one varies; labels stay."""
+    floor = {"floor": True, "kind": "solid"}
+    plain_config = {**FLAT, "objects": {"count": 2}, "background": floor,
+                    "camera": {"elevation_deg": 80, "distance_m": {"uniform": [2.0, 3.0]}}}
+    photo_config = {**plain_config, "material": {**FLAT["material"], "texture_folder": str(ASSETS / "textures")},
+                    "background": {**floor, "floor_texture_probability": 1.0, "floor_textures": ["image"]}}
+    for index in range(2):
+        plain, photo = (vizsynth.render_frame(c, seed=2, index=index) for c in (plain_config, photo_config))
+        np.testing.assert_array_equal(plain.instance_ids, photo.instance_ids)
+        floor_id = next(o.instance_id for o in photo.spec.objects if o.primitive == "floor")
+        assert next(o for o in plain.spec.objects if o.primitive == "floor").material.texture is None
+        texture = next(o for o in photo.spec.objects if o.primitive == "floor").material.texture
+        assert texture.kind == "image" and Path(texture.path).parent == ASSETS / "textures"
+        inside = cv2.erode((photo.instance_ids == floor_id).astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+        assert inside.sum() > 500, "the floor should fill much of the view"
+        assert plain.rgb[inside].astype(float).var(axis=0).mean() < 1.0
+        assert photo.rgb[inside].astype(float).var(axis=0).mean() > 5.0  # the grey gravel photo: std ~4
+
+
+def test_floor_photos_need_a_texture_folder():
+    with pytest.raises(ConfigError, match=r"floor_textures holds 'image'.*material.texture_folder"):
+        load_config({"background": {"floor": True, "floor_textures": ["image"]}})

@@ -238,18 +238,104 @@ def test_annotation_deleted_names_the_missing_instance(clean, tmp_path):
     assert f"image {deleted['image_id']}: instance {deleted['vizsynth_instance_id']} " in message
 
 
-@pytest.mark.parametrize("output", [
-    {"formats": ["coco", "yolo", "bop"], "image_format": "png"},
-    {"formats": ["coco", "yolo"], "yolo_task": "detect", "coco_segmentation": "polygon"},
-    {"formats": ["coco", "yolo"], "yolo_task": "segment", "coco_segmentation": "polygon", "image_format": "png"},
-], ids=["coco_yolo_bop_png", "coco_yolo_detect_polygons", "coco_yolo_segment_polygons_png"])
-def test_clean_dataset_of_each_format_set_validates(tmp_path, output):
+SEQUENCE = {"frames_per_sequence": 3, "camera_motion": "orbit", "object_motion": "constant"}
+
+
+def _generate_mode(out: Path, output: dict, sequence: dict | None = None) -> Path:
+    """3 frames (64x48) with distractors in the given output mode (constant sizes: BOP accepts it)."""
     config = {**CONFIG, "objects": {"count": {"uniform": [3, 5]}, "primitive_size_m": 0.25},
-              "distractors": {"count": 2}, "output": output}
-    out = tmp_path / "data"
+              "distractors": {"count": 2}, "output": output, **({"sequence": sequence} if sequence else {})}
     assert vizsynth.generate(config, out, num_frames=3, seed=5, progress=False).ok
-    report = validate_dataset(out)
-    assert report.ok, report.format()
+    return out
+
+
+# Every output mode vizsynth writes: COCO RLE and polygons, YOLO detect and segment, BOP, sequences
+# (COCO video fields, MOT), and datasets with no annotations.json at all (validated from the records).
+@pytest.mark.gl
+@pytest.mark.parametrize("output, sequence", [
+    ({"formats": ["coco", "yolo", "bop"], "image_format": "png"}, None),
+    ({"formats": ["coco", "yolo"], "yolo_task": "detect", "coco_segmentation": "polygon"}, None),
+    ({"formats": ["coco", "yolo"], "yolo_task": "segment", "coco_segmentation": "polygon", "image_format": "png"}, None),
+    ({"formats": ["yolo"]}, None),
+    ({"formats": ["bop"]}, None),
+    ({"formats": ["coco", "mot"]}, SEQUENCE),
+    ({"formats": ["yolo", "mot"], "yolo_task": "detect"}, SEQUENCE),
+], ids=["coco_rle_yolo_bop_png", "coco_polygons_yolo_detect", "coco_polygons_yolo_segment_png", "yolo_only",
+        "bop_only", "sequences_coco_mot", "sequences_yolo_mot"])
+def test_clean_dataset_of_each_output_mode_validates(tmp_path, output, sequence, capsys):
+    out = _generate_mode(tmp_path / "data", output, sequence)
+    assert (out / "annotations.json").is_file() == ("coco" in output["formats"])
+    assert main(["validate", str(out)]) == 0
+    printed = capsys.readouterr().out
+    source = "annotations.json" if "coco" in output["formats"] else "frame records (no annotations.json)"
+    assert printed.startswith(f"{out}: valid (") and printed.rstrip().endswith(f"labels from {source})"), printed
+
+
+@pytest.fixture(scope="module", params=["yolo", "bop"])
+def records_only(request, tmp_path_factory):
+    """A dataset with ``output.formats: [yolo]`` or ``[bop]``: frame records, no annotations.json."""
+    return _generate_mode(tmp_path_factory.mktemp(request.param) / "data", {"formats": [request.param]})
+
+
+@pytest.mark.gl
+def test_dataset_without_annotations_json_is_validated_from_its_records(records_only, tmp_path):
+    report = validate_dataset(records_only)
+    assert report.ok and report.labels == "frame records (no annotations.json)", report.format()
+    records = sorted((records_only / "frames").rglob("*.json"))
+    expected = sum(1 for r in records for a in json.loads(r.read_text())["record"]["annotations"] if a["area"] > 0)
+    assert report.checked == {"images": 3, "annotations": expected}, "every visible object of every record"
+    broken = tmp_path / "broken"
+    shutil.copytree(records_only, broken)
+    instances = sorted((broken / "instances").rglob("*.png"))[1]
+    visible = [a for a in json.loads(records[1].read_text())["record"]["annotations"] if a["area"] > 0]
+    ids = cv2.imread(str(instances), cv2.IMREAD_UNCHANGED)
+    ids[ids == visible[0]["instance_id"]] = 0  # a labelled object gone from the instance map
+    cv2.imwrite(str(instances), ids)
+    report = validate_dataset(broken)
+    assert set(report.counts) == {"instance_map_mismatch", "depth_instance_mismatch"}, report.format()
+    bad = sorted((broken / "frames").rglob("*.json"))[2]
+    bad.write_text("{")
+    report = validate_dataset(broken)
+    assert report.counts["malformed_record"] == 1 and "frame_count_mismatch" not in report.counts, report.format()
+
+
+@pytest.mark.gl
+def test_stats_and_preview_of_a_dataset_without_annotations_json(records_only, tmp_path, capsys):
+    from vizsynth.stats import compute_stats
+
+    with_coco = tmp_path / "with_coco"
+    shutil.copytree(records_only, with_coco)
+    from vizsynth.io.coco import write_coco
+    from vizsynth.io.labels import coco_categories
+
+    names = json.loads((records_only / "manifest.json").read_text())["categories"]
+    write_coco(with_coco, range(3), coco_categories(names, {}), {})
+    from_records, from_coco = compute_stats(records_only), compute_stats(with_coco)
+    assert from_records["labels"] == "frame records (no annotations.json)" and from_coco["labels"] == "annotations.json"
+    assert from_records["summary"]["annotations"] > 0
+    for key in ("summary", "classes", "samples"):
+        assert from_records[key] == from_coco[key], key
+    assert main(["stats", str(records_only), "--out", str(tmp_path / "stats")]) == 0
+    assert "labels from  frame records (no annotations.json)" in capsys.readouterr().out
+    capsys.readouterr()
+    assert main(["preview", str(records_only), "-n", "3", "--columns", "3", "--out", str(tmp_path / "p.png")]) == 0
+    assert capsys.readouterr().out == f"{tmp_path / 'p.png'}: 3 frames (labels from frame records)\n"
+    assert cv2.imread(str(tmp_path / "p.png")).shape == (24, 96, 3)
+
+
+@pytest.mark.gl
+def test_a_datasets_own_annotations_json_finds_its_images(clean, tmp_path, capsys):
+    report = validate_dataset(clean / "annotations.json")
+    assert report.ok and report.checked["images"] == 12, report.format()
+    assert main(["validate", str(clean / "annotations.json")]) == 0
+    assert main(["preview", str(clean / "annotations.json"), "-n", "2", "--out", str(tmp_path / "p.png")]) == 0
+    from vizsynth.stats import compute_stats
+
+    assert compute_stats(clean / "annotations.json")["samples"] == compute_stats(clean)["samples"]
+    # The same file outside its dataset is a bare COCO file: images are looked for beside it.
+    shutil.copy(clean / "annotations.json", tmp_path / "annotations.json")
+    report = validate_dataset(tmp_path / "annotations.json")
+    assert report.counts == {"missing_image_file": 12}, report.format()
 
 
 def test_dataset_rendered_from_scene_files_validates(clean, tmp_path):

@@ -18,6 +18,7 @@ examples:
   vizsynth render-scene scene.json data/frames/00000/00000007.json --out replayed
   vizsynth replay data --frame 42                           re-render frame 42 from its record, compare
   vizsynth preview data -n 16 --out preview.png             labels drawn on the first 16 frames
+  vizsynth preview-sequence data --sequence 0 --out seq.gif  image | flow colour | tracks of a sequence
   vizsynth validate data                                    strict checks, exit 0 only when clean
   vizsynth experiment configs/experiments/ycbv_dr.yaml --out exp   DR ablation: train, test on real frames
   vizsynth show-config > my.yaml                            the default config, every field
@@ -47,6 +48,9 @@ def _parser() -> argparse.ArgumentParser:
     gen.add_argument("-n", "--num-frames", type=int, default=100, help="number of frames (default 100)")
     gen.add_argument("--seed", type=int, default=0, help="dataset seed (default 0)")
     gen.add_argument("--workers", type=int, default=1, help="worker processes, one GL context each (default 1)")
+    gen.add_argument("--gpus", default=None, metavar="LIST",
+                     help="EGL devices to spread the workers over, dealt in turn: 'all' or e.g. 0,1 (local "
+                     "executor; default: $EGL_DEVICE_ID, else 0). EGL numbers GPUs in its own order, see README")
     gen.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                      help="override a config field, value as YAML, e.g. --set camera.yfov_deg='{uniform: [30, 50]}'")
     gen.add_argument("--resume", action="store_true", help="finish an interrupted job in OUT (same config, seed, -n)")
@@ -88,18 +92,29 @@ def _parser() -> argparse.ArgumentParser:
     preview = sub.add_parser("preview", help="a contact sheet of frames with their labels drawn on",
                              description="Decode each frame's record (RLE masks, boxes, categories, projected 3D "
                              "boxes, keypoints) and draw them on its image, with a depth thumbnail in the corner.")
-    preview.add_argument("dataset", type=Path, help="a dataset folder made by generate or render-scene")
+    preview.add_argument("dataset", type=Path, help="a dataset folder made by generate or render-scene (or its "
+                         "annotations.json); labels are drawn from its frame records")
     preview.add_argument("-n", "--num-frames", type=int, default=16, help="the first N frames (default 16)")
     preview.add_argument("--frames", type=int, nargs="+", default=None, help="these frame indices instead")
     preview.add_argument("--out", type=Path, default=Path("preview.png"), help="image to write (default preview.png)")
     preview.add_argument("--columns", type=int, default=4, help="frames per row, >= 1 (default 4)")
     preview.add_argument("--scale", type=float, default=0.5, help="resize factor per frame, in (0, 8] (default 0.5)")
 
+    video = sub.add_parser("preview-sequence", help="a GIF or MP4 of one sequence: image | flow colour | tracks",
+                           description="Read a sequence's frames back (images, forward .flo, records) and write "
+                           "them side by side: the image, its forward flow in the Middlebury colour wheel, and "
+                           "each object's box, track id and path.")
+    video.add_argument("dataset", type=Path, help="a dataset folder of sequences made by generate")
+    video.add_argument("--sequence", type=int, default=0, help="the sequence index, >= 0 (default 0)")
+    video.add_argument("--out", type=Path, default=Path("sequence.gif"), help=".gif or .mp4 (default sequence.gif)")
+    video.add_argument("--scale", type=float, default=1.0, help="resize factor, in (0, 8] (default 1)")
+
     check = sub.add_parser("validate", help="check a dataset folder or COCO file strictly",
                            description="Check ids, categories, boxes against masks, areas, RLE sizes, image files "
                            "and sizes; for vizsynth folders also the manifest, frame records, instance and depth "
                            "maps. Lists problems grouped by kind; exit 0 only when clean.")
-    check.add_argument("path", type=Path, help="a dataset folder, or a COCO JSON file")
+    check.add_argument("path", type=Path, help="a dataset folder (its annotations.json, else its frame records) or "
+                       "its annotations.json, or a COCO JSON file")
     check.add_argument("--images", type=Path, default=None,
                        help="image root for a COCO file (default: the folder's images/, or the file's folder)")
 
@@ -108,7 +123,8 @@ def _parser() -> argparse.ArgumentParser:
                            "centres, visibility and truncation, depth range, brightness and colour. Writes "
                            "stats.json, PNG plots and report.html; with --compare, both datasets on the same axes "
                            "and a distance per statistic (L1 on class frequencies, Wasserstein otherwise).")
-    stats.add_argument("path", type=Path, help="a dataset folder, or a COCO JSON file")
+    stats.add_argument("path", type=Path, help="a dataset folder (its annotations.json, else its frame records) or "
+                       "its annotations.json, or a COCO JSON file")
     stats.add_argument("--images", type=Path, default=None, help="image root for a COCO file")
     stats.add_argument("--compare", type=Path, nargs="+", default=[], metavar="OTHER",
                        help="other datasets (folders or COCO files) to compare with")
@@ -152,6 +168,7 @@ def _generate(args: argparse.Namespace) -> int:
     summary = generate(
         config, args.out, args.num_frames, seed=args.seed, workers=args.workers,
         resume=args.resume, overwrite=args.overwrite, progress=not args.no_progress, executor=executor,
+        gpus=args.gpus,
     )
     kept = summary.completed - summary.rendered
     rate = summary.rendered / summary.seconds if summary.seconds > 0 else 0.0
@@ -209,6 +226,7 @@ def _preview(args: argparse.Namespace) -> int:
 
     from vizsynth.imagefiles import write_image
     from vizsynth.io.preview import preview_grid
+    from vizsynth.validate import dataset_folder
 
     # Every argument is checked before the dataset is read, so a typo costs nothing.
     if args.columns < 1:
@@ -219,9 +237,10 @@ def _preview(args: argparse.Namespace) -> int:
         raise VizsynthError(f"--frames must be >= 0, got {min(args.frames)}")
     if not cv2.haveImageWriter(f"preview{args.out.suffix}"):  # by extension: the path may not be UTF-8
         raise VizsynthError(f"--out {args.out}: cannot write '{args.out.suffix}' images; use a .jpg or .png name")
+    dataset = dataset_folder(args.dataset) or args.dataset  # DS/annotations.json names DS
     frames = args.frames
     if frames is None:
-        manifest = args.dataset / "manifest.json"
+        manifest = dataset / "manifest.json"
         try:
             total = json.loads(manifest.read_bytes()).get("num_frames", 0) if manifest.is_file() else args.num_frames
         except (ValueError, AttributeError):
@@ -229,11 +248,26 @@ def _preview(args: argparse.Namespace) -> int:
         frames = list(range(min(args.num_frames, total)))
     if not frames:
         raise VizsynthError(f"{args.dataset}: no frames to preview")
-    grid = preview_grid(args.dataset, frames, args.columns, args.scale)
+    grid = preview_grid(dataset, frames, args.columns, args.scale)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     if not write_image(args.out, grid):
         raise VizsynthError(f"cannot write {args.out}: use a .jpg or .png name in a writable folder")
-    print(f"{args.out}: {len(frames)} frames")
+    print(f"{args.out}: {len(frames)} frames (labels from frame records)")
+    return 0
+
+
+def _preview_sequence(args: argparse.Namespace) -> int:
+    from vizsynth.io.video_preview import VIDEO_SUFFIXES, sequence_frames, write_video
+
+    if args.sequence < 0:
+        raise VizsynthError(f"--sequence must be >= 0, got {args.sequence}")
+    if not 0 < args.scale <= MAX_PREVIEW_SCALE:
+        raise VizsynthError(f"--scale must be in (0, {MAX_PREVIEW_SCALE:g}], got {args.scale:g}")
+    if args.out.suffix.lower() not in VIDEO_SUFFIXES:
+        raise VizsynthError(f"--out {args.out}: a video preview is .gif or .mp4, got '{args.out.suffix}'")
+    frames, fps = sequence_frames(args.dataset, args.sequence, args.scale)
+    write_video(args.out, frames, fps)
+    print(f"{args.out}: sequence {args.sequence}, {len(frames)} frames")
     return 0
 
 
@@ -306,6 +340,7 @@ def main(argv: list[str] | None = None) -> int:
     _print_anything()
     args = _parser().parse_args(argv)
     handlers = {"generate": _generate, "render-scene": _render_scene, "replay": _replay, "preview": _preview,
+                "preview-sequence": _preview_sequence,
                 "validate": _validate, "stats": _stats, "show-config": _show_config,
                 "experiment": _experiment}
     try:

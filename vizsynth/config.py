@@ -12,6 +12,7 @@ from functools import partial
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 
+import numpy as np
 import yaml
 from pydantic import (
     AfterValidator,
@@ -143,6 +144,51 @@ class PrimitiveAsset(_Model):
 KeypointCoordinate = Annotated[float, Field(ge=-1e6, le=1e6)]
 
 
+Coordinate = Annotated[float, Field(ge=-1e6, le=1e6)]
+# A tolerance on a declared symmetry's rotation part: values typed with 4 to 6 decimals pass.
+_ROTATION_TOLERANCE = 1e-4
+
+
+class ContinuousSymmetry(_Model):
+    """A continuous rotational symmetry about the line through ``offset`` along ``axis``."""
+
+    axis: tuple[Coordinate, Coordinate, Coordinate] = Field(description="direction, not all zero")
+    offset: tuple[Coordinate, Coordinate, Coordinate] = Field(
+        (0.0, 0.0, 0.0), description="a point on the axis, mesh units"
+    )
+
+    @model_validator(mode="after")
+    def _nonzero_axis(self) -> "ContinuousSymmetry":
+        if not any(self.axis):
+            raise ValueError(f"axis must not be all zeros, got {list(self.axis)}")
+        return self
+
+
+class SymmetriesConfig(_Model):
+    """A mesh's symmetries, in the BOP toolkit's form (models_info.json): rigid transforms mapping
+    the model onto itself (identity implied, not listed) and continuous rotational symmetries."""
+
+    discrete: tuple[tuple[Coordinate, ...], ...] = Field(
+        (), description="flattened row-major 4x4 rigid transforms, translation in mesh units"
+    )
+    continuous: tuple[ContinuousSymmetry, ...] = ()
+
+    @model_validator(mode="after")
+    def _rigid_transforms(self) -> "SymmetriesConfig":
+        for i, values in enumerate(self.discrete):
+            if len(values) != 16:
+                raise ValueError(f"discrete[{i}] must hold 16 numbers (a row-major 4x4 transform), got {len(values)}")
+            matrix = np.asarray(values, dtype=np.float64).reshape(4, 4)
+            rotation = matrix[:3, :3]
+            if not np.allclose(matrix[3], [0, 0, 0, 1]):
+                raise ValueError(f"discrete[{i}]: the last row must be [0, 0, 0, 1], got {matrix[3].tolist()}")
+            if (np.abs(rotation.T @ rotation - np.eye(3)).max() > _ROTATION_TOLERANCE
+                    or np.linalg.det(rotation) <= 0):
+                raise ValueError(f"discrete[{i}]: the upper-left 3x3 must be a rotation (orthonormal, "
+                                 f"determinant +1), got {rotation.tolist()}")
+        return self
+
+
 class MeshAsset(_Model):
     """One mesh file (OBJ, PLY, GLB/GLTF, STL) with its category and unit scale."""
 
@@ -154,6 +200,9 @@ class MeshAsset(_Model):
         default_factory=dict, description="named 3D points in the model frame, mesh units, each within ±1e6"
     )
     skeleton: tuple[tuple[str, str], ...] = Field((), description="pairs of keypoint names to connect")
+    symmetries: SymmetriesConfig | None = Field(
+        None, description="its symmetries for BOP's models_info.json (MSSD, MSPD, ADI); none when not given"
+    )
 
     @model_validator(mode="after")
     def _skeleton_names(self) -> "MeshAsset":
@@ -252,6 +301,14 @@ class PhysicsConfig(_Model):
     max_tries: int = Field(
         5, ge=1, le=100, description="drops per frame (an object left the bin or none settled) before a PlacementError"
     )
+    collision: Literal["hull", "vhacd"] = Field(
+        "hull", description="moving objects' collision shapes: hull (each mesh's convex hull) or vhacd (Bullet's "
+        "V-HACD convex decomposition, cached per asset on disk: concave objects can hold others)"
+    )
+    vhacd_resolution: int = Field(
+        100_000, ge=10_000, le=16_000_000, description="vhacd: voxels of the decomposition, 10000..16000000"
+    )
+    vhacd_concavity: float = Field(0.0025, ge=0, le=1, description="vhacd: largest concavity a part may keep, 0..1")
 
 
 class ObjectsConfig(_Model):
@@ -434,6 +491,23 @@ class BackgroundConfig(_Model):
     )
     floor: bool = Field(False, description="a 6 x 6 m floor at z = 0 that receives shadows (unlabelled)")
     floor_color: Color = Field(default_factory=lambda: (_u(0.2, 0.8), _u(0.2, 0.8), _u(0.2, 0.8)))
+    floor_texture_probability: Unit = Field(
+        default_factory=lambda: _c(0.0), description="chance of a texture on the floor (tiled every 0.5 m)"
+    )
+    floor_textures: tuple[Literal[TEXTURE_KINDS], ...] = Field(  # type: ignore[valid-type]
+        PROCEDURAL_TEXTURES, min_length=1,
+        description="floor texture kinds ('image': photos from material.texture_folder)",
+    )
+
+    @model_serializer(mode="wrap")
+    def _omit_untextured_floor(self, handler: Any) -> Any:
+        # Configs that never texture the floor print and save exactly as before the option existed.
+        data = handler(self)
+        if isinstance(data, dict) and data.get("floor_texture_probability") == 0.0 \
+                and tuple(data.get("floor_textures", ())) == PROCEDURAL_TEXTURES:
+            data.pop("floor_texture_probability")
+            data.pop("floor_textures")
+        return data
 
     @model_validator(mode="after")
     def _folder_for_images(self) -> "BackgroundConfig":
@@ -522,8 +596,17 @@ class OutputConfig(_Model):
 
 
 CAMERA_MOTIONS = ("static", "orbit", "linear", "random_walk", "shake")
-OBJECT_MOTIONS = ("static", "constant")
+OBJECT_MOTIONS = ("static", "constant", "physics")
 MAX_FRAMES_PER_SEQUENCE = 100_000
+
+
+class MotionBlurConfig(_Model):
+    """Motion blur from the sequence's motion: the colour image averages ``samples`` colour passes
+    spread over the open shutter, centred on the frame's time. Labels, depth and flow stay those
+    of the frame's time. ``samples: 1`` (the default) turns it off."""
+
+    samples: int = Field(1, ge=1, le=256, description="colour passes per frame, 1 = off; 2..256")
+    shutter: float = Field(0.5, gt=0, le=1, description="open shutter, as a fraction of the frame interval, (0, 1]")
 
 
 class SequenceConfig(_Model):
@@ -558,7 +641,9 @@ class SequenceConfig(_Model):
     shake_frequency_hz: _param(ge=0, le=1000) = Field(
         default_factory=lambda: _u(2.0, 8.0), description="shake: frequency of each sine, 0..1000")
     object_motion: Literal[OBJECT_MOTIONS] = Field(  # type: ignore[valid-type]
-        "static", description="static | constant (linear and angular velocity drawn per object; the floor stays)"
+        "static", description="static | constant (linear and angular velocity drawn per object; the floor stays) | "
+        "physics (thrown: those velocities start a PyBullet simulation with gravity, collisions, the ground "
+        "and the bin; objects.physics gives masses and friction; needs placement tabletop or physics)"
     )
     object_velocity_m_per_s: Vec3 = Field(
         default_factory=lambda: (_u(-0.2, 0.2), _u(-0.2, 0.2), _u(-0.2, 0.2)),
@@ -573,10 +658,19 @@ class SequenceConfig(_Model):
         0.01, ge=0, le=MAX_DISTANCE_M, description="a point is occluded at the other frame when another "
         "object's surface is this much nearer there"
     )
+    motion_blur: MotionBlurConfig = Field(default_factory=MotionBlurConfig)
 
     @property
     def enabled(self) -> bool:
         return self.frames_per_sequence > 1
+
+    @model_serializer(mode="wrap")
+    def _omit_motion_blur_when_off(self, handler: Any) -> Any:
+        # Sequences without motion blur print and save exactly as before it existed.
+        data = handler(self)
+        if self.motion_blur == MotionBlurConfig() and isinstance(data, dict):
+            data.pop("motion_blur", None)
+        return data
 
     @model_validator(mode="after")
     def _off_means_default(self) -> "SequenceConfig":
@@ -625,6 +719,26 @@ class DatasetConfig(_Model):
     output: OutputConfig = Field(default_factory=OutputConfig)
     sequence: SequenceConfig = Field(default_factory=SequenceConfig)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _physics_motion_defaults(cls, data: Any) -> Any:
+        # Thrown objects are simulated with objects.physics: the resolved config spells it out.
+        if isinstance(data, dict) and isinstance(data.get("sequence"), dict) \
+                and data["sequence"].get("object_motion") == "physics":
+            objects = data.get("objects") if isinstance(data.get("objects"), dict) else {}
+            if objects.get("physics") is None:
+                data = {**data, "objects": {**objects, "physics": {}}}
+        return data
+
+    @model_validator(mode="after")
+    def _physics_motion_starts_apart(self) -> "DatasetConfig":
+        if self.sequence.object_motion == "physics" and self.objects.placement not in ("tabletop", "physics"):
+            raise ValueError(
+                f"sequence.object_motion 'physics' needs objects.placement 'tabletop' or 'physics' (objects that "
+                f"start apart, on or above the ground z = 0), got '{self.objects.placement}'"
+            )
+        return self
+
     @model_serializer(mode="wrap")
     def _sequence_only_when_on(self, handler) -> dict:
         # Sequences are off by default; leaving the default block out keeps every existing
@@ -639,6 +753,13 @@ class DatasetConfig(_Model):
         if self.sequence.enabled and self.constraints.active:
             raise ValueError("frame constraints resample single frames and cannot be used with sequences "
                              "(sequence.frames_per_sequence > 1): remove the constraints section")
+        return self
+
+    @model_validator(mode="after")
+    def _floor_photos_need_a_folder(self) -> "DatasetConfig":
+        if "image" in self.background.floor_textures and self.material.texture_folder is None:
+            raise ValueError("background.floor_textures holds 'image', so material.texture_folder must name a "
+                             "folder of images (the floor's photos come from the texture pool)")
         return self
 
     @model_validator(mode="after")

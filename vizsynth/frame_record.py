@@ -62,7 +62,7 @@ class Rle(TypedDict):
 # The instance id's key in annotations.json. FiftyOne's COCO importer (extra_attrs=True, its
 # default) stops on "instance_id", a name it reserves for Detection objects; the frame record
 # keeps "instance_id". Every other per-annotation key vizsynth writes is checked against FiftyOne's
-# reserved Detection names in tests/io/test_label_writers.py.
+# reserved Detection names in tests/io/test_label_writers.py and, from FiftyOne itself, tests/io/test_clients.py.
 COCO_INSTANCE_KEY = "vizsynth_instance_id"
 
 @dataclass(frozen=True)

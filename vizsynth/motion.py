@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import cv2
 import numpy as np
 
 from vizsynth.sampling.poses import rigid_inverse
@@ -23,6 +24,33 @@ def rotation_from_vector(rotvec: np.ndarray) -> np.ndarray:
     k = np.asarray(rotvec, dtype=np.float64) / angle
     cross = np.array([[0.0, -k[2], k[1]], [k[2], 0.0, -k[0]], [-k[1], k[0], 0.0]])
     return np.eye(3) + np.sin(angle) * cross + (1.0 - np.cos(angle)) * (cross @ cross)
+
+
+def rotation_vector(rotation: np.ndarray) -> np.ndarray:
+    """The axis-angle vector (radians) of a (3, 3) rotation: the inverse of rotation_from_vector."""
+    vector, _ = cv2.Rodrigues(np.asarray(rotation, dtype=np.float64))
+    return vector.ravel()
+
+
+def trajectory_pose(trajectory, time_frames: float) -> np.ndarray:
+    """(4, 4) pose of a recorded per-frame trajectory at ``time_frames`` (frames; the nearest end's
+    pose past either end).
+
+    Between two frames (motion blur's sub-frame instants) the pose moves uniformly from one to the
+    next: position linearly, rotation about the one fixed axis that turns the first into the second.
+    """
+    last = len(trajectory) - 1
+    time_frames = min(max(time_frames, 0.0), float(last))
+    before = int(np.floor(time_frames))
+    fraction = time_frames - before
+    pose = np.array(trajectory[before], dtype=np.float64)
+    if fraction == 0.0:
+        return pose
+    after = np.array(trajectory[before + 1], dtype=np.float64)
+    turn = rotation_vector(after[:3, :3] @ pose[:3, :3].T)
+    pose[:3, :3] = rotation_from_vector(turn * fraction) @ pose[:3, :3]
+    pose[:3, 3] += fraction * (after[:3, 3] - pose[:3, 3])
+    return pose
 
 
 def wobble_offset(camera: CameraMotionSpec, time_s: float) -> np.ndarray:
@@ -60,11 +88,15 @@ def camera_to_world_at(camera: CameraMotionSpec, cam_to_world: np.ndarray, time_
     return cam_to_world
 
 
-def scene_at(spec: SceneSpec, t: int) -> SceneSpec:
+def scene_at(spec: SceneSpec, t: int, subframe: float = 0.0) -> SceneSpec:
     """The scene of ``spec``'s sequence at frame ``t`` (any integer: neighbours past either end too).
 
+    ``subframe``: poses at the instant t + subframe (frames) instead, for motion blur; the returned
+    spec still names frame t.
+
     Objects move by their recorded constant velocities (their origin) and angular velocities
-    (about their origin, world frame); the camera by its recorded motion; lights and the floor
+    (about their origin, world frame), or take their recorded trajectory's pose at ``t`` (see
+    ``trajectory_pose``); the camera by its recorded motion; lights and the floor
     stay. ``scene_at(spec, spec.sequence.t)`` is ``spec`` itself.
 
     Raises:
@@ -73,9 +105,9 @@ def scene_at(spec: SceneSpec, t: int) -> SceneSpec:
     seq = spec.sequence
     if seq is None:
         raise ValueError("scene_at needs a frame of a sequence (spec.sequence is None)")
-    if t == seq.t:
+    if t == seq.t and subframe == 0.0:
         return spec
-    time_s, new_time_s = seq.t / seq.fps, t / seq.fps
+    time_s, new_time_s = seq.t / seq.fps, (t + subframe) / seq.fps
     dt = new_time_s - time_s
     cam_to_world = camera_to_world_at(seq.camera, rigid_inverse(spec.camera.world_to_cam), time_s, new_time_s)
     motions = {m.instance_id: m for m in seq.objects}
@@ -84,6 +116,9 @@ def scene_at(spec: SceneSpec, t: int) -> SceneSpec:
         motion = motions.get(obj.instance_id)
         if motion is None:
             objects.append(obj)
+            continue
+        if motion.trajectory:
+            objects.append(replace(obj, obj_to_world=trajectory_pose(motion.trajectory, t + subframe)))
             continue
         pose = obj.obj_to_world.copy()
         pose[:3, :3] = rotation_from_vector(np.deg2rad(motion.angular_velocity_deg_per_s) * dt) @ pose[:3, :3]

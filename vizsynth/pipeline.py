@@ -8,6 +8,7 @@ uploaded once). Executors (local processes, Ray) each hold one and call ``frame(
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 
 import numpy as np
 
@@ -23,7 +24,7 @@ from vizsynth.motion import scene_at
 from vizsynth.results import Frame, RenderResult
 from vizsynth.sampling.motion_sampler import start_sequence
 from vizsynth.sampling.scene_sampler import sample_scene
-from vizsynth.scene import ObjectSpec, SceneSpec
+from vizsynth.scene import MotionBlurSpec, ObjectSpec, SceneSpec
 
 
 def unmet_constraints(annotations: FrameAnnotations, c: ConstraintsConfig) -> str:
@@ -106,7 +107,9 @@ class FrameRenderer:
             # Frames of one sequence usually come in a row: sample its start once (a pure function of s).
             scene = sample_scene(self.config, self.catalog, seed=self.seed, index=s,
                                  distractors=self.distractor_catalog, images=self._images)
-            self._sequence_start = start_sequence(sequence, scene, seed=self.seed, sequence=s)
+            self._sequence_start = start_sequence(sequence, scene, seed=self.seed, sequence=s,
+                                                  physics=self.config.objects.physics,
+                                                  catalogs=(self.catalog, self.distractor_catalog))
         return scene_at(self._sequence_start, t)
 
     def frame(self, index: int, timings: dict | None = None) -> Frame:
@@ -134,10 +137,28 @@ class FrameRenderer:
 
     def render(self, spec: SceneSpec) -> RenderResult:
         """Renders a scene without annotating it: RGB, depth, instance ids, and the silhouettes
-        when the config asks for amodal labels."""
+        when the config asks for amodal labels. A sequence frame whose spec records motion blur gets
+        its colour (and coverage) averaged over the open shutter; everything else is of time t."""
         settings = self.config.annotate
         passes = {m.render_pass for m in enabled_maps(settings)}
-        return self._renderer.render(spec, amodal=settings.amodal, normals="normals" in passes)
+        result = self._renderer.render(spec, amodal=settings.amodal, normals="normals" in passes)
+        blur = spec.sequence.motion_blur if spec.sequence is not None else None
+        return result if blur is None else self._motion_blurred(spec, result, blur)
+
+    def _motion_blurred(self, spec: SceneSpec, result: RenderResult, blur: MotionBlurSpec) -> RenderResult:
+        """``result`` with rgb (and alpha) the mean of the colour passes at the shutter's sub-frame
+        instants (``MotionBlurSpec.offsets``); an instant at t itself reuses ``result``'s colour."""
+        total = np.zeros((*result.rgb.shape[:2], 4), np.float64)
+        for offset in blur.offsets():
+            if offset == 0.0:
+                alpha = result.alpha if result.alpha is not None else np.full(result.rgb.shape[:2], 255, np.uint8)
+                total += np.dstack([result.rgb, alpha])
+            else:
+                total += self._renderer.colour(scene_at(spec, spec.sequence.t, subframe=offset))
+        # Rounded to nearest: the mean of uint8 passes back to uint8, the same on every machine.
+        mean = np.rint(total / blur.samples).astype(np.uint8)
+        return replace(result, rgb=np.ascontiguousarray(mean[..., :3]),
+                       alpha=None if result.alpha is None else np.ascontiguousarray(mean[..., 3]))
 
     def render_scene(self, spec: SceneSpec, index: int = 0, timings: dict | None = None) -> Frame:
         """Renders and annotates a given scene (fixed scene or replayed record).

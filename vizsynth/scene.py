@@ -309,14 +309,42 @@ class CameraMotionSpec:
 
 @dataclass(frozen=True)
 class ObjectMotionSpec:
-    """Constant motion of one object: its origin moves at ``velocity_m_per_s`` and the object turns
-    about its origin at ``angular_velocity_deg_per_s`` (axis * rate, world frame)."""
+    """Motion of one object. Constant motion: its origin moves at ``velocity_m_per_s`` and the object
+    turns about its origin at ``angular_velocity_deg_per_s`` (axis * rate, world frame).
+
+    Simulated motion (object_motion physics): ``trajectory`` holds the object's (4, 4) obj_to_world
+    at every frame t = 0..frames-1 of its sequence, and the velocities are those it was thrown with
+    (of its centre of mass) at t = 0, recorded for reference; the trajectory decides the poses.
+    Recorded only when not empty.
+    """
 
     __pydantic_config__ = _FORBID
 
     instance_id: Annotated[int, Field(ge=1, le=65535)]
     velocity_m_per_s: Vec3
     angular_velocity_deg_per_s: Vec3
+    trajectory: tuple[Pose, ...] = ()
+
+    @model_serializer(mode="wrap")
+    def _record(self, handler) -> dict:
+        return {k: v for k, v in handler(self).items() if k != "trajectory" or len(v)}
+
+
+@dataclass(frozen=True)
+class MotionBlurSpec:
+    """Motion blur from the sequence's own motion: the colour image is the mean of ``samples``
+    colour passes at the instants t + shutter * ((k + 0.5) / samples - 0.5), k = 0..samples-1
+    (frames; the shutter is open for ``shutter`` of a frame interval, centred on t). Labels, depth
+    and flow are those of time t alone."""
+
+    __pydantic_config__ = _FORBID
+
+    samples: Annotated[int, Field(ge=2, le=256)]
+    shutter: Annotated[float, Field(gt=0, le=1)]
+
+    def offsets(self) -> tuple[float, ...]:
+        """The sub-frame instants relative to t, in frames."""
+        return tuple(self.shutter * ((k + 0.5) / self.samples - 0.5) for k in range(self.samples))
 
 
 @dataclass(frozen=True)
@@ -330,6 +358,8 @@ class SequenceSpec:
         fps: frames per second.
         camera: the camera's motion.
         objects: the moving objects' motion (objects not listed stay still); track id = instance id.
+        motion_blur: the colour image's motion blur (``sequence.motion_blur``), None for none
+            (then not recorded).
     """
 
     __pydantic_config__ = _FORBID
@@ -340,6 +370,12 @@ class SequenceSpec:
     fps: Annotated[float, Field(gt=0)]
     camera: CameraMotionSpec
     objects: tuple[ObjectMotionSpec, ...] = ()
+    motion_blur: MotionBlurSpec | None = None
+
+    @model_serializer(mode="wrap")
+    def _record(self, handler) -> dict:
+        # Sequences without motion blur are recorded as before it existed.
+        return _without_defaults(handler(self), motion_blur=None)
 
 
 def _none_when_empty(value: Any) -> Any:
@@ -418,7 +454,7 @@ class SceneSpec:
 
 _SCENE = TypeAdapter(SceneSpec)
 _FIELD_NAMES = {f.name for spec in (SceneSpec, CameraSpec, ObjectSpec, LightSpec, MaterialSpec, SequenceSpec,
-                                    CameraMotionSpec, ObjectMotionSpec) for f in fields(spec)}
+                                    CameraMotionSpec, ObjectMotionSpec, MotionBlurSpec) for f in fields(spec)}
 
 
 def _headlight(world_to_cam: np.ndarray) -> LightSpec:

@@ -21,20 +21,22 @@ import numpy as np
 from scipy.stats import wasserstein_distance
 
 from vizsynth.imagefiles import read_image
-from vizsynth.validate import load_coco
+from vizsynth.validate import load_labels
 
 SAMPLES = ("log10_box_area", "log10_aspect_ratio", "objects_per_image", "centre_x", "centre_y",
            "visibility", "truncation", "depth_min_m", "depth_max_m", "brightness", "mean_r", "mean_g", "mean_b")
 
 
 def compute_stats(path: str | Path, image_root: str | Path | None = None, max_images: int = 500) -> dict:
-    """The statistics of a dataset folder or COCO file.
+    """The statistics of a dataset folder (or its own annotations.json) or a COCO file; a dataset
+    without annotations.json is read from its frame records (``labels`` says which).
 
     Image-level pixel statistics (brightness, colour, depth) read at most ``max_images`` images,
     evenly spaced. Returns a JSON-serialisable dict: ``summary`` (numbers), ``classes``
     (name -> count) and ``samples`` (name -> list of values, for histograms and distances).
     """
-    data, root, folder = load_coco(path, image_root)
+    labels = load_labels(path, image_root)
+    data, root, folder = labels.data, labels.image_root, labels.folder
     images = {im["id"]: im for im in data.get("images", [])}
     names = {c["id"]: c["name"] for c in data.get("categories", [])}
     samples: dict[str, list[float]] = {name: [] for name in SAMPLES}
@@ -82,7 +84,7 @@ def compute_stats(path: str | Path, image_root: str | Path | None = None, max_im
     for name, values in samples.items():
         if values and name != "objects_per_image":
             summary[f"{name}_mean"] = float(np.mean(values))
-    return {"source": str(path), "summary": summary, "classes": dict(sorted(classes.items())), "samples": samples}
+    return {"source": str(path), "labels": labels.source, "summary": summary, "classes": dict(sorted(classes.items())), "samples": samples}
 
 
 def distances(a: dict, b: dict) -> dict[str, float]:
@@ -192,7 +194,8 @@ def write_report(stats: dict, out_dir: str | Path, compare: list[dict] = ()) -> 
 
 def summary_table(result: dict) -> str:
     """The short table the CLI prints (the same numbers as stats.json)."""
-    lines = [f"{k:>28}  {v:.6g}" for k, v in result["dataset"]["summary"].items()]
+    lines = [f"{'labels from':>28}  {result['dataset']['labels']}"] if "labels" in result["dataset"] else []
+    lines += [f"{k:>28}  {v:.6g}" for k, v in result["dataset"]["summary"].items()]
     for other, dist in zip(result["compare"], result["distances"]):
         lines.append(f"distances to {other['source']}:")
         lines += [f"{k:>28}  {v:.6g}" for k, v in dist.items()]

@@ -14,10 +14,9 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-import cv2
 import numpy as np
 from PIL import Image
 from pycocotools import mask as coco_mask
@@ -27,6 +26,8 @@ from vizsynth.frame_record import COCO_INSTANCE_KEY, FrameRecord, parse_record
 from vizsynth.imagefiles import read_image
 
 EXAMPLES = 3
+ANNOTATIONS = "annotations.json"
+FROM_RECORDS = "frame records (no annotations.json)"
 
 
 @dataclass
@@ -34,6 +35,7 @@ class ValidationReport:
     """Problems found, grouped by kind: {kind: [messages]} (all counted, the first kept)."""
 
     source: str
+    labels: str | None = None  # a dataset folder's label source (LoadedLabels.source), shown by format
     counts: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     examples: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
     checked: dict[str, int] = field(default_factory=dict)
@@ -49,6 +51,7 @@ class ValidationReport:
 
     def format(self) -> str:
         what = ", ".join(f"{n} {k}" for k, n in self.checked.items())
+        what += f"; labels from {self.labels}" if self.labels else ""
         if self.ok:
             return f"{self.source}: valid ({what})"
         lines = [f"{self.source}: {sum(self.counts.values())} problems ({what})"]
@@ -302,20 +305,93 @@ def _check_geometry(ann: dict, image: dict, report: ValidationReport, masks: boo
         report.add("bbox_outside_image", f"annotation {aid}: bbox {bbox} leaves the {width}x{height} image")
 
 
-def load_coco(path: str | Path, image_root: str | Path | None = None) -> tuple[dict, Path, Path | None]:
-    """Reads a dataset folder's annotations.json or a COCO file.
+@dataclass(frozen=True)
+class LoadedLabels:
+    """A dataset's COCO labels and where they came from.
 
-    Returns:
-        (the COCO dict, the image root, the dataset folder or None for a bare COCO file). The
-        image root is ``image_root`` if given, else the folder's images/, else the file's folder.
+    Attributes:
+        data: the COCO dict: annotations.json as read, or built from the frame records the way
+            the COCO writer builds it (RLE masks) when the dataset has no annotations.json.
+        image_root: the folder that images[].file_name is relative to.
+        folder: the vizsynth dataset folder, or None for a bare COCO file.
+        source: ``ANNOTATIONS``, ``FROM_RECORDS``, or the COCO file's path.
+        problems: (kind, message) of each frame record that could not be read (records only).
+    """
+
+    data: dict
+    image_root: Path
+    folder: Path | None
+    source: str
+    problems: tuple[tuple[str, str], ...] = ()
+
+
+def dataset_folder(path: str | Path) -> Path | None:
+    """The dataset folder ``path`` names: a folder itself, or the folder of a vizsynth dataset's
+    own annotations.json (a manifest.json beside it: its images are in images/, not beside the
+    file); None for any other file."""
+    path = Path(path)
+    if path.is_dir():
+        return path
+    if path.name == ANNOTATIONS and (path.parent / "manifest.json").is_file():
+        return path.parent
+    return None
+
+
+def _manifest_categories(folder: Path) -> list[str] | None:
+    try:
+        names = json.loads((folder / "manifest.json").read_bytes()).get("categories")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return names if isinstance(names, list) and all(isinstance(n, str) for n in names) else None
+
+
+def _coco_from_records(folder: Path) -> tuple[dict, list[tuple[str, str]]]:
+    """The COCO dict the COCO writer (RLE) makes of every readable record under frames/, in frame
+    order, with the manifest's categories (else those the records name); and a problem for each
+    record that cannot be read."""
+    from vizsynth.io.coco import coco_frame  # vizsynth.io imports this module
+    from vizsynth.io.files import TMP_PREFIX
+
+    records, problems = [], []
+    for path in sorted((folder / "frames").rglob("*.json")):
+        if path.name.startswith(TMP_PREFIX):
+            continue
+        relative = path.relative_to(folder)
+        try:
+            records.append(parse_record(path.read_bytes(), path.parent, str(relative)))
+        except (OSError, RecordError) as exc:
+            problems.append(("malformed_record", str(exc).splitlines()[0]))
+    records.sort(key=lambda r: r.info.index)
+    images, annotations, named = [], [], {}
+    for record in records:
+        image, entries = coco_frame(record.info.index, record, "rle", len(annotations) + 1)
+        images.append(image)
+        annotations += entries
+        named.update({a.category_id: a.category for a in record.info.annotations})
+    names = _manifest_categories(folder)
+    pairs = enumerate(names, 1) if names is not None else sorted(named.items())
+    categories = [{"id": i, "name": name, "supercategory": ""} for i, name in pairs]
+    return {"images": images, "annotations": annotations, "categories": categories}, problems
+
+
+def load_labels(path: str | Path, image_root: str | Path | None = None) -> LoadedLabels:
+    """Reads the labels of a dataset folder, of a vizsynth dataset's own annotations.json, or of a
+    COCO file. A vizsynth folder without annotations.json (``output.formats`` without coco) is read
+    from its frame records.
 
     Raises:
-        VizsynthError: the path is neither a folder with annotations.json nor a readable JSON
-            file holding an object.
+        VizsynthError: the path is neither a dataset folder with annotations.json or frame records
+            nor a readable JSON file holding an object.
     """
     path = Path(path)
-    folder = path if path.is_dir() else None
-    coco_path = folder / "annotations.json" if folder else path
+    folder = dataset_folder(path)
+    coco_path = folder / ANNOTATIONS if folder is not None and path.is_dir() else path
+    root = Path(image_root) if image_root else (folder / "images" if folder is not None else coco_path.parent)
+    if folder is not None and not coco_path.is_file() and (folder / "frames").is_dir():
+        data, problems = _coco_from_records(folder)
+        if not data["images"] and not problems:
+            raise VizsynthError(f"{folder}: no {ANNOTATIONS} and no frame record under frames/")
+        return LoadedLabels(data, root, folder, FROM_RECORDS, tuple(problems))
     if not coco_path.is_file():
         raise VizsynthError(f"{coco_path} does not exist (give a dataset folder or a COCO JSON file)")
     try:
@@ -324,25 +400,36 @@ def load_coco(path: str | Path, image_root: str | Path | None = None) -> tuple[d
         raise VizsynthError(f"{coco_path}: not valid JSON: {exc}") from None
     if not isinstance(data, dict):
         raise VizsynthError(f"{coco_path}: a COCO file holds a JSON object, this one holds a {type(data).__name__}")
-    root = Path(image_root) if image_root else (folder / "images" if folder else coco_path.parent)
-    return data, root, folder
+    return LoadedLabels(data, root, folder, ANNOTATIONS if folder is not None else str(coco_path))
+
+
+def load_coco(path: str | Path, image_root: str | Path | None = None) -> tuple[dict, Path, Path | None]:
+    """``load_labels`` as (the COCO dict, the image root, the dataset folder or None)."""
+    labels = load_labels(path, image_root)
+    return labels.data, labels.image_root, labels.folder
 
 
 def validate_dataset(path: str | Path, image_root: str | Path | None = None) -> ValidationReport:
-    """Validates a vizsynth dataset folder, or a COCO file (images under ``image_root``).
+    """Validates a vizsynth dataset folder (or its own annotations.json), or a COCO file (images
+    under ``image_root``). A dataset without annotations.json is validated from its frame records.
 
     For vizsynth folders it also checks the manifest (frame count, config digest), the per-frame
     records (readable, none stray, each equal to its annotations.json entries), and that every
     instance map and depth map is a uint16 image that agrees with the annotations.
 
     Raises:
-        VizsynthError: the path is neither a folder with annotations.json nor a readable JSON file.
+        VizsynthError: as load_labels.
     """
-    data, root, folder = load_coco(path, image_root)
-    report = ValidationReport(str(path))
-    found = validate_coco(data, root, report)
-    if folder is not None and (folder / "manifest.json").is_file():
-        _check_vizsynth(folder, data, found, report)
+    labels = load_labels(path, image_root)
+    report = ValidationReport(str(path), labels=labels.source if labels.folder is not None else None)
+    for kind, message in labels.problems:
+        report.add(kind, message)
+    found = validate_coco(labels.data, labels.image_root, report)
+    if labels.problems:
+        # An unreadable record is no image: not also a frame missing from the manifest's count or a stray record.
+        found = replace(found, all_images_usable=False)
+    if labels.folder is not None and (labels.folder / "manifest.json").is_file():
+        _check_vizsynth(labels.folder, labels.data, found, report)
     return report
 
 
@@ -375,28 +462,13 @@ def _check_vizsynth(folder: Path, data: dict, found: CocoFindings, report: Valid
             seg = ann.get("segmentation")
             if position in found.flagged_annotations or not seg:
                 continue
-            if isinstance(seg, list):
-                # Polygons hold no holes: vizsynth's rasterise back to the instance with its holes filled.
-                if not np.array_equal(_mask(seg, *ids.shape), _fill_holes(ids == ann.get(COCO_INSTANCE_KEY))):
-                    report.add("instance_map_mismatch", f"annotation {ann.get('id')}: its polygons differ from "
-                                                        f"instance {ann.get(COCO_INSTANCE_KEY)} in the instance map "
-                                                        "(holes filled)")
-                continue
-            if not isinstance(seg, dict) or list(seg.get("size", [])) != list(ids.shape):
+            if isinstance(seg, dict) and list(seg.get("size", [])) != list(ids.shape):
                 continue
             if not np.array_equal(_mask(seg, *ids.shape), ids == ann.get(COCO_INSTANCE_KEY)):
                 report.add("instance_map_mismatch", f"annotation {ann.get('id')}: its mask differs from "
                                                     f"instance {ann.get(COCO_INSTANCE_KEY)} in the instance map")
         if record is not None and clean and not found.unattributed:
             _check_unannotated(record, record_path.relative_to(folder), image, anns, ids, report)
-
-
-def _fill_holes(mask: np.ndarray) -> np.ndarray:
-    """``mask`` (bool) with every background region that does not reach the border (through
-    4-connected pixels) set: the holes an outline of its 8-connected parts encloses."""
-    padded = np.pad(mask.astype(np.uint8), 1)
-    cv2.floodFill(padded, None, (0, 0), 2, flags=4)
-    return (padded != 2)[1:-1, 1:-1]
 
 
 def _check_manifest(folder: Path, images: list[dict] | None, report: ValidationReport) -> None:
@@ -432,7 +504,7 @@ def _check_manifest(folder: Path, images: list[dict] | None, report: ValidationR
             missing, extra = sorted(expected - present, key=str), sorted(present - expected, key=str)
             report.add("frame_count_mismatch",
                        f"manifest num_frames {num_frames} with {len(failed)} failed (completed {completed}) expects "
-                       f"{len(expected)} images, annotations.json has {len(present)}: frames {missing[:5]} missing, "
+                       f"{len(expected)} images, the labels have {len(present)}: frames {missing[:5]} missing, "
                        f"frames {extra[:5]} not in the manifest")
     digest = manifest.get("config_sha256")
     if digest is not None:
@@ -481,6 +553,7 @@ def _compare_record(record: FrameRecord, relative: Path, image: dict, anns: list
     """annotations.json holds what the COCO writer makes of the record (records are the source of
     every label format, so a disagreement means one of them was changed)."""
     from vizsynth.io.coco import coco_annotation, coco_image  # vizsynth.io imports this module
+    from vizsynth.io.tracks import coco_annotation_fields
 
     try:
         expected_image = coco_image(record.info.index, record)
@@ -491,7 +564,7 @@ def _compare_record(record: FrameRecord, relative: Path, image: dict, anns: list
             if position not in found.flagged_annotations and source is not None:
                 mode = "polygon" if isinstance(ann.get("segmentation"), list) else "rle"
                 expected_anns[position] = {"id": ann.get("id"), "image_id": image["id"],
-                                           **coco_annotation(source, mode)}
+                                           **coco_annotation(source, mode), **coco_annotation_fields(record, source)}
     # A well-typed record can still hold what no COCO entry is made of (keypoints not in triples,
     # a flag of null, an RLE string that does not decode into polygons).
     except (TypeError, ValueError, IndexError) as exc:

@@ -17,6 +17,8 @@ from pycocotools.cocoeval import COCOeval
 from scipy import ndimage
 
 import vizsynth
+from vizsynth.io.coco import polygons as coco_polygons
+from vizsynth.io.yolo import single_polygon
 
 MUG = str(Path(__file__).parents[1] / "data" / "ycbv" / "models" / "025_mug.ply")
 CONFIG = {
@@ -217,42 +219,66 @@ def _iou(a, b):
 
 
 @pytest.mark.gl
-def test_coco_polygons_rasterise_back_to_the_masks_in_pycocotools(polygon_dataset):
+def test_coco_polygons_rasterise_back_to_the_masks_holes_included_in_pycocotools(polygon_dataset):
     coco = _coco(polygon_dataset / "annotations.json")
     ious, holes = [], 0
     for ann, _, truth in _instance_masks(polygon_dataset, coco.dataset):
         assert isinstance(ann["segmentation"], list) and all(len(p) >= 8 for p in ann["segmentation"])
         polygon = coco.annToMask(ann).astype(bool)
-        filled = ndimage.binary_fill_holes(truth)  # polygons cannot hold holes: vizsynth fills them
-        assert np.array_equal(polygon, filled), f"annotation {ann['id']}"
-        assert ann["area"] == polygon.sum()
-        holes += int(filled.sum() > truth.sum())
+        assert np.array_equal(polygon, truth), f"annotation {ann['id']}"
+        assert ann["area"] == truth.sum()
+        holes += int(ndimage.binary_fill_holes(truth).sum() > truth.sum())
         if ann["bbox"][2] >= 32 and ann["bbox"][3] >= 32:
             ious.append(_iou(polygon, truth))
     assert holes > 0 and len(ious) >= 15, "the dataset must have objects with holes and large objects"
-    assert np.median(ious) >= 0.98 and np.percentile(ious, 5) >= 0.85
+    assert np.median(ious) >= 0.98 and np.percentile(ious, 5) >= 0.9
 
 
 @pytest.mark.gl
 def test_yolo_polygons_rasterise_back_to_the_masks_in_ultralytics(polygon_dataset):
     polygon2mask = pytest.importorskip("ultralytics.data.utils", reason="ultralytics is not installed").polygon2mask
     coco = json.loads((polygon_dataset / "annotations.json").read_text())
-    ious, exact = [], 0
+    ious, exact, holes = [], 0, 0
     for ann, line, truth in _instance_masks(polygon_dataset, coco):
         if line is None:
             continue
         h, w = truth.shape
         points = np.array(line.split()[1:], float).reshape(-1, 2) * [w, h]
         polygon = polygon2mask((h, w), [points.ravel()]).astype(bool)
-        filled = ndimage.binary_fill_holes(truth)
-        # One polygon per object: the zero-width bridges between the parts of a split mask are
-        # drawn as lines, the only pixels it may add.
-        assert not (filled & ~polygon).any()
-        exact += np.array_equal(polygon, filled)
+        # One polygon per object: the zero-width bridges to holes and to the other parts of a
+        # split mask are drawn as 1-pixel lines, the only pixels it may add.
+        assert not (truth & ~polygon).any()
+        exact += np.array_equal(polygon, truth)
+        holes += int(ndimage.binary_fill_holes(truth).sum() > truth.sum())
         if ann["bbox"][2] >= 32 and ann["bbox"][3] >= 32:
             ious.append(_iou(polygon, truth))
-    assert exact >= 15 and len(ious) >= 15
-    assert np.median(ious) >= 0.98 and np.percentile(ious, 5) >= 0.85
+    assert exact >= 15 and len(ious) >= 15 and holes > 0
+    assert np.median(ious) >= 0.98 and np.percentile(ious, 5) >= 0.9
+
+
+def test_bridged_rings_give_back_random_masks_with_holes_in_both_rasterisers():
+    """Independent of rendering: masks of overlapping discs with holes punched in and single-pixel
+    noise (1-pixel holes and islands) come back exactly through pycocotools and, but for pixels
+    on the polygon's own edges (the bridges' lines), through cv2.fillPoly as ultralytics calls it."""
+    rng = np.random.default_rng(7)
+    for _ in range(60):
+        mask = np.zeros((50, 60), np.uint8)
+        for value, radii in ((1, (8, 18)), (0, (2, 6))):
+            for _ in range(3):
+                centre = (int(rng.integers(8, 52)), int(rng.integers(8, 42)))
+                cv2.circle(mask, centre, int(rng.integers(*radii)), value, -1)
+        mask[rng.random(mask.shape) < 0.02] ^= 1
+        truth = mask.astype(bool)
+        rle = coco_mask.encode(np.asfortranarray(mask))
+        rings = coco_polygons(rle)
+        back = coco_mask.decode(coco_mask.merge(coco_mask.frPyObjects(rings, *mask.shape))).astype(bool)
+        assert np.array_equal(back, truth)
+        polygon = [single_polygon(mask).astype(np.int32)]
+        filled, edges = np.zeros_like(mask), np.zeros_like(mask)
+        cv2.fillPoly(filled, polygon, 1)
+        cv2.polylines(edges, polygon, True, 1)
+        filled = filled.astype(bool)
+        assert not (truth & ~filled).any() and not (filled & ~truth & ~edges.astype(bool)).any()
 
 
 @pytest.mark.parametrize("change, fragment", [

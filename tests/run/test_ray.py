@@ -19,7 +19,9 @@ ray = pytest.importorskip("ray")
 
 @pytest.fixture(scope="module")
 def local_ray():
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
+    # Two GPUs declared as a resource (none needs to exist): Ray still reserves them per actor and
+    # sets each actor's CUDA_VISIBLE_DEVICES, which is what the EGL device mapping reads.
+    ray.init(num_cpus=2, num_gpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
     yield
     ray.shutdown()
 
@@ -35,6 +37,17 @@ def test_ray_dataset_is_byte_identical_to_local(local_ray, local_reference, tmp_
     out = tmp_path / "data"
     summary = vizsynth.generate(CONFIG, out, num_frames=16, seed=3, workers=2, progress=False,
                                 executor=RayExecutor(chunk_size=3))
+    assert summary.ok and summary.completed == 16
+    assert tree_bytes(out) == tree_bytes(local_reference)
+
+
+def test_actors_on_ray_gpus_render_on_the_egl_device_of_their_cuda_visible_devices(local_ray, local_reference,
+                                                                                   tmp_path):
+    # The actor holding GPU 1 sees CUDA_VISIBLE_DEVICES=1, i.e. CUDA device 0; taking Ray's id 1 as
+    # the device number would open EGL device 1, which a one-GPU (or Mesa) machine does not have.
+    out = tmp_path / "data"
+    summary = vizsynth.generate(CONFIG, out, num_frames=16, seed=3, workers=2, progress=False,
+                                executor=RayExecutor(gpus_per_worker=1, chunk_size=3))
     assert summary.ok and summary.completed == 16
     assert tree_bytes(out) == tree_bytes(local_reference)
 

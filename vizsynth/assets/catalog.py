@@ -31,6 +31,8 @@ class AssetEntry:
         radius: bounding-sphere radius about the model origin, mesh units.
         resting: its most probable stable poses on a plane (only computed for tabletop placement).
         hull: its convex hull, mesh units (only computed for physics placement: the collision shape).
+        parts_file: its V-HACD convex decomposition, an OBJ file in the cache folder, mesh units (only
+            made for physics placement with ``collision: vhacd``; see vizsynth.assets.decomposition).
     """
 
     category: str
@@ -43,6 +45,7 @@ class AssetEntry:
     radius: float = 0.0
     resting: tuple[RestingPose, ...] = ()
     hull: trimesh.Trimesh | None = None
+    parts_file: str | None = None
 
 
 @dataclass(frozen=True)
@@ -87,13 +90,18 @@ class AssetCatalog:
         """The convex hull of a catalog asset (None: not computed, or not in the catalog)."""
         return next((e.hull for e in self.entries if e.primitive == primitive and e.mesh == mesh), None)
 
+    def parts_file(self, *, primitive: str | None, mesh: str | None) -> str | None:
+        """The convex decomposition file of a catalog asset (None: not made, or not in the catalog)."""
+        return next((e.parts_file for e in self.entries if e.primitive == primitive and e.mesh == mesh), None)
+
     def category_keypoints(self) -> dict[str, KeypointSchema]:
         """{category: keypoint schema} (every asset of a category shares one; checked when built)."""
         return {e.category: e.keypoints for e in self.entries}
 
 
 def build_catalog(assets: tuple, library: MeshLibrary, resting: bool = False, split: str | None = None,
-                  fractions: tuple[float, float, float] = (0.8, 0.1, 0.1), hulls: bool = False) -> AssetCatalog:
+                  fractions: tuple[float, float, float] = (0.8, 0.1, 0.1), hulls: bool = False,
+                  vhacd: tuple[int, float] | None = None) -> AssetCatalog:
     """Expands config asset entries into catalog entries, loading (and so checking) every mesh once.
 
     Args:
@@ -102,6 +110,8 @@ def build_catalog(assets: tuple, library: MeshLibrary, resting: bool = False, sp
         split: keep only the mesh files of this split (see vizsynth.assets.images); primitives stay.
             Categories (and so their ids) are those of every asset, whatever the split.
         hulls: also compute each asset's convex hull (physics placement).
+        vhacd: also decompose each asset into convex parts with these V-HACD (resolution, concavity),
+            cached on disk (physics placement with ``collision: vhacd``).
 
     Raises:
         AssetError: a missing, unreadable or face-less mesh, or an empty folder.
@@ -128,7 +138,7 @@ def build_catalog(assets: tuple, library: MeshLibrary, resting: bool = False, sp
         entries = [e for e in entries if e.mesh is None or split_of(e.mesh, fractions) == split]
         if not entries:
             raise AssetError(f"split '{split}' leaves no assets (its mesh files all fall in other splits)")
-    entries = [_with_geometry(e, library, resting, hulls) for e in entries]
+    entries = [_with_geometry(e, library, resting, hulls, vhacd) for e in entries]
     for category in categories:
         schemas = {e.keypoints.names for e in entries if e.category == category}
         if len(schemas) > 1:
@@ -139,10 +149,16 @@ def build_catalog(assets: tuple, library: MeshLibrary, resting: bool = False, sp
     return AssetCatalog(tuple(entries), categories)
 
 
-def _with_geometry(entry: AssetEntry, library: MeshLibrary, resting: bool, hulls: bool = False) -> AssetEntry:
+def _with_geometry(entry: AssetEntry, library: MeshLibrary, resting: bool, hulls: bool = False,
+                   vhacd: tuple[int, float] | None = None) -> AssetEntry:
     mesh = library.get(primitive=entry.primitive, mesh=entry.mesh)
+    parts = None
+    if vhacd is not None:
+        from vizsynth.assets.decomposition import convex_parts_file
+
+        parts = convex_parts_file(mesh, resolution=vhacd[0], concavity=vhacd[1], name=entry.mesh or entry.primitive)
     return replace(entry, radius=bounding_radius(mesh), resting=resting_poses(mesh) if resting else (),
-                   hull=mesh.convex_hull if hulls else None)
+                   hull=mesh.convex_hull if hulls else None, parts_file=parts)
 
 
 def _folder_entries(asset: MeshFolderAsset, library: MeshLibrary) -> list[AssetEntry]:
@@ -194,14 +210,18 @@ def load_config_assets(config, *, resting: bool | None = None, check_images: boo
         AssetError: a mesh, folder or image that cannot be used, naming it.
     """
     resting = config.objects.placement == "tabletop" if resting is None else resting
-    hulls = config.objects.placement == "physics"
+    hulls = config.objects.placement == "physics" or config.sequence.object_motion == "physics"
+    physics = config.objects.physics
+    vhacd = ((physics.vhacd_resolution, physics.vhacd_concavity)
+             if hulls and physics is not None and physics.collision == "vhacd" else None)
     library = MeshLibrary()
     split, fractions = config.split.use, config.split.fractions
-    catalog = build_catalog(config.objects.assets, library, resting, split, fractions, hulls)
+    catalog = build_catalog(config.objects.assets, library, resting, split, fractions, hulls, vhacd)
     container = config.objects.physics.container if config.objects.physics is not None else None
     if container is not None and container.enabled and container.category not in (None, *catalog.categories):
         catalog = replace(catalog, categories=(*catalog.categories, container.category))  # a labelled bin
     # A job checks the distractor assets even when none is placed: a bad path fails before writing.
     wanted = check_images or config.distractors.count.support()[1] > 0
-    distractors = build_catalog(config.distractors.assets, library, resting, split, fractions, hulls) if wanted else None
+    distractors = (build_catalog(config.distractors.assets, library, resting, split, fractions, hulls, vhacd)
+                   if wanted else None)
     return ConfigAssets(library, catalog, distractors, image_pools(config, check=check_images))

@@ -95,7 +95,8 @@ def image_pools(config, check: bool = True) -> ImagePools:
     """
     split, fractions = config.split.use, config.split.fractions
     textures = backgrounds = ()
-    if "image" in config.material.textures:
+    floor_photos = config.background.floor and "image" in config.background.floor_textures
+    if "image" in config.material.textures or floor_photos:
         textures = image_files(config.material.texture_folder, "texture image", split, fractions)
     if "image" in config.background.kind.args:
         backgrounds = image_files(config.background.image_folder, "background image", split, fractions)

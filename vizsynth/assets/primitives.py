@@ -29,6 +29,8 @@ _BUILDERS = {
 }
 
 PRIMITIVE_NAMES = tuple(name for name in _BUILDERS if name != "floor")
+# A floor texture repeats this many times along each side of the floor (6 m: one tile per 0.5 m).
+FLOOR_TEXTURE_TILES = 12
 BIN_PREFIX = "bin:"
 
 
@@ -86,4 +88,10 @@ def make_primitive(name: str) -> trimesh.Trimesh:
         mesh = getattr(trimesh.creation, function)(**arguments)
     mesh.apply_translation(-mesh.bounds.mean(axis=0))
     mesh.apply_scale(1.0 / float(np.max(mesh.extents)))
+    if name == "floor":
+        import trimesh
+
+        # Planar texture coordinates (x, y), repeated FLOOR_TEXTURE_TILES times across: a floor
+        # texture tiles the plane instead of one image stretched over all of it.
+        mesh.visual = trimesh.visual.TextureVisuals(uv=(mesh.vertices[:, :2] + 0.5) * FLOOR_TEXTURE_TILES)
     return mesh

@@ -6,17 +6,25 @@ poses and model units in millimetres, ``depth_scale`` = millimetres per depth un
 ``px_count_all`` counted on a canvas three times the image (truncated parts included),
 ``visib_fract = px_count_visib / px_count_all``, and -1 boxes for objects with nothing visible.
 
-Layout: ``bop/models/obj_XXXXXX.ply`` + ``models_info.json``; ``bop/train_pbr/<scene>/`` with
-``scene_camera.json``, ``scene_gt.json``, ``scene_gt_info.json``, ``rgb/``, ``depth/``,
-``mask/``, ``mask_visib/``. Scene = frame index // 1000, image id = frame index % 1000. Images and
-depth are hard links to the dataset's own files where the filesystem allows (else copies).
+Layout: ``bop/camera.json``, ``bop/dataset_info.json``, ``bop/models/obj_XXXXXX.ply`` +
+``models_info.json`` (ASCII PLY with vertex normals, millimetres, symmetries), ``bop/models_eval/``
+(the same models: vizsynth does not resample them), ``bop/train_pbr/<scene>/`` with
+``scene_camera.json``, ``scene_gt.json``, ``scene_gt_info.json``, ``rgb/``, ``depth/``, ``mask/``,
+``mask_visib/``. A sequence (``sequence`` block in the config: one scene seen from a moving
+camera) is one BOP scene: scene id = sequence index, image id = frame within the sequence. Single
+frames: scene = frame index // 1000, image id = frame index % 1000. Images and depth are hard
+links to the dataset's own files where the filesystem allows (else copies).
 
 BOP has one fixed 3D model per object id: obj_id = category id, so every instance of a category
 must share one asset and one ``mesh_scale``.
+
+Pixel convention: ``cam_K`` is OpenCV's (pixel centres at integer coordinates), as everywhere in
+vizsynth. The BOP toolkit's renderers put pixel centres half a pixel off; see PIXEL_CONVENTION.
 """
 
 from __future__ import annotations
 
+import io
 import os
 import shutil
 from collections.abc import Iterable
@@ -28,11 +36,27 @@ import trimesh
 from pycocotools import mask as coco_mask
 
 from vizsynth.assets.meshes import MeshLibrary
+from vizsynth.assets.symmetries import (
+    NO_SYMMETRIES,
+    Symmetries,
+    bop_symmetries,
+    declared_symmetries,
+    primitive_symmetries,
+)
+from vizsynth.config import MeshAsset, load_config
 from vizsynth.errors import ConfigError, OutputError
 from vizsynth.frame_record import ObjectRecord
 from vizsynth.io.files import CHUNK, write_bytes_atomic, write_json_atomic
 from vizsynth.io.records import iter_records
-from vizsynth.scene import ObjectSpec
+from vizsynth.scene import ObjectSpec, SceneSpec
+
+PIXEL_CONVENTION = (
+    "cam_K follows OpenCV: pixel centres at integer coordinates (pixel (0, 0) covers [-0.5, 0.5]^2). "
+    "The BOP toolkit's renderer (renderer_vispy, measured) puts pixel centres at half-integers for the same K, "
+    "so masks it renders from these poses sit half a pixel up and left of the images and of mask/ and "
+    "mask_visib/. Pass cx + 0.5, cy + 0.5 to the toolkit's renderer (render_object) to reproduce them; "
+    "see README, 'BOP and the BOP toolkit', for the measured difference."
+)
 
 
 def check_bop_config(config, catalog) -> None:
@@ -97,6 +121,20 @@ def _model_key(obj: ObjectSpec) -> tuple:
     return obj.primitive, obj.mesh, obj.mesh_scale
 
 
+def bop_ids(index: int, scene: SceneSpec) -> tuple[int, int]:
+    """(scene_id, im_id) of a frame: its sequence and place in it, else index // 1000 and % 1000."""
+    if scene.sequence is not None:
+        return scene.sequence.sequence, scene.sequence.t
+    return divmod(index, CHUNK)
+
+
+def _dataset_camera(camera, depth_scale_mm: float) -> dict:
+    """camera.json's keys (BOP: cx, cy, depth_scale, fx, fy, height, width) for one frame's camera."""
+    K = camera.K
+    return {"cx": float(K[0, 2]), "cy": float(K[1, 2]), "depth_scale": depth_scale_mm,
+            "fx": float(K[0, 0]), "fy": float(K[1, 1]), "height": camera.height, "width": camera.width}
+
+
 def write_bop(out_dir: Path, indices: Iterable[int], categories: list[dict]) -> int:
     """Writes the BOP dataset; returns the number of GT poses written.
 
@@ -108,19 +146,24 @@ def write_bop(out_dir: Path, indices: Iterable[int], categories: list[dict]) -> 
     root = out_dir / "bop"
     models: dict[int, tuple] = {}
     scenes: dict[int, dict[str, dict]] = {}
+    cameras: list[dict] = []
+    grouping = "frames"
     count = 0
     for index, record in iter_records(out_dir, indices):
         info, camera = record.info, record.scene.camera
-        scene_id, im_id = divmod(index, CHUNK)
+        scene_id, im_id = bop_ids(index, record.scene)
+        grouping = "sequences" if record.scene.sequence is not None else grouping
         scene = scenes.setdefault(scene_id, {"camera": {}, "gt": {}, "info": {}})
         folder = root / "train_pbr" / f"{scene_id:06d}"
         world_to_cam = camera.world_to_cam
+        depth_scale_mm = info.depth_scale_m * 1000.0
         scene["camera"][str(im_id)] = {
             "cam_K": camera.K.ravel().tolist(),
-            "depth_scale": info.depth_scale_m * 1000.0,
+            "depth_scale": depth_scale_mm,
             "cam_R_w2c": world_to_cam[:3, :3].ravel().tolist(),
             "cam_t_w2c": (world_to_cam[:3, 3] * 1000.0).tolist(),
         }
+        cameras.append(_dataset_camera(camera, depth_scale_mm))
         suffix = Path(info.image_file).suffix
         _link(out_dir / "images" / info.image_file, folder / "rgb" / f"{im_id:06d}{suffix}")
         _link(out_dir / "depth" / info.depth_file, folder / "depth" / f"{im_id:06d}.png")
@@ -153,24 +196,90 @@ def write_bop(out_dir: Path, indices: Iterable[int], categories: list[dict]) -> 
         write_json_atomic(folder / "scene_camera.json", scene["camera"])
         write_json_atomic(folder / "scene_gt.json", scene["gt"])
         write_json_atomic(folder / "scene_gt_info.json", scene["info"])
-    _write_models(root / "models", models)
+    declared = _declared_mesh_symmetries(out_dir / "config.yaml")
+    for folder in ("models", "models_eval"):
+        _write_models(root / folder, models, declared)
+    if cameras:
+        # BOP's dataset-level camera: the first frame's; scene_camera.json holds every image's K.
+        varies = any(c != cameras[0] for c in cameras)
+        write_json_atomic(root / "camera.json", {**cameras[0], "cam_K_varies": varies})
+    write_json_atomic(root / "dataset_info.json", _dataset_info(categories, models, grouping))
     return count
 
 
-def _write_models(folder: Path, models: dict[int, tuple]) -> None:
-    """obj_XXXXXX.ply in millimetres (with vertex normals) and models_info.json."""
+def _dataset_info(categories: list[dict], models: dict[int, tuple], grouping: str) -> dict:
+    """dataset_info.json: the conventions a reader of this BOP dataset needs, stated once."""
+    names = {c["id"]: c["name"] for c in categories}
+    scenes = ("one scene per sequence: scene_id = sequence index, im_id = frame t within it"
+              if grouping == "sequences" else
+              "single frames in scenes of 1000: scene_id = frame index // 1000, im_id = frame index % 1000")
+    return {
+        "generator": "vizsynth",
+        "format": "BOP scenewise (bop_toolkit docs/bop_datasets_format.md)",
+        "split": "train_pbr",
+        "scenes": scenes,
+        "units": "millimetres: models, cam_t_m2c, cam_t_w2c; depth PNG value * depth_scale = z-depth in mm",
+        "pixel_convention": PIXEL_CONVENTION,
+        "camera": "camera.json holds the first image's intrinsics; cam_K_varies says whether other images "
+                  "differ; scene_camera.json holds each image's cam_K",
+        "models": "ASCII PLY with vertex normals (nx, ny, nz), millimetres, no colours or textures",
+        "models_eval": "identical to models/: vizsynth's models are not resampled for evaluation",
+        "symmetries": "models_info.json symmetries_discrete / symmetries_continuous in the toolkit's "
+                      "convention (identity implied); primitives get theirs, mesh assets those their "
+                      "config declares (objects.assets[].symmetries), none otherwise",
+        "objects": {str(obj_id): names.get(obj_id, "") for obj_id in sorted(models)},
+    }
+
+
+def _declared_mesh_symmetries(config_file: Path) -> dict[str, Symmetries]:
+    """{resolved mesh path: its declared symmetries} from the dataset's resolved config, if it has one."""
+    if not config_file.is_file():
+        return {}
+    assets = load_config(config_file).objects.assets
+    return {str(Path(a.mesh).resolve()): declared_symmetries(a.symmetries)
+            for a in assets if isinstance(a, MeshAsset) and a.symmetries is not None}
+
+
+def ply_ascii(vertices: np.ndarray, normals: np.ndarray, faces: np.ndarray, comment: str) -> bytes:
+    """An ASCII PLY as the BOP toolkit's inout.load_ply reads it: x y z nx ny nz per vertex, triangles.
+
+    Args:
+        vertices: (V, 3) float, millimetres.
+        normals: (V, 3) float unit vertex normals.
+        faces: (F, 3) int vertex indices.
+        comment: one header comment line.
+    """
+    header = (
+        f"ply\nformat ascii 1.0\ncomment {comment}\nelement vertex {len(vertices)}\n"
+        "property float x\nproperty float y\nproperty float z\n"
+        "property float nx\nproperty float ny\nproperty float nz\n"
+        f"element face {len(faces)}\nproperty list uchar int vertex_indices\nend_header\n"
+    )
+    body = io.BytesIO()
+    np.savetxt(body, np.hstack([vertices, normals]), fmt="%.6f")
+    np.savetxt(body, np.hstack([np.full((len(faces), 1), 3), faces]).astype(np.int64), fmt="%d")
+    return header.encode() + body.getvalue()
+
+
+def _write_models(folder: Path, models: dict[int, tuple], declared: dict[str, Symmetries]) -> None:
+    """obj_XXXXXX.ply in millimetres (with vertex normals) and models_info.json (with symmetries)."""
     library = MeshLibrary()
     info = {}
     for obj_id, (primitive, mesh, scale) in sorted(models.items()):
         geometry = library.get(primitive=primitive, mesh=mesh)
-        model = trimesh.Trimesh(vertices=geometry.vertices * scale * 1000.0, faces=geometry.faces, process=False)
-        data = model.export(file_type="ply", encoding="binary", include_attributes=False)
-        write_bytes_atomic(folder / f"obj_{obj_id:06d}.ply", data)
+        mm_per_unit = scale * 1000.0
+        model = trimesh.Trimesh(vertices=geometry.vertices * mm_per_unit, faces=geometry.faces, process=False)
+        comment = f"vizsynth {primitive or Path(mesh).name}, millimetres"
+        write_bytes_atomic(folder / f"obj_{obj_id:06d}.ply",
+                           ply_ascii(model.vertices, model.vertex_normals, model.faces, comment))
         hull = model.convex_hull.vertices
         diameter = max(float(np.linalg.norm(hull[:, None] - hull[None], axis=-1).max()), 0.0)
         low, high = model.bounds
-        info[str(obj_id)] = {
+        sizes = {
             "diameter": diameter, "min_x": low[0], "min_y": low[1], "min_z": low[2],
             "size_x": high[0] - low[0], "size_y": high[1] - low[1], "size_z": high[2] - low[2],
         }
-    write_json_atomic(folder / "models_info.json", {k: {a: float(b) for a, b in v.items()} for k, v in info.items()})
+        symmetries = (primitive_symmetries(primitive) if primitive
+                      else declared.get(str(Path(mesh).resolve()), NO_SYMMETRIES))
+        info[str(obj_id)] = {**{k: float(v) for k, v in sizes.items()}, **bop_symmetries(symmetries, mm_per_unit)}
+    write_json_atomic(folder / "models_info.json", info)

@@ -10,7 +10,7 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import cv2
@@ -44,35 +44,74 @@ def crop_to_box(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.ascontiguousarray(mask[y0:y1, x0:x1], dtype=np.uint8), np.array([x0, y0], np.float64)
 
 
+def bridge_holes(outer: np.ndarray, holes: Sequence[np.ndarray]) -> np.ndarray:
+    """One ring from an outer ring and the rings of its holes: each hole is joined to what is
+    there by a zero-width bridge between their nearest vertices (out along a segment, round the
+    hole, back along the same segment).
+
+    Readers fill polygons by crossing parity (pycocotools' ``frPyObjects``, ``cv2.fillPoly``): the
+    bridge's two coincident edges cancel and a hole's ring is crossed once more, so it stays empty.
+    """
+    ring = outer
+    for hole in holes:
+        distance = np.linalg.norm(ring[:, None, :] - hole[None, :, :], axis=-1)
+        i, j = np.unravel_index(np.argmin(distance), distance.shape)
+        turned = np.roll(hole, -j, axis=0)
+        ring = np.vstack([ring[: i + 1], turned, turned[:1], ring[i:]])
+    return ring
+
+
+def part_rings(mask: np.ndarray) -> list[tuple[np.ndarray, list[np.ndarray]]]:
+    """(outer ring, hole rings) of each 8-connected part of a uint8 mask, as ``cv2.findContours``
+    traces them through pixel centres: (N, 2) int arrays of (column, row)."""
+    contours, hierarchy = cv2.findContours(mask, cv2.RETR_CCOMP, cv2.CHAIN_APPROX_SIMPLE)
+    if hierarchy is None:
+        return []
+    links = hierarchy[0]  # per contour: next, previous, first child, parent
+    parts = []
+    for k, contour in enumerate(contours):
+        if links[k][3] != -1:
+            continue
+        holes, child = [], links[k][2]
+        while child != -1:
+            holes.append(contours[child].reshape(-1, 2))
+            child = links[child][0]
+        parts.append((contour.reshape(-1, 2), holes))
+    return parts
+
+
 def outline_contours(mask: np.ndarray) -> list[np.ndarray]:
-    """Outer outlines of a mask's parts that pycocotools rasterises back into the mask: (N, 2)
-    float64 in COCO's pixel-edge coordinates (pixel (i, j) spans [j, j+1] x [i, i+1]).
+    """One ring per 8-connected part of a mask, holes bridged in, that pycocotools rasterises back
+    into exactly the mask: (N, 2) float64 in COCO's pixel-edge coordinates (pixel (i, j) spans
+    [j, j+1] x [i, i+1]).
 
     pycocotools' ``frPyObjects`` fills the pixels whose centre (j + 0.5, i + 0.5) lies inside the
     polygon, a centre on an edge only on the left and top edges: an outline through the mask's own
     pixel centres loses its right and bottom boundary pixels (IoU 0.94 for a 40-px object), one
-    through pixel corners gains pixels where it cuts a step diagonally. So the outline is traced
-    (``cv2.findContours``, 8-connected) through the pixel centres of the mask upsampled 2x and
-    mapped back: it runs a quarter pixel inside the mask's edge, every mask pixel's centre lies at
-    least a quarter pixel inside it and every other centre at least 0.7 pixel outside it, which
-    survives pycocotools' rounding of vertices to 1/5 pixel. ``CHAIN_APPROX_SIMPLE`` keeps only the
-    ends of straight runs, which loses nothing. Holes are not outlined (see polygons).
+    through pixel corners gains pixels where it cuts a step diagonally. So the rings are traced
+    (``cv2.findContours``, 8-connected parts, 4-connected holes) through the pixel centres of the
+    mask upsampled 2x and mapped back: they run a quarter pixel inside the mask's edge (outer and
+    hole edges alike), every mask pixel's centre lies at least a quarter pixel inside and every
+    other centre at least 0.7 pixel outside, which survives pycocotools' rounding of vertices to
+    1/5 pixel. ``CHAIN_APPROX_SIMPLE`` keeps only the ends of straight runs, which loses nothing.
+    Holes are bridged in (see ``bridge_holes``), since pycocotools joins an annotation's
+    polygons by union and a separate hole polygon would be filled.
     """
     crop, origin = crop_to_box(mask)
     if not crop.size:
         return []
     upsampled = np.repeat(np.repeat(crop, 2, axis=0), 2, axis=1)
-    contours, _ = cv2.findContours(upsampled, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
-    return [(c.reshape(-1, 2) + 0.5) / 2.0 + origin for c in contours]
+
+    def to_pixels(ring: np.ndarray) -> np.ndarray:
+        return (ring + 0.5) / 2.0 + origin
+
+    return [bridge_holes(to_pixels(outer), [to_pixels(hole) for hole in holes])
+            for outer, holes in part_rings(upsampled)]
 
 
 def polygons(rle: dict) -> list[list[float]]:
-    """COCO polygons of an RLE mask: one outline per 8-connected part (see outline_contours).
-
-    pycocotools joins an annotation's polygons by union, so a polygon cannot hold a hole: a part's
-    hole (a torus seen face-on) is inside its outline and reads back as filled. Use RLE (the
-    default) where every pixel matters.
-    """
+    """COCO polygons of an RLE mask: one per 8-connected part, holes included (see
+    outline_contours); pycocotools' ``annToMask`` gives back the mask exactly."""
     return [points.ravel().tolist() for points in outline_contours(coco_mask.decode(rle))]
 
 
@@ -119,6 +158,15 @@ def coco_image(index: int, record: FrameRecord) -> dict:
     }
 
 
+def coco_frame(index: int, record: FrameRecord, segmentation: str, first_id: int) -> tuple[dict, list[dict]]:
+    """Frame ``index``'s COCO image entry and the annotations of its visible objects (ids from
+    ``first_id``, in record order): what annotations.json holds for the frame."""
+    anns = [ann for ann in record.info.annotations if ann.area > 0]
+    entries = [{"id": first_id + n, "image_id": index + 1, **coco_annotation(ann, segmentation),
+                **coco_annotation_fields(record, ann)} for n, ann in enumerate(anns)]
+    return coco_image(index, record), entries
+
+
 def write_coco(out_dir: Path, indices: Iterable[int], categories: list[dict], info: dict,
                segmentation: str = "rle", report: ValidationReport | None = None) -> int:
     """Writes ``out_dir/annotations.json`` from the records of ``indices`` (in the order given).
@@ -136,17 +184,13 @@ def write_coco(out_dir: Path, indices: Iterable[int], categories: list[dict], in
         images_path, anns_path = Path(tmp) / "images", Path(tmp) / "annotations"
         with open(images_path, "w") as images, open(anns_path, "w") as anns:
             for n, (index, record) in enumerate(iter_records(out_dir, indices)):
-                image = coco_image(index, record)
+                image, entries = coco_frame(index, record, segmentation, n_annotations + 1)
                 images.write(("" if n == 0 else ",\n") + json.dumps(image, separators=(",", ":")))
                 video = coco_video(record)
                 if video is not None:
                     videos.setdefault(video["id"], video)
-                for ann in record.info.annotations:
-                    if ann.area == 0:
-                        continue
+                for entry in entries:
                     n_annotations += 1
-                    entry = {"id": n_annotations, "image_id": index + 1, **coco_annotation(ann, segmentation),
-                             **coco_annotation_fields(record, ann)}
                     if report is not None:
                         check_annotation(entry, image, category_ids, report, masks=False)
                     anns.write(("" if n_annotations == 1 else ",\n") + json.dumps(entry, separators=(",", ":")))

@@ -6,11 +6,10 @@ made), ``labels/{train,val}/00000042.txt`` and ``data.yaml`` (no absolute path; 
 category order, class = category id - 1). Objects flagged ``ignore`` and hidden objects get no
 line.
 
-Segment labels hold exactly one polygon per object, through pixel centres, outer outline only
-(holes filled). A mask in several parts (an object split by
-an occluder) is written as one polygon that visits every part: parts are joined in order of
-distance by a zero-width bridge (out to the next part along a segment and back along the same
-segment), the approach ultralytics uses when it converts COCO masks.
+Segment labels hold exactly one polygon per object, through pixel centres. Holes, and the other
+parts of a mask split by an occluder, are joined into it by zero-width bridges (out to the next
+ring along a segment and back along the same segment), the approach ultralytics uses when it
+converts COCO masks; readers fill by crossing parity, so holes stay empty.
 """
 
 from __future__ import annotations
@@ -21,13 +20,12 @@ import shutil
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-import cv2
 import numpy as np
 import yaml
 from pycocotools import mask as coco_mask
 
 from vizsynth.frame_record import ObjectRecord
-from vizsynth.io.coco import crop_to_box
+from vizsynth.io.coco import bridge_holes, crop_to_box, part_rings
 from vizsynth.io.files import TMP_PREFIX, write_bytes_atomic
 from vizsynth.io.records import iter_records
 
@@ -35,28 +33,22 @@ YOLO_DIR = "yolo"
 
 
 def centre_contours(mask: np.ndarray) -> list[np.ndarray]:
-    """Outer outlines of a mask's 8-connected parts through its boundary pixels' centres: (N, 2)
-    float64, pixel (i, j) at (j, i). ``cv2.fillPoly`` (ultralytics' ``polygon2mask``) fills every
-    pixel on or inside such an outline, so it gives back the part exactly (holes filled)."""
+    """One ring per 8-connected part of a mask, holes bridged in, through its boundary pixels'
+    centres: (N, 2) float64, pixel (i, j) at (j, i). ``cv2.fillPoly`` (ultralytics'
+    ``polygon2mask``) fills every pixel on or inside such a ring by crossing parity, so it gives
+    back the part exactly, holes included, but for the 1-pixel line it draws along each bridge."""
     crop, origin = crop_to_box(mask)
     if not crop.size:
         return []
-    contours, _ = cv2.findContours(crop, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
-    return [c.reshape(-1, 2).astype(np.float64) + origin for c in contours]
+    return [bridge_holes(outer + origin, [hole + origin for hole in holes]).astype(np.float64)
+            for outer, holes in part_rings(crop)]
 
 
 def single_polygon(mask: np.ndarray) -> np.ndarray:
     """(N, 2) float64 polygon through pixel centres ((j, i) for pixel (i, j)) visiting every part
-    of ``mask``."""
+    of ``mask``: the parts are bridged to each other as holes are (``bridge_holes``)."""
     parts = sorted(centre_contours(mask), key=lambda p: (p[:, 0].min(), p[:, 1].min()))
-    polygon = parts[0]
-    for part in parts[1:]:
-        # Nearest pair of vertices between what we have and the next part.
-        d = np.linalg.norm(polygon[:, None, :] - part[None, :, :], axis=-1)
-        i, j = np.unravel_index(np.argmin(d), d.shape)
-        rotated = np.roll(part, -j, axis=0)
-        polygon = np.vstack([polygon[: i + 1], rotated, rotated[:1], polygon[i:]])
-    return polygon
+    return bridge_holes(parts[0], parts[1:])
 
 
 def label_lines(annotations: Sequence[ObjectRecord], width: int, height: int, task: str) -> list[str]:

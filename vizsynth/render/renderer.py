@@ -205,7 +205,20 @@ class Renderer:
                             silhouettes=silhouettes, normals=normal_map,
                             alpha=None if solid else np.ascontiguousarray(rgba[..., 3]))
 
-    # --- sequences: the passes optical flow needs -------------------------------------------------
+    # --- sequences: the passes optical flow and motion blur need ---------------------------------
+
+    def colour(self, spec: SceneSpec) -> np.ndarray:
+        """The colour pass alone: (H, W, 4) uint8 RGBA, as ``render``'s (for motion blur's sub-frames).
+
+        Raises:
+            RenderError: more than 65535 objects, or the GL context is closed.
+        """
+        if self._gl is None:
+            raise RenderError("this renderer was closed")
+        if len(spec.objects) > MAX_INSTANCES:
+            raise RenderError(f"a frame holds at most {MAX_INSTANCES} objects, got {len(spec.objects)}")
+        self._stage(spec)
+        return self._gl.render(self._scene, spec.camera.width, spec.camera.height)
 
     def labels(self, spec: SceneSpec) -> tuple[np.ndarray, np.ndarray]:
         """The label pass alone: ((H, W) uint16 instance ids, (H, W) float32 z-depth in metres).

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import multiprocessing
 import os
 import signal
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,6 +25,7 @@ from vizsynth.io.frame_writer import frame_complete
 from vizsynth.io.labels import check_label_formats, coco_categories
 from vizsynth.maps import FLOW_FOLDERS, MAP_NAMES
 from vizsynth.render import check_rendering
+from vizsynth.render.devices import deal_devices, egl_device_count, parse_gpus
 from vizsynth.run.local import run_frames
 from vizsynth.run.outdir import (
     MANIFEST,
@@ -90,6 +92,7 @@ def generate(
     overwrite: bool = False,
     progress: bool = True,
     executor: Executor = run_frames,
+    gpus: str | Sequence[int] | None = None,
 ) -> JobSummary:
     """Makes a dataset folder (see README "Output format"), like ``sklearn.datasets.make_*``.
 
@@ -109,6 +112,8 @@ def generate(
             (refused when the folder holds anything else, see ``run/outdir.py``).
         progress: show a progress bar on stderr.
         executor: schedules FrameTask calls (local processes by default; Ray plugs in here).
+        gpus: EGL devices for the local runner's workers, dealt in turn (one worker group per
+            GPU): ``"all"``, ``"0,1"`` or a list of indices; default ``EGL_DEVICE_ID``, else 0.
 
     Returns:
         A JobSummary; ``summary.ok`` is False when frames failed (they are listed in the manifest).
@@ -137,6 +142,11 @@ def generate(
     config_yaml = config.to_yaml()
     if executor is run_frames:  # a broken GL set-up or a too-large image must fail before anything is written
         check_rendering(config.image.width, config.image.height)
+        if gpus is not None:
+            executor = functools.partial(run_frames, egl_devices=_egl_devices(gpus, workers))
+    elif gpus is not None:
+        raise ConfigError("gpus chooses EGL devices for the local runner; Ray places its actors on GPUs itself "
+                          "(--ray-gpus-per-worker)")
 
     with _signals_interrupt():
         recorded = prepare_output(out_dir, overwrite=overwrite, resume=resume)
@@ -299,6 +309,18 @@ def _signals_interrupt() -> Iterator[None]:
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
+
+
+def _egl_devices(gpus: str | Sequence[int], workers: int) -> list[int]:
+    """The EGL devices ``gpus`` names, checked against this machine's and the worker count.
+
+    Raises:
+        ConfigError: a device that does not exist, or fewer workers than devices.
+    """
+    text = gpus if isinstance(gpus, str) else ",".join(str(d) for d in gpus)
+    devices = parse_gpus(text, egl_device_count())
+    deal_devices(devices, workers)
+    return devices
 
 
 def _refuse_inside_worker_import(workers: int) -> None:

@@ -8,6 +8,9 @@ A worker that dies (killed, out of memory, a crash in the GL driver) breaks the 
 it had in flight are handed out again in a new pool, and a frame that was in flight in two
 broken pools is reported as failed, so a job always ends.
 
+With ``egl_devices`` (``--gpus``), workers are dealt to those EGL devices in turn: one worker
+group per GPU of the machine (see ``render/devices.py``).
+
 Workers never outlive the job's process: each watches its parent's sentinel and exits when the
 parent is gone, whatever ended it (kill -9 included).
 """
@@ -21,11 +24,12 @@ import multiprocessing.connection
 import os
 import threading
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 
 from vizsynth.errors import RenderError
+from vizsynth.render.devices import deal_devices, egl_device
 from vizsynth.run.task import FrameOutcome, FrameTask
 
 MAX_CRASHES = 2
@@ -71,10 +75,11 @@ def _exit_with_parent() -> None:
     threading.Thread(target=watch, name="vizsynth-parent-watch", daemon=True).start()
 
 
-def _init_worker(task: FrameTask, threads: int) -> None:
+def _init_worker(task: FrameTask, threads: int, devices) -> None:
     global _WORKER_TASK
     _exit_with_parent()
-    with render_threads(threads):
+    device = None if devices is None else devices.get()
+    with render_threads(threads), egl_device(device):
         task.setup()
     _WORKER_TASK = task
 
@@ -87,14 +92,20 @@ def _ready() -> bool:
     return _WORKER_TASK is not None
 
 
-def _start_pool(task: FrameTask, workers: int) -> ProcessPoolExecutor:
-    """A pool whose every worker has set up its FrameTask (GL context, assets).
+def _start_pool(task: FrameTask, workers: int, egl_devices: Sequence[int] | None) -> ProcessPoolExecutor:
+    """A pool whose every worker has set up its FrameTask (GL context, assets), on its EGL device.
 
     Raises:
         RenderError: a worker could not set up (its error is printed by the worker).
     """
-    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
-                               initializer=_init_worker, initargs=(task, llvmpipe_threads(workers)))
+    context = multiprocessing.get_context("spawn")
+    dealt = None
+    if egl_devices is not None:  # each starting worker takes the next device of the deal
+        dealt = context.Queue()
+        for device in deal_devices(egl_devices, workers):
+            dealt.put(device)
+    pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker,
+                               initargs=(task, llvmpipe_threads(workers), dealt))
     try:
         for future in [pool.submit(_ready) for _ in range(workers)]:
             future.result()
@@ -117,15 +128,18 @@ def _start_pool(task: FrameTask, workers: int) -> ProcessPoolExecutor:
     return pool
 
 
-def run_frames(task: FrameTask, indices: Iterable[int], workers: int) -> Iterator[FrameOutcome]:
+def run_frames(task: FrameTask, indices: Iterable[int], workers: int,
+               egl_devices: Sequence[int] | None = None) -> Iterator[FrameOutcome]:
     """Yields the outcome of every index as frames finish (in completion order).
 
     ``indices`` is consumed lazily, a few frames ahead of the workers. With ``workers == 1`` frames
     run in this process; otherwise in spawn-started worker processes (a GL context must never be
-    inherited through fork), at most two frames in flight per worker.
+    inherited through fork), at most two frames in flight per worker. ``egl_devices``: the EGL
+    devices workers are dealt to (default: ``EGL_DEVICE_ID``, else device 0).
     """
     if workers <= 1:
-        with render_threads(llvmpipe_threads(1)):
+        device = None if egl_devices is None else deal_devices(egl_devices, 1)[0]
+        with render_threads(llvmpipe_threads(1)), egl_device(device):
             task.setup()
         try:
             for index in indices:
@@ -143,7 +157,7 @@ def run_frames(task: FrameTask, indices: Iterable[int], workers: int) -> Iterato
     crashes: dict[int, int] = {}
     exhausted = False
     while not exhausted or suspects:
-        pool = _start_pool(task, workers)
+        pool = _start_pool(task, workers, egl_devices)
         in_flight: dict = {}
         try:
             while True:

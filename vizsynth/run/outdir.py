@@ -44,10 +44,11 @@ OWNED_FILES = frozenset({MANIFEST, "config.yaml", "annotations.json", "data.yaml
 OWNED_DIRS = frozenset({"images", "depth", "instances", "frames", *MAP_NAMES, *FLOW_FOLDERS, "labels", "bop", "mot",
                         "yolo"})
 # Names of what the writers put inside OWNED_DIRS: chunk folders, numbered files, BOP's fixed names.
-_OWNED_DIR_NAME = re.compile(r"[0-9]+|train_pbr|models|rgb|depth|mask|mask_visib|images|labels|train|val|gt")
+_OWNED_DIR_NAME = re.compile(
+    r"[0-9]+|train_pbr|models|models_eval|rgb|depth|mask|mask_visib|images|labels|train|val|gt")
 _OWNED_FILE_NAME = re.compile(
     r"[0-9]+(_[0-9]+)?\.(png|jpg|json|txt|flo|npy)|obj_[0-9]+\.ply|scene_(camera|gt|gt_info)\.json|models_info\.json"
-    r"|gt\.txt|seqinfo\.ini|data\.yaml")
+    r"|camera\.json|dataset_info\.json|gt\.txt|seqinfo\.ini|data\.yaml")
 # What a kill before the first manifest can leave: the manifest's temporary file.
 START_LEFTOVER = re.compile(re.escape(TMP_PREFIX) + r"[0-9]+-manifest\.json")
 # errnos that mean "this storage cannot take more writes": no retry helps, the user must act.

@@ -13,13 +13,16 @@ from __future__ import annotations
 
 import itertools
 import os
+import time
 from collections.abc import Iterable, Iterator
 
 from vizsynth.errors import RenderError, VizsynthError
+from vizsynth.render import devices
 from vizsynth.run.local import render_threads
 from vizsynth.run.task import FrameOutcome, FrameTask
 
 _MAX_CHUNK_TRIES = 5
+_MAX_PROBES = 120  # readiness probes of a lost actor, about a minute and a half, before it is given up
 _calls = itertools.count()
 
 
@@ -29,29 +32,6 @@ def _require_ray():
     except ImportError:
         raise VizsynthError("--executor ray needs Ray: pip install 'vizsynth[ray]'") from None
     return ray
-
-
-def egl_device_for_cuda(cuda_id: int) -> int:
-    """The EGL device index of CUDA device ``cuda_id`` (EGL and CUDA number GPUs differently).
-
-    Uses EGL_NV_device_cuda's EGL_CUDA_DEVICE_NV attribute; falls back to ``cuda_id``.
-    """
-    import ctypes
-
-    try:
-        from pyrender.platforms import egl
-
-        import vizsynth.render  # noqa: F401 (its headless defaults must precede pyrender's import)
-
-        query = egl._get_egl_func("eglQueryDeviceAttribEXT", egl.egl.EGLBoolean,
-                                  egl._EGLDeviceEXT, egl.egl.EGLint, ctypes.POINTER(ctypes.c_long))
-        for index, device in enumerate(egl.query_devices()):
-            value = ctypes.c_long(-1)
-            if query is not None and query(device._device, 0x323A, ctypes.pointer(value)) and value.value == cuda_id:
-                return index
-    except Exception:  # no NVIDIA EGL extension here: assume the orders agree
-        pass
-    return cuda_id
 
 
 def _actor_errors(ray) -> tuple:
@@ -66,8 +46,9 @@ class _FrameActor:
         import ray
 
         gpu_ids = ray.get_gpu_ids()
-        if gpu_ids:
-            os.environ["EGL_DEVICE_ID"] = str(egl_device_for_cuda(int(gpu_ids[0])))
+        if gpu_ids:  # physical ids; the actor's CUDA numbering follows the CUDA_VISIBLE_DEVICES Ray set
+            ordinal = devices.cuda_ordinal(gpu_ids[0], os.environ.get("CUDA_VISIBLE_DEVICES"))
+            os.environ[devices.ENV] = str(devices.egl_device_for_cuda(ordinal))
         self._task = task
         with render_threads(lp_threads):
             task.setup()
@@ -123,31 +104,44 @@ class RayExecutor:
         def next_chunk() -> list[int]:
             return retry.pop(0) if retry else list(itertools.islice(todo, self.chunk_size))
 
-        pending: dict = {}
+        pending: dict = {}  # object ref -> (actor, its chunk, or None for a readiness probe)
+        idle = list(actors)  # actors with nothing to do
         tries: dict[int, int] = {}
+        probes: dict = {}  # actor -> failed readiness probes in a row
         try:
-            for actor in actors:
-                chunk = next_chunk()
-                if chunk:
-                    self._submit(actor, chunk, pending)
-            while pending:
+            while True:
+                while idle and (chunk := next_chunk()):
+                    self._submit(idle.pop(0), chunk, pending)
+                if not pending:
+                    break
                 (ref,), _ = ray.wait(list(pending), num_returns=1)
                 actor, chunk = pending.pop(ref)
                 try:
                     outcomes = ray.get(ref)
                 except _actor_errors(ray):
-                    first = chunk[0]
-                    tries[first] = tries.get(first, 0) + 1
-                    if tries[first] >= _MAX_CHUNK_TRIES:
-                        for index in chunk:
-                            yield FrameOutcome(index, False, error=f"Ray actor lost {_MAX_CHUNK_TRIES} times", attempts=2)
-                    else:
-                        retry.append(chunk)  # the actor restarts; hand the chunk out again
-                else:
+                    if chunk is not None:
+                        first = chunk[0]
+                        tries[first] = tries.get(first, 0) + 1
+                        if tries[first] >= _MAX_CHUNK_TRIES:
+                            for index in chunk:
+                                yield FrameOutcome(index, False, error=f"Ray actor lost {_MAX_CHUNK_TRIES} times",
+                                                   attempts=2)
+                        else:
+                            retry.append(chunk)  # another actor, or this one once it is back, takes it
+                    # The actor restarts: probe it until it is back before it gets work again, so a
+                    # chunk is not spent on an actor that is still starting; give it up after that.
+                    probes[actor] = probes.get(actor, 0) + 1
+                    if probes[actor] <= _MAX_PROBES:
+                        time.sleep(min(1.0, 0.05 * probes[actor]))
+                        pending[actor.ready.remote()] = (actor, None)
+                    continue
+                probes.pop(actor, None)
+                if chunk is not None:
                     yield from outcomes
-                chunk = next_chunk()
-                if chunk:
-                    self._submit(actor, chunk, pending)
+                idle.append(actor)
+            # Only when every actor was given up: what is left fails.
+            for index in itertools.chain.from_iterable(iter(next_chunk, [])):
+                yield FrameOutcome(index, False, error="every Ray actor was lost and did not come back", attempts=1)
         finally:
             for actor in actors:
                 ray.kill(actor, no_restart=True)

@@ -10,9 +10,17 @@ from dataclasses import replace
 
 import numpy as np
 
-from vizsynth.config import SequenceConfig
+from vizsynth.config import PhysicsConfig, SequenceConfig
 from vizsynth.sampling.poses import rigid_inverse
-from vizsynth.scene import CameraMotionSpec, CameraSpec, ObjectMotionSpec, ObjectSpec, SceneSpec, SequenceSpec
+from vizsynth.scene import (
+    CameraMotionSpec,
+    CameraSpec,
+    MotionBlurSpec,
+    ObjectMotionSpec,
+    ObjectSpec,
+    SceneSpec,
+    SequenceSpec,
+)
 from vizsynth.seeding import sequence_rngs
 
 # Sines per axis of a random walk or shake: a few incommensurate ones make a smooth, non-repeating path.
@@ -60,12 +68,14 @@ def sample_camera_motion(config: SequenceConfig, camera: CameraSpec, *, rng: np.
 def sample_object_motion(config: SequenceConfig, objects: tuple[ObjectSpec, ...], *,
                          rng: np.random.Generator) -> tuple[ObjectMotionSpec, ...]:
     """Draws each moving object's constant motion, in object order: velocity (x, y, z), angular
-    speed, axis (3 normals). The floor never moves; with ``object_motion: static`` nothing does."""
+    speed, axis (3 normals). The floor never moves, nor (``object_motion: physics``) a bin; with
+    ``object_motion: static`` nothing does."""
     if config.object_motion == "static":
         return ()
     out = []
     for obj in objects:
-        if obj.primitive == "floor":
+        if obj.primitive == "floor" or (config.object_motion == "physics" and obj.primitive is not None
+                                        and obj.primitive.startswith("bin:")):
             continue
         velocity = tuple(float(p.sample(rng=rng)) for p in config.object_velocity_m_per_s)
         speed = float(config.object_angular_speed_deg_per_s.sample(rng=rng))
@@ -75,14 +85,28 @@ def sample_object_motion(config: SequenceConfig, objects: tuple[ObjectSpec, ...]
     return tuple(out)
 
 
-def start_sequence(config: SequenceConfig, scene: SceneSpec, *, seed: int, sequence: int) -> SceneSpec:
+def start_sequence(config: SequenceConfig, scene: SceneSpec, *, seed: int, sequence: int,
+                   physics: PhysicsConfig | None = None, catalogs: tuple = ()) -> SceneSpec:
     """Frame 0 of sequence ``sequence``: its sampled ``scene`` with the sampled motion recorded.
 
     Args:
         scene: the sequence's scene (``sample_scene`` with ``index=sequence``).
+        physics, catalogs: object_motion physics: the simulation settings (``objects.physics``) and
+            the catalogs the objects were drawn from, with hulls; the whole sequence is simulated
+            here (a pure function of the sequence's streams) and each object's trajectory recorded.
     """
     rngs = sequence_rngs(seed, sequence)
     camera = sample_camera_motion(config, scene.camera, rng=rngs["camera_motion"])
     objects = sample_object_motion(config, scene.objects, rng=rngs["object_motion"])
+    if config.object_motion == "physics" and objects:
+        from vizsynth.sampling.physics import throw
+
+        if physics is None:
+            raise ValueError("object_motion physics: pass objects.physics and the catalogs to start_sequence")
+        objects = throw(scene.objects, objects, physics, list(catalogs), frames=config.frames_per_sequence,
+                        fps=config.fps, rng=rngs["object_motion"], sequence=sequence)
+    blur = config.motion_blur
+    motion_blur = MotionBlurSpec(blur.samples, blur.shutter) if blur.samples > 1 else None
     return replace(scene, sequence=SequenceSpec(sequence=sequence, t=0, frames=config.frames_per_sequence,
-                                                fps=config.fps, camera=camera, objects=objects))
+                                                fps=config.fps, camera=camera, objects=objects,
+                                                motion_blur=motion_blur))

@@ -6,7 +6,7 @@ import numpy as np
 
 from vizsynth.appearance.backgrounds import Background
 from vizsynth.appearance.effects import sample_effects
-from vizsynth.appearance.textures import sample_texture
+from vizsynth.appearance.textures import Texture, sample_texture
 from vizsynth.assets.catalog import AssetCatalog
 from vizsynth.assets.images import ImagePools
 from vizsynth.config import BackgroundConfig, DatasetConfig
@@ -19,12 +19,13 @@ from vizsynth.seeding import frame_rngs
 FLOOR_SIZE_M = 6.0
 
 
-def floor_object(instance_id: int, color: tuple[float, float, float]) -> ObjectSpec:
-    """The backdrop floor: an unlabelled slab whose top face is the plane z = 0."""
+def floor_object(instance_id: int, color: tuple[float, float, float], texture: Texture | None = None) -> ObjectSpec:
+    """The backdrop floor: an unlabelled slab whose top face is the plane z = 0, plain or textured
+    (the texture repeats every FLOOR_SIZE_M / FLOOR_TEXTURE_TILES metres)."""
     pose = np.eye(4)
     pose[2, 3] = -0.0005 * FLOOR_SIZE_M
     return ObjectSpec(instance_id=instance_id, category="floor", primitive="floor", mesh=None,
-                      mesh_scale=FLOOR_SIZE_M, obj_to_world=pose, material=MaterialSpec(color, 0.0, 0.9),
+                      mesh_scale=FLOOR_SIZE_M, obj_to_world=pose, material=MaterialSpec(color, 0.0, 0.9, texture),
                       distractor=True)
 
 
@@ -80,7 +81,11 @@ def sample_scene(config: DatasetConfig, catalog: AssetCatalog, *, seed: int, ind
     background_rgb, background = sample_background(config.background, images.backgrounds, rng=rngs["background"])
     floor_color = tuple(float(c.sample(rng=rngs["background"])) for c in config.background.floor_color)
     if config.background.floor:
-        objects += (floor_object(len(objects) + 1, floor_color),)
+        # Drawn after everything else of the stream, so floors without textures stay as they were.
+        textured = rngs["background"].uniform() < float(config.background.floor_texture_probability.sample(
+            rng=rngs["background"]))
+        texture = sample_texture(config.background.floor_textures, rng=rngs["background"], images=images.textures)
+        objects += (floor_object(len(objects) + 1, floor_color, texture if textured else None),)
     ambient = tuple(float(c.sample(rng=rngs["lights"])) for c in config.lights.ambient)
     effects = sample_effects(config.effects, rng=rngs["effects"])
     return SceneSpec(camera=camera, objects=objects, lights=lights, background_rgb=background_rgb,
