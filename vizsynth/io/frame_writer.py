@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from concurrent.futures import ThreadPoolExecutor, wait
+from concurrent.futures import Executor, wait
 from pathlib import Path
 
 import cv2
@@ -34,30 +34,22 @@ def _encode(suffix: str, image: np.ndarray, params: list[int]) -> bytes:
     return buffer.tobytes()
 
 
-# A frame's images are encoded and written on a few threads at once: cv2.imencode and NumPy release
-# the GIL, so on a machine with spare cores the encodes of one frame overlap (wall time, not CPU time).
-_WRITER_THREADS = 3
-_writers: ThreadPoolExecutor | None = None
-_writers_pid = 0
+# Threads a frame's images can be encoded and written on at once: cv2.imencode and NumPy release the
+# GIL, so on a machine with spare cores the encodes of one frame overlap (wall time, not CPU time).
+WRITER_THREADS = 3
 
 
-def _writer_pool() -> ThreadPoolExecutor:
-    """This process's writer threads (made on first use; a forked child makes its own)."""
-    global _writers, _writers_pid
-    if _writers is None or _writers_pid != os.getpid():
-        _writers = ThreadPoolExecutor(_WRITER_THREADS, thread_name_prefix="vizsynth-writer")
-        _writers_pid = os.getpid()
-    return _writers
-
-
-def _write_files(jobs: list) -> None:
-    """Runs each (path, make bytes) job on the writer threads; returns when all files are on disk.
+def _write_files(jobs: list, writers: Executor | None) -> None:
+    """Runs each (path, make bytes) job, on ``writers`` if given; returns when all files are on disk.
 
     Raises:
         The first job's exception (after every job has finished), e.g. OSError of a full disk.
     """
-    pool = _writer_pool()
-    futures = [pool.submit(lambda path, make: write_bytes_atomic(path, make()), path, make) for path, make in jobs]
+    if writers is None:
+        for path, make in jobs:
+            write_bytes_atomic(path, make())
+        return
+    futures = [writers.submit(lambda path, make: write_bytes_atomic(path, make()), path, make) for path, make in jobs]
     wait(futures)
     for future in futures:
         future.result()
@@ -90,13 +82,16 @@ def annotation_records(annotations: FrameAnnotations) -> tuple[ObjectRecord, ...
     return tuple(object_record(a) for a in annotations.objects)
 
 
-def write_frame(out_dir: Path, frame: Frame, output: OutputConfig, record_info: dict) -> FrameRecord:
-    """Writes a frame: rgb, uint16 depth PNG, uint16 instance PNG (encoded on writer threads, all
-    on disk before this goes on), then its record (last: a record means a whole frame).
+def write_frame(out_dir: Path, frame: Frame, output: OutputConfig, record_info: dict,
+                writers: Executor | None = None) -> FrameRecord:
+    """Writes a frame: rgb, uint16 depth PNG, uint16 instance PNG (all on disk before this goes
+    on), then its record (last: a record means a whole frame).
 
     Args:
         record_info: how the frame was made, as RecordInfo fields: ``vizsynth_version`` and
             ``seed`` and ``tries``, or ``scene_file``.
+        writers: threads to encode and write the images on at once (e.g. ``WRITER_THREADS`` of a
+            ThreadPoolExecutor); None writes them one after another in this thread.
 
     Returns:
         The record that was written.
@@ -118,7 +113,7 @@ def write_frame(out_dir: Path, frame: Frame, output: OutputConfig, record_info: 
         jobs.append((out_dir / name / f"{stem}.png",
                      lambda name=name, image=image: _encode(".png", BY_NAME[name].encode(image, output), _PNG_DEPTH)))
         map_files[name] = f"{stem}.png"
-    _write_files(jobs)
+    _write_files(jobs, writers)
     flow_files = write_flow(out_dir, stem, frame.flow) if frame.flow else {}
 
     record = FrameRecord(frame.spec, RecordInfo(

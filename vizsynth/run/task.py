@@ -9,12 +9,13 @@ from __future__ import annotations
 import os
 import time
 import traceback
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from vizsynth.config import DatasetConfig
 from vizsynth.errors import AssetError, ConfigError, PlacementError, SceneError
-from vizsynth.io.frame_writer import write_frame
+from vizsynth.io.frame_writer import WRITER_THREADS, write_frame
 from vizsynth.pipeline import FrameRenderer
 from vizsynth.run.outdir import STORAGE_ERRNOS
 from vizsynth.version import __version__
@@ -76,18 +77,21 @@ class FrameTask:
         self.out_dir = Path(out_dir)
         self.categories = categories
         self._frames: FrameRenderer | None = None
+        self._writers: ThreadPoolExecutor | None = None
         self._setup_rss = 0
 
     def setup(self) -> None:
         """Loads assets and opens the GL context (once per process)."""
         if self._frames is None:
             self._frames = FrameRenderer(self.config, self.seed, self.categories)
+            self._writers = ThreadPoolExecutor(WRITER_THREADS, thread_name_prefix="vizsynth-writer")
             self._setup_rss = resident_bytes()
 
     def close(self) -> None:
         if self._frames is not None:
             self._frames.close()
-            self._frames = None
+            self._writers.shutdown()
+            self._frames = self._writers = None
 
     def __call__(self, index: int) -> FrameOutcome:
         """Renders and writes frame ``index``, retrying once; never raises for a frame's failure.
@@ -118,7 +122,7 @@ class FrameTask:
         frame = self._frames.frame(index, timings)
         started = time.perf_counter()
         info = {"vizsynth_version": __version__, "seed": self.seed, "tries": timings["tries"]}
-        write_frame(self.out_dir, frame, self.config.output, info)
+        write_frame(self.out_dir, frame, self.config.output, info, self._writers)
         seconds = {"sample": timings["sample"], "render": timings["render"], "annotate": timings["annotate"],
                    "write": time.perf_counter() - started}
         return seconds, len(frame.annotations.visible), timings["tries"]
