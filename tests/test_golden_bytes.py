@@ -57,7 +57,7 @@ GENERATED = {
     "yolo/images/train/00000001.png": "97b50b956f7c4c5201bb89240ebfaa2193864b24c04aabf9fa7993008d69dcf5",
     "yolo/images/train/00000002.png": "bf071be86d17c7ca44114be6a73f2a3c7d85f9597c55daa4bc82f58914d18399",
     "yolo/labels/train/00000000.txt": "800f36fc0cb45f36f621f9a4b3699e3702236881e2a5050e4c95fca8906a96d7",
-    "yolo/labels/train/00000001.txt": "96e03fe728d2ebd2570b9e33923d7beaa21a8c7700b8d2459ad2a054c9efc2cf",
+    "yolo/labels/train/00000001.txt": "3d50317fb55f1b030b7d0b648edf4c563bb32f48f9e81d765fb5e72dcd7cdc57",
     "yolo/labels/train/00000002.txt": "fa81103f77dc6b6a5303fbf244a4b9c82404bb794022479fffcb8d7d1b66673b",
 }
 
