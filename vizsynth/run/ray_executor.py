@@ -11,6 +11,7 @@ retried chunk can never corrupt a frame.
 
 from __future__ import annotations
 
+import heapq
 import itertools
 import os
 import time
@@ -22,7 +23,7 @@ from vizsynth.run.local import render_threads
 from vizsynth.run.task import FrameOutcome, FrameTask
 
 _MAX_CHUNK_TRIES = 5
-_MAX_PROBES = 120  # readiness probes of a lost actor, about a minute and a half, before it is given up
+_MAX_PROBES = 120  # readiness probes of a lost actor (spread over about 110 s) before it is given up
 _calls = itertools.count()
 
 
@@ -108,16 +109,28 @@ class RayExecutor:
         idle = list(actors)  # actors with nothing to do
         tries: dict[int, int] = {}
         probes: dict = {}  # actor -> failed readiness probes in a row
+        due: list[tuple[float, int, object]] = []  # (when, tie-break, actor): probes to send later
+        order = itertools.count()
         try:
             while True:
                 while idle and (chunk := next_chunk()):
                     self._submit(idle.pop(0), chunk, pending)
-                if not pending:
+                now = time.monotonic()
+                while due and due[0][0] <= now:
+                    _, _, actor = heapq.heappop(due)
+                    pending[actor.ready.remote()] = (actor, None)
+                if not pending and not due:
                     break
-                (ref,), _ = ray.wait(list(pending), num_returns=1)
-                actor, chunk = pending.pop(ref)
+                wait_s = None if not due else max(0.0, due[0][0] - now)
+                if not pending:
+                    time.sleep(wait_s)
+                    continue
+                ready, _ = ray.wait(list(pending), num_returns=1, timeout=wait_s)
+                if not ready:
+                    continue
+                actor, chunk = pending.pop(ready[0])
                 try:
-                    outcomes = ray.get(ref)
+                    outcomes = ray.get(ready[0])
                 except _actor_errors(ray):
                     if chunk is not None:
                         first = chunk[0]
@@ -128,12 +141,12 @@ class RayExecutor:
                                                    attempts=2)
                         else:
                             retry.append(chunk)  # another actor, or this one once it is back, takes it
-                    # The actor restarts: probe it until it is back before it gets work again, so a
-                    # chunk is not spent on an actor that is still starting; give it up after that.
+                    # The actor restarts: probe it, a little later each time, until it is back before
+                    # it gets work again (a chunk must not be spent on an actor still starting);
+                    # meanwhile the other actors' results keep being collected. Give it up after that.
                     probes[actor] = probes.get(actor, 0) + 1
                     if probes[actor] <= _MAX_PROBES:
-                        time.sleep(min(1.0, 0.05 * probes[actor]))
-                        pending[actor.ready.remote()] = (actor, None)
+                        heapq.heappush(due, (time.monotonic() + min(1.0, 0.05 * probes[actor]), next(order), actor))
                     continue
                 probes.pop(actor, None)
                 if chunk is not None:

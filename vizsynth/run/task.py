@@ -89,9 +89,11 @@ class FrameTask:
 
     def close(self) -> None:
         if self._frames is not None:
-            self._frames.close()
-            self._writers.shutdown()
-            self._frames = self._writers = None
+            try:
+                self._frames.close()
+            finally:
+                self._writers.shutdown()
+                self._frames = self._writers = None
 
     def __call__(self, index: int) -> FrameOutcome:
         """Renders and writes frame ``index``, retrying once; never raises for a frame's failure.
