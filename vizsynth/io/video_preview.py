@@ -21,7 +21,7 @@ import yaml
 from vizsynth.errors import OutputError, RecordError
 from vizsynth.frame_record import FrameRecord
 from vizsynth.imagefiles import read_image
-from vizsynth.io.files import record_path, write_bytes_atomic
+from vizsynth.io.files import TMP_PREFIX, record_path, write_bytes_atomic
 from vizsynth.io.flow import decode_flo, flow_colours
 from vizsynth.io.records import read_record
 
@@ -151,14 +151,19 @@ def write_video(path: Path, frames: list[np.ndarray], fps: float) -> None:
         write_bytes_atomic(path, data.getvalue())
         return
     height, width = frames[0].shape[:2]
-    temporary = path.with_name(f".tmp-{os.getpid()}-{path.name}")
+    temporary = path.with_name(f"{TMP_PREFIX}{os.getpid()}-{path.name}")
     writer = cv2.VideoWriter(str(temporary), cv2.VideoWriter_fourcc(*"mp4v"), fps, (width, height))
     opened = writer.isOpened()
     try:
-        for frame in frames if opened else ():
-            writer.write(np.ascontiguousarray(frame[..., ::-1]))
-    finally:
-        writer.release()
+        try:
+            for frame in frames if opened else ():
+                writer.write(np.ascontiguousarray(frame[..., ::-1]))
+        finally:
+            writer.release()
+    except BaseException:
+        # A half-written temporary is nobody's file: leave no trace of the failed write.
+        temporary.unlink(missing_ok=True)
+        raise
     if not opened or not temporary.is_file() or temporary.stat().st_size == 0:
         temporary.unlink(missing_ok=True)
         raise OutputError(f"{path}: this OpenCV cannot write MP4 (no mp4v encoder); use a .gif name")
