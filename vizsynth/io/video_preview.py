@@ -23,17 +23,12 @@ from vizsynth.frame_record import FrameRecord
 from vizsynth.imagefiles import read_image
 from vizsynth.io.files import TMP_PREFIX, record_path, write_bytes_atomic
 from vizsynth.io.flow import decode_flo, flow_colours
+from vizsynth.io.preview import id_colour
 from vizsynth.io.records import read_record
 
 VIDEO_SUFFIXES = (".gif", ".mp4")
 MIN_GIF_FRAME_MS = 20  # browsers show shorter GIF frame delays as 100 ms
 _GAP_PX = 2  # white gap between the panels
-
-
-def _track_colour(instance_id: int) -> tuple[int, int, int]:
-    """A bright RGB colour per id (golden-ratio hue steps)."""
-    hue = int((instance_id * 0.618034 % 1.0) * 180)
-    return tuple(int(c) for c in cv2.cvtColor(np.uint8([[[hue, 220, 255]]]), cv2.COLOR_HSV2RGB)[0, 0])
 
 
 def sequence_length(out_dir: Path) -> int:
@@ -115,7 +110,7 @@ def sequence_frames(out_dir: Path, sequence: int, scale: float = 1.0) -> tuple[l
                 continue
             x, y, w, h = (int(round(v)) for v in ann.bbox)
             trails.setdefault(ann.instance_id, []).append((x + w // 2, y + h // 2))
-            colour = _track_colour(ann.instance_id)
+            colour = id_colour(ann.instance_id)[::-1]  # the panels are RGB
             cv2.rectangle(tracks, (x, y), (x + w - 1, y + h - 1), colour, 1)
             cv2.polylines(tracks, [np.array(trails[ann.instance_id], np.int32)], False, colour, 1)
             cv2.putText(tracks, str(ann.instance_id), (x + 1, y + 10), cv2.FONT_HERSHEY_SIMPLEX, 0.35, colour, 1)
