@@ -1,6 +1,6 @@
 """Throughput and memory of vizsynth on the default config, measured in one run.
 
-    python benchmarks/throughput.py                       # 200 frames, 1 worker
+    python benchmarks/throughput.py                       # 500 frames, 1 worker
     python benchmarks/throughput.py --workers 1 2         # scaling
     python benchmarks/throughput.py -n 2000 --workers 1   # memory growth over 2,000 frames
     python benchmarks/throughput.py --workers 2 --ray     # also Ray actors vs the local pool
@@ -27,7 +27,6 @@ import argparse
 import multiprocessing
 import os
 import platform
-import sys
 import tempfile
 import time
 from collections import defaultdict
@@ -154,7 +153,7 @@ def _size_overrides(size: str | None) -> list[str]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("-n", "--num-frames", type=int, default=500)
+    parser.add_argument("-n", "--num-frames", type=int, default=None, help="frames (default 500; 60 with --stages)")
     parser.add_argument("--workers", type=int, nargs="+", default=[1])
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--ray", action="store_true", help="also run end-to-end on local Ray actors")
@@ -170,12 +169,13 @@ def main() -> None:
     parser.add_argument("--compare", metavar="REV", help="with --stages: also measure git revision REV (before/after)")
     parser.add_argument("--warmup", type=int, default=5, help="with --stages: frames left out first")
     args = parser.parse_args()
+    if args.num_frames is None:  # decided after parsing: -n, --num-frames N and --num-frames=N all count as given
+        args.num_frames = 60 if args.stages else 500
     if args.stages:
         import cpu_stages
 
         sizes = [tuple(int(v) for v in args.size.lower().split("x"))] if args.size else [(640, 480), (1920, 1080)]
-        n = args.num_frames if "-n" in sys.argv or "--num-frames" in sys.argv else 60
-        cpu_stages.main(sizes, n, args.warmup, args.compare)
+        cpu_stages.main(sizes, args.num_frames, args.warmup, args.compare)
         return
     config = load_config(None, [*_size_overrides(args.size), *args.overrides])
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, {platform.python_version()}, "

@@ -100,8 +100,12 @@ def test_sequences_record_the_configured_motion_blur_and_none_when_off():
     scene = sample_scene(config, assets.catalog, seed=0, index=0, distractors=assets.distractors)
     start = start_sequence(config.sequence, scene, seed=0, sequence=0)
     assert start.sequence.motion_blur == MotionBlurSpec(SAMPLES, SHUTTER)
-    assert start.sequence.motion_blur.offsets() == pytest.approx(
-        [SHUTTER * ((k + 0.5) / SAMPLES - 0.5) for k in range(SAMPLES)])
+    # Sub-frame k of n at t + shutter * ((k + 1/2) / n - 1/2), worked out by hand: 16 samples over half
+    # a frame are 1/32 frame apart, centred on t.
+    sixteenths = [-0.234375, -0.203125, -0.171875, -0.140625, -0.109375, -0.078125, -0.046875, -0.015625]
+    assert start.sequence.motion_blur.offsets() == pytest.approx(sixteenths + [-x for x in reversed(sixteenths)])
+    assert MotionBlurSpec(2, 0.5).offsets() == pytest.approx((-0.125, 0.125))
+    assert MotionBlurSpec(4, 1.0).offsets() == pytest.approx((-0.375, -0.125, 0.125, 0.375))
     off = load_config({**CONFIG, "sequence": {"frames_per_sequence": 2}})
     assert start_sequence(off.sequence, scene, seed=0, sequence=0).sequence.motion_blur is None
     assert "motion_blur" not in off.to_dict()["sequence"]

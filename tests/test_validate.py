@@ -8,6 +8,7 @@ import os
 import shutil
 import subprocess
 import sys
+from collections import Counter, defaultdict
 from pathlib import Path
 
 import cv2
@@ -299,22 +300,53 @@ def test_dataset_without_annotations_json_is_validated_from_its_records(records_
     assert report.counts["malformed_record"] == 1 and "frame_count_mismatch" not in report.counts, report.format()
 
 
+def _stats_from_pixels(folder: Path) -> tuple[Counter, dict[str, list[float]]]:
+    """The oracle for compute_stats: classes from each record's sampled scene (its non-distractor
+    objects), boxes from the instance PNGs, depth and colour from the depth PNGs and images; no
+    annotation the writers made is read."""
+    classes, samples = Counter(), defaultdict(list)
+    for path in sorted((folder / "frames").rglob("*.json")):
+        record = json.loads(path.read_text())
+        files = record["record"]
+        labelled = [o for o in record["objects"] if not o.get("distractor")]
+        classes.update(o["category"] for o in labelled)
+        samples["objects_per_image"].append(float(len(labelled)))
+        ids = cv2.imread(str(folder / "instances" / files["instances_file"]), cv2.IMREAD_UNCHANGED)
+        height, width = ids.shape
+        for obj in labelled:
+            ys, xs = np.nonzero(ids == obj["instance_id"])
+            if len(xs) == 0:  # hidden: counted, but it has no box
+                continue
+            w, h = xs.max() - xs.min() + 1, ys.max() - ys.min() + 1
+            samples["log10_box_area"].append(np.log10(w * h / (width * height)))
+            samples["log10_aspect_ratio"].append(np.log10(w / h))
+            samples["centre_x"].append((xs.min() + w / 2) / width)
+            samples["centre_y"].append((ys.min() + h / 2) / height)
+        depth = cv2.imread(str(folder / "depth" / files["depth_file"]), cv2.IMREAD_UNCHANGED)
+        surface_m = depth[depth > 0] * 0.001  # the default depth_scale_m
+        samples["depth_min_m"].append(surface_m.min())
+        samples["depth_max_m"].append(surface_m.max())
+        b, g, r = cv2.imread(str(folder / "images" / files["image_file"])).reshape(-1, 3).mean(axis=0) / 255
+        samples["mean_r"].append(r)
+        samples["mean_g"].append(g)
+        samples["mean_b"].append(b)
+    return classes, samples
+
+
 @pytest.mark.gl
 def test_stats_and_preview_of_a_dataset_without_annotations_json(records_only, tmp_path, capsys):
     from vizsynth.stats import compute_stats
 
-    with_coco = tmp_path / "with_coco"
-    shutil.copytree(records_only, with_coco)
-    from vizsynth.io.coco import write_coco
-    from vizsynth.io.labels import coco_categories
-
-    names = json.loads((records_only / "manifest.json").read_text())["categories"]
-    write_coco(with_coco, range(3), coco_categories(names, {}), {})
-    from_records, from_coco = compute_stats(records_only), compute_stats(with_coco)
-    assert from_records["labels"] == "frame records (no annotations.json)" and from_coco["labels"] == "annotations.json"
-    assert from_records["summary"]["annotations"] > 0
-    for key in ("summary", "classes", "samples"):
-        assert from_records[key] == from_coco[key], key
+    stats = compute_stats(records_only)
+    assert stats["labels"] == "frame records (no annotations.json)"
+    classes, samples = _stats_from_pixels(records_only)
+    assert stats["classes"] == dict(classes)
+    assert stats["summary"]["images"] == 3 and stats["summary"]["annotations"] == sum(classes.values()) > 0
+    for name, expected in samples.items():
+        assert sorted(stats["samples"][name]) == pytest.approx(sorted(expected), abs=1e-9), name
+    for name in ("visibility", "truncation"):  # the records' own measures: one per labelled object
+        values = stats["samples"][name]
+        assert len(values) == sum(classes.values()) and all(0.0 <= v <= 1.0 for v in values), name
     assert main(["stats", str(records_only), "--out", str(tmp_path / "stats")]) == 0
     assert "labels from  frame records (no annotations.json)" in capsys.readouterr().out
     capsys.readouterr()

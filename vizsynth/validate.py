@@ -403,12 +403,6 @@ def load_labels(path: str | Path, image_root: str | Path | None = None) -> Loade
     return LoadedLabels(data, root, folder, ANNOTATIONS if folder is not None else str(coco_path))
 
 
-def load_coco(path: str | Path, image_root: str | Path | None = None) -> tuple[dict, Path, Path | None]:
-    """``load_labels`` as (the COCO dict, the image root, the dataset folder or None)."""
-    labels = load_labels(path, image_root)
-    return labels.data, labels.image_root, labels.folder
-
-
 def validate_dataset(path: str | Path, image_root: str | Path | None = None) -> ValidationReport:
     """Validates a vizsynth dataset folder (or its own annotations.json), or a COCO file (images
     under ``image_root``). A dataset without annotations.json is validated from its frame records.

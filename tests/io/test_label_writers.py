@@ -221,17 +221,15 @@ def _iou(a, b):
 @pytest.mark.gl
 def test_coco_polygons_rasterise_back_to_the_masks_holes_included_in_pycocotools(polygon_dataset):
     coco = _coco(polygon_dataset / "annotations.json")
-    ious, holes = [], 0
+    large, holes = 0, 0
     for ann, _, truth in _instance_masks(polygon_dataset, coco.dataset):
         assert isinstance(ann["segmentation"], list) and all(len(p) >= 8 for p in ann["segmentation"])
         polygon = coco.annToMask(ann).astype(bool)
         assert np.array_equal(polygon, truth), f"annotation {ann['id']}"
         assert ann["area"] == truth.sum()
         holes += int(ndimage.binary_fill_holes(truth).sum() > truth.sum())
-        if ann["bbox"][2] >= 32 and ann["bbox"][3] >= 32:
-            ious.append(_iou(polygon, truth))
-    assert holes > 0 and len(ious) >= 15, "the dataset must have objects with holes and large objects"
-    assert np.median(ious) >= 0.98 and np.percentile(ious, 5) >= 0.9
+        large += int(ann["bbox"][2] >= 32 and ann["bbox"][3] >= 32)
+    assert holes > 0 and large >= 15, "the dataset must have objects with holes and large objects"
 
 
 @pytest.mark.gl

@@ -29,8 +29,13 @@ def write_bytes_atomic(path: Path, data: bytes) -> None:
     """Writes ``data`` so that ``path`` is either absent, its old content, or complete."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f"{TMP_PREFIX}{os.getpid()}-{path.name}")
-    with open(tmp, "wb") as f:
-        f.write(data)
+    try:
+        with open(tmp, "wb") as f:
+            f.write(data)
+    except BaseException:
+        # A failed write (disk full, interrupt) must not leave its temporary behind.
+        tmp.unlink(missing_ok=True)
+        raise
     os.replace(tmp, path)
 
 

@@ -14,8 +14,8 @@ from vizsynth.io.files import record_path
 from vizsynth.io.records import read_record
 
 
-def _colour(instance_id: int) -> tuple[int, int, int]:
-    """A bright colour per id (golden-ratio hue steps), BGR uint8."""
+def id_colour(instance_id: int) -> tuple[int, int, int]:
+    """A bright colour per id (golden-ratio hue steps), BGR uint8 (reverse it for RGB images)."""
     hue = int((instance_id * 0.618034 % 1.0) * 180)
     bgr = cv2.cvtColor(np.uint8([[[hue, 220, 255]]]), cv2.COLOR_HSV2BGR)[0, 0]
     return tuple(int(c) for c in bgr)
@@ -52,7 +52,7 @@ def draw_frame(out_dir: Path, index: int) -> np.ndarray:
     for ann in info.annotations:
         if ann.area == 0:  # hidden: in the record, but nothing to draw
             continue
-        colour = _colour(ann.instance_id)
+        colour = id_colour(ann.instance_id)
         mask = coco_mask.decode(ann.segmentation)
         contours, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
         cv2.drawContours(image, contours, -1, colour, 1)

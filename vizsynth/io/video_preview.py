@@ -21,19 +21,14 @@ import yaml
 from vizsynth.errors import OutputError, RecordError
 from vizsynth.frame_record import FrameRecord
 from vizsynth.imagefiles import read_image
-from vizsynth.io.files import record_path, write_bytes_atomic
+from vizsynth.io.files import TMP_PREFIX, record_path, write_bytes_atomic
 from vizsynth.io.flow import decode_flo, flow_colours
+from vizsynth.io.preview import id_colour
 from vizsynth.io.records import read_record
 
 VIDEO_SUFFIXES = (".gif", ".mp4")
 MIN_GIF_FRAME_MS = 20  # browsers show shorter GIF frame delays as 100 ms
 _GAP_PX = 2  # white gap between the panels
-
-
-def _track_colour(instance_id: int) -> tuple[int, int, int]:
-    """A bright RGB colour per id (golden-ratio hue steps)."""
-    hue = int((instance_id * 0.618034 % 1.0) * 180)
-    return tuple(int(c) for c in cv2.cvtColor(np.uint8([[[hue, 220, 255]]]), cv2.COLOR_HSV2RGB)[0, 0])
 
 
 def sequence_length(out_dir: Path) -> int:
@@ -115,7 +110,7 @@ def sequence_frames(out_dir: Path, sequence: int, scale: float = 1.0) -> tuple[l
                 continue
             x, y, w, h = (int(round(v)) for v in ann.bbox)
             trails.setdefault(ann.instance_id, []).append((x + w // 2, y + h // 2))
-            colour = _track_colour(ann.instance_id)
+            colour = id_colour(ann.instance_id)[::-1]  # the panels are RGB
             cv2.rectangle(tracks, (x, y), (x + w - 1, y + h - 1), colour, 1)
             cv2.polylines(tracks, [np.array(trails[ann.instance_id], np.int32)], False, colour, 1)
             cv2.putText(tracks, str(ann.instance_id), (x + 1, y + 10), cv2.FONT_HERSHEY_SIMPLEX, 0.35, colour, 1)
@@ -151,14 +146,19 @@ def write_video(path: Path, frames: list[np.ndarray], fps: float) -> None:
         write_bytes_atomic(path, data.getvalue())
         return
     height, width = frames[0].shape[:2]
-    temporary = path.with_name(f".tmp-{os.getpid()}-{path.name}")
+    temporary = path.with_name(f"{TMP_PREFIX}{os.getpid()}-{path.name}")
     writer = cv2.VideoWriter(str(temporary), cv2.VideoWriter_fourcc(*"mp4v"), fps, (width, height))
     opened = writer.isOpened()
     try:
-        for frame in frames if opened else ():
-            writer.write(np.ascontiguousarray(frame[..., ::-1]))
-    finally:
-        writer.release()
+        try:
+            for frame in frames if opened else ():
+                writer.write(np.ascontiguousarray(frame[..., ::-1]))
+        finally:
+            writer.release()
+    except BaseException:
+        # A half-written temporary is nobody's file: leave no trace of the failed write.
+        temporary.unlink(missing_ok=True)
+        raise
     if not opened or not temporary.is_file() or temporary.stat().st_size == 0:
         temporary.unlink(missing_ok=True)
         raise OutputError(f"{path}: this OpenCV cannot write MP4 (no mp4v encoder); use a .gif name")

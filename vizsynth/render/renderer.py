@@ -181,6 +181,14 @@ class Renderer:
             self._gl.close()
             self._gl = None
 
+    def _check(self, spec: SceneSpec) -> None:
+        """Raises RenderError when this renderer is closed or ``spec`` holds more objects than the
+        label pass's 16-bit ids can tell apart."""
+        if self._gl is None:
+            raise RenderError("this renderer was closed")
+        if len(spec.objects) > MAX_INSTANCES:
+            raise RenderError(f"a frame holds at most {MAX_INSTANCES} objects, got {len(spec.objects)}")
+
     def render(self, spec: SceneSpec, amodal: bool = False, normals: bool = False) -> RenderResult:
         """Renders one scene: colour pass, label pass, and when asked every object's silhouette
         (``amodal``) and a surface-normal pass (``normals``).
@@ -188,10 +196,7 @@ class Renderer:
         Raises:
             RenderError: more than 65535 objects, or the GL context is closed.
         """
-        if self._gl is None:
-            raise RenderError("this renderer was closed")
-        if len(spec.objects) > MAX_INSTANCES:
-            raise RenderError(f"a frame holds at most {MAX_INSTANCES} objects, got {len(spec.objects)}")
+        self._check(spec)
         width, height = spec.camera.width, spec.camera.height
         nodes = self._stage(spec)
         # The label pass draws instance id i in colour (i & 255, i >> 8, 0): R and G read back as uint16.
@@ -208,15 +213,14 @@ class Renderer:
     # --- sequences: the passes optical flow and motion blur need ---------------------------------
 
     def colour(self, spec: SceneSpec) -> np.ndarray:
-        """The colour pass alone: (H, W, 4) uint8 RGBA, as ``render``'s (for motion blur's sub-frames).
+        """The colour pass alone (for motion blur's sub-frames): (H, W, 4) uint8 RGBA, a view of a
+        buffer the GL context reuses, valid until the next colour pass (``render`` or ``colour``):
+        copy or accumulate it before then.
 
         Raises:
             RenderError: more than 65535 objects, or the GL context is closed.
         """
-        if self._gl is None:
-            raise RenderError("this renderer was closed")
-        if len(spec.objects) > MAX_INSTANCES:
-            raise RenderError(f"a frame holds at most {MAX_INSTANCES} objects, got {len(spec.objects)}")
+        self._check(spec)
         self._stage(spec)
         return self._gl.render(self._scene, spec.camera.width, spec.camera.height)
 
@@ -256,10 +260,7 @@ class Renderer:
 
     def _stage_geometry(self, spec: SceneSpec) -> dict[int, pyrender.Node]:
         """Stages ``spec`` for passes that draw geometry only (labels, flow)."""
-        if self._gl is None:
-            raise RenderError("this renderer was closed")
-        if len(spec.objects) > MAX_INSTANCES:
-            raise RenderError(f"a frame holds at most {MAX_INSTANCES} objects, got {len(spec.objects)}")
+        self._check(spec)
         return self._stage(spec, materials=False)
 
     # --- amodal silhouettes ----------------------------------------------------------------------
