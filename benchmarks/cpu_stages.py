@@ -39,8 +39,6 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
-
 STAGES = ("sample", "draw", "read-back", "annotate", "finish", "write")
 REPO = Path(__file__).resolve().parents[1]
 
