@@ -120,19 +120,26 @@ def test_free_flight_is_a_parabola_of_g():
         assert angle == pytest.approx(180 * 4 * dt, abs=1.0), "spinning at 180 deg/s in flight"
 
 
-def test_a_frames_neighbour_is_the_next_frames_own_record(thrown):
-    """Optical flow moves frame t's points by scene_at(frame t's record, t +- 1): that must be the
-    pose the neighbouring frame itself renders with, bit for bit."""
+def test_a_frames_neighbour_from_its_record_window_is_the_next_frames_own_pose(thrown):
+    """Optical flow moves frame t's points by scene_at(frame t's record, t +- 1), which reads frame t's
+    trajectory window (frames t-1..t+1); that must be the pose the neighbouring frame itself renders
+    with, cut from the whole simulated trajectory, bit for bit."""
+    from vizsynth.scene import scene_from_dict
+
     _, _, starts = thrown
     start = starts[0]
-    records = [scene_at(start, t) for t in range(FRAMES)]
-    for t in range(FRAMES - 1):
+    records = [scene_from_dict(json.loads(json.dumps(scene_to_dict(scene_at(start, t)))), ROOT) for t in range(FRAMES)]
+    for t in range(FRAMES):
+        for motion in records[t].sequence.objects:
+            assert motion.trajectory_start == max(0, t - 1)
+            assert len(motion.trajectory) == min(t + 1, FRAMES - 1) - max(0, t - 1) + 1
         for step in (1, -1):
             if not 0 <= t + step < FRAMES:
                 continue
             neighbour = scene_at(records[t], t + step)
-            for a, b in zip(neighbour.objects, records[t + step].objects):
+            for a, b, c in zip(neighbour.objects, records[t + step].objects, scene_at(start, t + step).objects):
                 np.testing.assert_array_equal(a.obj_to_world, b.obj_to_world)
+                np.testing.assert_array_equal(a.obj_to_world, c.obj_to_world)
     moved = [np.abs(records[5].objects[k].obj_to_world - records[0].objects[k].obj_to_world).max() for k in range(4)]
     assert min(moved) > 0.01, "every thrown object moves"
 
@@ -144,9 +151,50 @@ def test_trajectories_survive_the_frame_record_round_trip(thrown):
     record = scene_to_dict(scene_at(starts[1], 7))
     again = scene_from_dict(json.loads(json.dumps(record)), ROOT)
     assert json.dumps(scene_to_dict(again)) == json.dumps(record)
-    for t in (0, 7, FRAMES - 1):
+    for t in (6, 7, 8):
         for a, b in zip(scene_at(again, t).objects, scene_at(starts[1], t).objects):
             np.testing.assert_array_equal(a.obj_to_world, b.obj_to_world)
+
+
+def test_a_time_outside_a_records_window_is_refused_or_the_held_end_pose(thrown):
+    """Frame 7's record holds frames 6..8: other times are refused, naming the window, never guessed;
+    past the sequence's ends (the first and last frames' records) the end pose holds, as in the
+    whole trajectory."""
+    _, _, starts = thrown
+    start = starts[1]
+    middle = scene_at(start, 7)
+    for t, subframe in ((5, 0.0), (9, 0.0), (8, 0.25), (6, -0.25), (0, 0.0)):
+        with pytest.raises(ValueError, match=r"trajectory at frames 6\.\.8 of 0\.\.23 only"):
+            scene_at(middle, t, subframe)
+    from vizsynth.errors import SceneError
+    from vizsynth.scene import scene_from_dict
+
+    record = scene_to_dict(middle)
+    record["sequence"]["objects"][0]["trajectory_start"] = 10
+    with pytest.raises(SceneError, match=r"objects.0.trajectory.*must cover its frame t = 7.*got frames 10\.\.12"):
+        scene_from_dict(record, ROOT)
+    first, last = scene_at(start, 0), scene_at(start, FRAMES - 1)
+    for spec, t, subframe in ((first, 0, -0.25), (first, -3, 0.0), (last, FRAMES - 1, 0.25), (last, FRAMES + 2, 0.0)):
+        for a, b in zip(scene_at(spec, t, subframe).objects, scene_at(start, t, subframe).objects):
+            np.testing.assert_array_equal(a.obj_to_world, b.obj_to_world)
+
+
+def test_frame_records_do_not_grow_with_the_sequence_length():
+    """Every frame record keeps the same few trajectory frames per object (t-1..t+1) whether its
+    sequence has 4 or 12 frames: a record's size does not depend on the sequence's length."""
+    lengths, sizes = {}, {}
+    for frames in (4, 12):
+        config = load_config({**THROWN, "sequence": {**THROWN["sequence"], "frames_per_sequence": frames}})
+        assets = load_config_assets(config, check_images=False)
+        start = _start(config, assets, 0)
+        assert all(len(m.trajectory) == frames for m in start.sequence.objects)
+        records = [scene_to_dict(scene_at(start, t)) for t in range(frames)]
+        lengths[frames] = [[len(m["trajectory"]) for m in r["sequence"]["objects"]] for r in records]
+        sizes[frames] = len(json.dumps(records[1]["sequence"]))
+    assert lengths[4] == [[2] * 4, [3] * 4, [3] * 4, [2] * 4]
+    assert lengths[12] == [[2] * 4] + [[3] * 4] * 10 + [[2] * 4]
+    # Same number of floats; the digits of the floats differ a little between the two simulations.
+    assert abs(sizes[12] - sizes[4]) < 0.1 * sizes[4]
 
 
 def _frame_json(index: int) -> str:
