@@ -32,12 +32,14 @@ def rotation_vector(rotation: np.ndarray) -> np.ndarray:
     return vector.ravel()
 
 
-def trajectory_pose(trajectory, time_frames: float) -> np.ndarray:
-    """(4, 4) pose of a recorded per-frame trajectory at ``time_frames`` (frames; the nearest end's
-    pose past either end).
+def trajectory_pose(trajectory, time_frames: float, com_m=(0.0, 0.0, 0.0)) -> np.ndarray:
+    """(4, 4) obj_to_world of a recorded per-frame trajectory at ``time_frames`` (frames; the nearest
+    end's pose past either end).
 
-    Between two frames (motion blur's sub-frame instants) the pose moves uniformly from one to the
-    next: position linearly, rotation about the one fixed axis that turns the first into the second.
+    Between two frames (motion blur's sub-frame instants) the object moves uniformly from one pose to
+    the next as the simulation moves a body: its centre of mass ``com_m`` ((3,) metres, object frame)
+    linearly, its rotation about the one fixed axis (through the centre of mass) that turns the first
+    into the second. An origin away from the centre of mass then moves on an arc, not the chord.
     """
     last = len(trajectory) - 1
     time_frames = min(max(time_frames, 0.0), float(last))
@@ -47,9 +49,11 @@ def trajectory_pose(trajectory, time_frames: float) -> np.ndarray:
     if fraction == 0.0:
         return pose
     after = np.array(trajectory[before + 1], dtype=np.float64)
+    com = np.asarray(com_m, dtype=np.float64)
+    com_before, com_after = pose[:3, :3] @ com + pose[:3, 3], after[:3, :3] @ com + after[:3, 3]
     turn = rotation_vector(after[:3, :3] @ pose[:3, :3].T)
     pose[:3, :3] = rotation_from_vector(turn * fraction) @ pose[:3, :3]
-    pose[:3, 3] += fraction * (after[:3, 3] - pose[:3, 3])
+    pose[:3, 3] = com_before + fraction * (com_after - com_before) - pose[:3, :3] @ com
     return pose
 
 
@@ -160,7 +164,7 @@ def scene_at(spec: SceneSpec, t: int, subframe: float = 0.0) -> SceneSpec:
             objects.append(obj)
             continue
         if motion.trajectory:
-            pose = trajectory_pose(motion.trajectory, (t - motion.trajectory_start) + subframe)
+            pose = trajectory_pose(motion.trajectory, (t - motion.trajectory_start) + subframe, motion.com_m)
             objects.append(replace(obj, obj_to_world=pose))
             continue
         pose = obj.obj_to_world.copy()

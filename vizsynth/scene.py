@@ -318,8 +318,10 @@ class ObjectMotionSpec:
     the trajectory decides the poses. A sequence's first frame holds the whole simulated trajectory;
     a frame t (and so its record) holds only frames t-1..t+1 of it (clipped at the sequence's ends),
     all that flow (t +- 1) and motion blur (within half a frame of t) need, so records do not grow
-    with the sequence's length (``vizsynth.motion.scene_at`` cuts the window). Recorded only when not
-    empty, with ``trajectory_start``.
+    with the sequence's length (``vizsynth.motion.scene_at`` cuts the window). ``com_m`` is the
+    object's centre of mass in its own frame (metres), what the simulation moves: between two
+    trajectory frames it moves on a straight line while the object turns about it. Recorded only
+    when the trajectory is not empty, with ``trajectory_start`` and ``com_m``.
     """
 
     __pydantic_config__ = _FORBID
@@ -329,12 +331,13 @@ class ObjectMotionSpec:
     angular_velocity_deg_per_s: Vec3
     trajectory: tuple[Pose, ...] = ()
     trajectory_start: Annotated[int, Field(ge=0)] = 0
+    com_m: Vec3 = (0.0, 0.0, 0.0)
 
     @model_serializer(mode="wrap")
     def _record(self, handler) -> dict:
         values = handler(self)
         if not values["trajectory"]:
-            values = {k: v for k, v in values.items() if k not in ("trajectory", "trajectory_start")}
+            values = {k: v for k, v in values.items() if k not in ("trajectory", "trajectory_start", "com_m")}
         return values
 
 

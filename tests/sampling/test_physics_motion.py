@@ -70,8 +70,14 @@ def test_thrown_objects_never_interpenetrate_at_any_frame(thrown):
     walls = [fcl.CollisionObject(fcl.Box(*extents), fcl.Transform(centre))
              for centre, extents in bin_boxes(bin_name(*c.size_m, c.wall_height_m, c.wall_thickness_m))]
     contacts = 0
+    offsets = 0
     for s, start in enumerate(starts):
         assert len(start.sequence.objects) == 4 and all(len(m.trajectory) == FRAMES for m in start.sequence.objects)
+        for motion in start.sequence.objects:
+            obj = next(o for o in start.objects if o.instance_id == motion.instance_id)
+            com = np.asarray(assets.catalog.hull(primitive=obj.primitive, mesh=None).center_mass) * obj.mesh_scale
+            np.testing.assert_allclose(motion.com_m, com, atol=1e-12, err_msg="the simulated centre of mass is recorded")
+            offsets += np.linalg.norm(com) > 1e-3
         for t in range(FRAMES):
             moving = [o for o in scene_at(start, t).objects if o.primitive != "floor" and not o.primitive.startswith("bin:")]
             meshes = [_world_mesh(o, assets.library) for o in moving]
@@ -87,6 +93,7 @@ def test_thrown_objects_never_interpenetrate_at_any_frame(thrown):
                     contacts += depth > 0 or _distance(shapes[i], shapes[j]) <= TOLERANCE_M
                     assert depth <= TOLERANCE_M, f"sequence {s} frame {t}: objects {i + 1}, {j + 1} overlap {depth * 1000:.2f} mm"
     assert contacts >= 20, f"only {contacts} object pairs in contact in all frames: too few to test"
+    assert offsets >= 1, "no object whose origin is away from its centre of mass (cones): too few to test"
 
 
 def test_free_flight_is_a_parabola_of_g():

@@ -434,7 +434,8 @@ def throw(objects: tuple[ObjectSpec, ...], motions: tuple, config: PhysicsConfig
     object, mass, friction, rolling friction, restitution.
 
     Returns:
-        the motions with ``trajectory`` filled: (frames,) obj_to_world, frame 0 the object's own pose.
+        the motions with ``trajectory`` filled: (frames,) obj_to_world, frame 0 the object's own pose,
+        and ``com_m``: the simulated body's centre of mass in the object frame.
     """
     by_id = {o.instance_id: o for o in objects}
     movers = [by_id[m.instance_id] for m in motions]
@@ -465,4 +466,5 @@ def throw(objects: tuple[ObjectSpec, ...], motions: tuple, config: PhysicsConfig
             to_origin = np.eye(4)
             to_origin[:3, 3] = -body.com
             trajectory.append(_com_to_world(p, client, uid) @ to_origin)
-    return tuple(replace(m, trajectory=tuple(t)) for m, t in zip(motions, trajectories))
+    return tuple(replace(m, trajectory=tuple(t), com_m=tuple(float(v) for v in body.com))
+                 for m, t, body in zip(motions, trajectories, bodies))
