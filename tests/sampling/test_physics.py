@@ -375,17 +375,29 @@ def _u_shape() -> trimesh.Trimesh:
     return trimesh.util.concatenate(parts)
 
 
+def _counting_vhacd(mp: pytest.MonkeyPatch) -> list:
+    """Replaces pybullet.vhacd by a wrapper that records each call's output file; returns that list."""
+    import pybullet
+
+    calls, vhacd = [], pybullet.vhacd
+
+    def counting(source, result, *args, **kwargs):
+        calls.append(result)
+        return vhacd(source, result, *args, **kwargs)
+
+    mp.setattr(pybullet, "vhacd", counting)
+    return calls
+
+
 @pytest.fixture(scope="module")
 def u_assets(tmp_path_factory):
-    """A U-shaped mesh asset (0.1 m) and a 3 cm cube, loaded for collision vhacd with a fresh cache folder."""
+    """A U-shaped mesh asset (0.1 m) and a 3 cm cube, loaded for collision vhacd with a fresh cache
+    folder, twice; and the number of V-HACD runs the two loads made."""
     folder = tmp_path_factory.mktemp("vhacd")
     _u_shape().export(folder / "u.obj")
-    saved = os.environ.get("VIZSYNTH_CACHE_DIR")
-    os.environ["VIZSYNTH_CACHE_DIR"] = str(folder / "cache")
-    from vizsynth.assets import decomposition
-
-    before = decomposition.runs["vhacd"]
-    try:
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("VIZSYNTH_CACHE_DIR", str(folder / "cache"))
+        calls = _counting_vhacd(mp)
         config = load_config({"objects": {
             "placement": "physics", "count": 2, "primitive_size_m": 0.03,
             "assets": [{"mesh": str(folder / "u.obj"), "category": "u", "unit_scale_m": 0.1}, {"primitive": "cube"}],
@@ -393,12 +405,7 @@ def u_assets(tmp_path_factory):
         }, "distractors": {"count": 0}})
         assets = load_config_assets(config, check_images=False)
         again = load_config_assets(config, check_images=False)
-    finally:
-        if saved is None:
-            os.environ.pop("VIZSYNTH_CACHE_DIR")
-        else:
-            os.environ["VIZSYNTH_CACHE_DIR"] = saved
-    return config, assets, again, decomposition.runs["vhacd"] - before, folder
+    return config, assets, again, len(calls), folder
 
 
 def test_vhacd_decomposition_is_cached_per_asset_and_reused(u_assets):
@@ -414,18 +421,18 @@ def test_vhacd_decomposition_is_cached_per_asset_and_reused(u_assets):
     assert parts >= 3, f"a U needs at least 3 convex parts (base, two walls), V-HACD made {parts}"
     from vizsynth.assets import decomposition
 
-    modified, runs = path.stat().st_mtime_ns, decomposition.runs["vhacd"]
-    os.environ["VIZSYNTH_CACHE_DIR"], saved = str(folder / "cache"), os.environ.get("VIZSYNTH_CACHE_DIR")
-    try:
-        mesh = assets.library.get(mesh=u)
+    modified = path.stat().st_mtime_ns
+    mesh = assets.library.get(mesh=u)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("VIZSYNTH_CACHE_DIR", str(folder / "cache"))
+        calls = _counting_vhacd(mp)
         assert decomposition.convex_parts_file(mesh, resolution=50000, concavity=config.objects.physics.vhacd_concavity,
                                                name="u") == str(path)
-    finally:
-        if saved is None:
-            os.environ.pop("VIZSYNTH_CACHE_DIR")
-        else:
-            os.environ["VIZSYNTH_CACHE_DIR"] = saved
-    assert decomposition.runs["vhacd"] == runs and path.stat().st_mtime_ns == modified, "read, not recomputed"
+        assert calls == [] and path.stat().st_mtime_ns == modified, "read, not recomputed"
+        # A setting the cache has no file for runs V-HACD: the counter sees runs.
+        decomposition.convex_parts_file(mesh, resolution=60000, concavity=config.objects.physics.vhacd_concavity,
+                                        name="u")
+        assert len(calls) == 1
     key = decomposition.decomposition_key
     assert key(mesh, 50000, 0.0025) != key(mesh, 60000, 0.0025) != key(mesh.copy().apply_scale(2), 60000, 0.0025)
 
