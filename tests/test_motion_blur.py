@@ -131,3 +131,30 @@ def test_thrown_objects_blur_along_their_recorded_trajectory_between_frames():
     assert np.array_equal(trajectory_pose(trajectory, 1.0), turn)
     assert np.array_equal(trajectory_pose(trajectory, 3.7), turn)  # past the end: the last pose
     assert np.array_equal(trajectory_pose(trajectory, -0.4), start)
+
+
+def test_thrown_objects_turn_about_their_centre_of_mass_between_frames():
+    # The origin sits 0.3 m from the centre of mass (along the object's x). Between two recorded
+    # frames the centre of mass moves 1 m along world x while the object turns a quarter turn about
+    # z through it, as Bullet moves a body. Half-way the centre of mass is on the straight line
+    # (0.5 m along), the object has turned 45 degrees, and the origin is on the arc of radius 0.3 m
+    # about the centre of mass, not on the chord between its two positions (0.21 m from it).
+    com_m = np.array([-0.3, 0.0, 0.0])
+    quarter = np.array([[0.0, -1.0, 0.0], [1.0, 0.0, 0.0], [0.0, 0.0, 1.0]])
+    start, end = np.eye(4), np.eye(4)
+    start[:3, 3] = [0.3, 0.0, 0.2]  # centre of mass at (0, 0, 0.2)
+    end[:3, :3] = quarter
+    end[:3, 3] = np.array([1.0, 0.0, 0.2]) - quarter @ com_m  # centre of mass at (1, 0, 0.2)
+    half = trajectory_pose((start, end), 0.5, com_m)
+    c = np.sqrt(0.5)
+    turned = np.array([[c, -c, 0.0], [c, c, 0.0], [0.0, 0.0, 1.0]])
+    assert np.allclose(half[:3, :3], turned, atol=1e-12)
+    com_half = half[:3, :3] @ com_m + half[:3, 3]
+    assert np.allclose(com_half, [0.5, 0.0, 0.2], atol=1e-12)
+    assert np.allclose(half[:3, 3], [0.5 + 0.3 * c, 0.3 * c, 0.2], atol=1e-12)
+    assert np.linalg.norm(half[:3, 3] - com_half) == pytest.approx(0.3, abs=1e-12)
+    chord = (start[:3, 3] + end[:3, 3]) / 2
+    assert np.linalg.norm(chord - com_half) == pytest.approx(0.3 * c, abs=1e-12)
+    for k in range(1, 8):  # every sub-frame instant keeps the centre of mass on its straight line
+        pose = trajectory_pose((start, end), k / 8, com_m)
+        assert np.allclose(pose[:3, :3] @ com_m + pose[:3, 3], [k / 8, 0.0, 0.2], atol=1e-12)

@@ -313,9 +313,15 @@ class ObjectMotionSpec:
     turns about its origin at ``angular_velocity_deg_per_s`` (axis * rate, world frame).
 
     Simulated motion (object_motion physics): ``trajectory`` holds the object's (4, 4) obj_to_world
-    at every frame t = 0..frames-1 of its sequence, and the velocities are those it was thrown with
-    (of its centre of mass) at t = 0, recorded for reference; the trajectory decides the poses.
-    Recorded only when not empty.
+    at the frames ``trajectory_start``, ``trajectory_start`` + 1, ... of its sequence, and the
+    velocities are those it was thrown with (of its centre of mass) at t = 0, recorded for reference;
+    the trajectory decides the poses. A sequence's first frame holds the whole simulated trajectory;
+    a frame t (and so its record) holds only frames t-1..t+1 of it (clipped at the sequence's ends),
+    all that flow (t +- 1) and motion blur (within half a frame of t) need, so records do not grow
+    with the sequence's length (``vizsynth.motion.scene_at`` cuts the window). ``com_m`` is the
+    object's centre of mass in its own frame (metres), what the simulation moves: between two
+    trajectory frames it moves on a straight line while the object turns about it. Recorded only
+    when the trajectory is not empty, with ``trajectory_start`` and ``com_m``.
     """
 
     __pydantic_config__ = _FORBID
@@ -324,10 +330,15 @@ class ObjectMotionSpec:
     velocity_m_per_s: Vec3
     angular_velocity_deg_per_s: Vec3
     trajectory: tuple[Pose, ...] = ()
+    trajectory_start: Annotated[int, Field(ge=0)] = 0
+    com_m: Vec3 = (0.0, 0.0, 0.0)
 
     @model_serializer(mode="wrap")
     def _record(self, handler) -> dict:
-        return {k: v for k, v in handler(self).items() if k != "trajectory" or len(v)}
+        values = handler(self)
+        if not values["trajectory"]:
+            values = {k: v for k, v in values.items() if k not in ("trajectory", "trajectory_start", "com_m")}
+        return values
 
 
 @dataclass(frozen=True)
@@ -371,6 +382,17 @@ class SequenceSpec:
     camera: CameraMotionSpec
     objects: tuple[ObjectMotionSpec, ...] = ()
     motion_blur: MotionBlurSpec | None = None
+
+    @model_validator(mode="after")
+    def _trajectory_windows(self) -> SequenceSpec:
+        for i, motion in enumerate(self.objects):
+            start, end = motion.trajectory_start, motion.trajectory_start + len(motion.trajectory) - 1
+            if motion.trajectory and not (start <= self.t <= end < self.frames):
+                raise ValueError(
+                    f"field 'objects.{i}.trajectory': a frame's trajectory must cover its frame t = {self.t} and lie "
+                    f"within frames 0..{self.frames - 1}, got frames {start}..{end} (trajectory_start {start})"
+                )
+        return self
 
     @model_serializer(mode="wrap")
     def _record(self, handler) -> dict:

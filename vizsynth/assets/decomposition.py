@@ -30,9 +30,6 @@ INSTALL_HINT = "objects.physics.collision 'vhacd' needs PyBullet: pip install 'v
 # Bumped when the way a cached file is made changes, so old files are not read for new ones.
 FORMAT = "vizsynth-vhacd-1"
 
-# V-HACD runs made by this process (tests check that a cached result is read, not recomputed).
-runs = {"vhacd": 0}
-
 
 def cache_folder() -> Path:
     """The folder of cached decompositions (not created here)."""
@@ -102,7 +99,6 @@ def convex_parts_file(mesh: trimesh.Trimesh, *, resolution: int, concavity: floa
             source.write_text(trimesh.exchange.obj.export_obj(mesh, include_normals=False, include_texture=False))
             _silenced(lambda: pybullet.vhacd(str(source), str(result), str(Path(work) / "log.txt"),
                                              resolution=int(resolution), concavity=float(concavity)))
-            runs["vhacd"] += 1
             if not result.is_file() or "\nv " not in "\n" + result.read_text():
                 raise AssetError(f"{name}: V-HACD made no convex part of the mesh (objects.physics.collision 'vhacd'); "
                                  "use collision 'hull' for it or repair the mesh")
