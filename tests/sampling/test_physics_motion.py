@@ -29,7 +29,12 @@ fcl = pytest.importorskip("fcl")
 pytest.importorskip("pybullet")
 
 from tests.sampling.test_physics import (  # noqa: E402
-    TOLERANCE_M, _convex, _distance, _penetration, _tree, _world_mesh,
+    TOLERANCE_M,
+    _convex,
+    _distance,
+    _penetration,
+    _tree,
+    _world_mesh,
 )
 
 ROOT = Path(__file__).resolve().parents[2]
