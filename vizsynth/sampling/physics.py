@@ -54,7 +54,7 @@ REST_MOVE_M = 0.001
 # random piles of solids pack at 0.3..0.6, so more than this overflows the walls.
 MAX_FILL = 0.35
 # A mesh container's drop area is its bounding box's footprint less this fraction of each side at
-# every edge: objects start over the inside, not over the rim (of walls up to this thick).
+# every edge: objects start over its inside, not over a rim, where its walls are thinner than this.
 MESH_DROP_MARGIN = 0.1
 # A triangle has no inside: an object whose corner passes more than halfway through a mesh
 # container's floor or wall in one step is pushed on through it. Falling 0.3 m (the default
@@ -173,7 +173,7 @@ def container_object(config: PhysicsConfig, instance_id: int, *, rng: np.random.
     if mesh is not None:
         return ObjectSpec(
             instance_id=instance_id, category=c.category or "container", primitive=None, mesh=c.mesh,
-            mesh_scale=float(c.unit_scale_m), obj_to_world=mesh.obj_to_world,
+            mesh_scale=float(c.unit_scale_m), obj_to_world=mesh.obj_to_world.copy(),
             material=None if mesh.own_appearance else MaterialSpec(color, 0.0, 0.8), distractor=c.category is None,
         )
     x, y = c.size_m
@@ -441,6 +441,7 @@ def settle(hulls: list[trimesh.Trimesh], scales: list[float], config: PhysicsCon
 
     A drop in which an object leaves the area, or that is not at rest (``settle_drop``) within
     ``max_steps``, is drawn again (from the same stream, so deterministically), at most ``max_tries`` times.
+    Into a mesh container, steps are at most MESH_MAX_STEP_S long (``max_steps`` of them).
 
     Args:
         hulls: each object's unscaled convex hull; scales: each object's metres per mesh unit.
