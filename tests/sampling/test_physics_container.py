@@ -205,3 +205,17 @@ def test_mesh_container_frames_are_identical_for_1_and_2_workers_and_replay_with
     capsys.readouterr()
     assert main(["replay", str(tmp_path / "w1"), "--frame", "1", "--out", str(tmp_path / "r")]) == 0
     assert "4/4 files byte-identical" in capsys.readouterr().out
+
+
+def test_a_labelled_coloured_mesh_container_keeps_its_colours_and_gets_its_category(tmp_path):
+    tray = _tray()
+    tray.visual.vertex_colors = np.tile([200, 30, 30, 255], (len(tray.vertices), 1)).astype(np.uint8)
+    tray.export(tmp_path / "tray.ply")
+    config = _config(str(tmp_path / "tray.ply"))
+    config["objects"]["physics"]["container"]["category"] = "tote"
+    config["objects"]["count"] = 2
+    config = load_config(config)
+    assets = load_config_assets(config, check_images=False)
+    assert assets.catalog.categories[-1] == "tote"
+    container = sample_scene(config, assets.catalog, seed=0, index=0, distractors=assets.distractors).objects[-1]
+    assert (container.category, container.distractor, container.material) == ("tote", False, None)
