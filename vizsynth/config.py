@@ -253,7 +253,8 @@ MAX_FRICTION = 2.0            # Coulomb friction coefficient (rubber on concrete
 
 
 class ContainerConfig(_Model):
-    """physics: a box-shaped bin with walls standing on the plane z = 0, centred on the origin."""
+    """physics: a box-shaped bin with walls standing on the plane z = 0, centred on the origin, or
+    (``mesh``) a mesh file standing on z = 0, centred in x, y on the origin."""
 
     enabled: bool = Field(True, description="drop into the bin (false: onto the bare plane z = 0)")
     size_m: tuple[Extent, Extent] = Field((0.4, 0.3), description="outer length (x) and width (y), (0, 10 km]")
@@ -261,6 +262,39 @@ class ContainerConfig(_Model):
     wall_thickness_m: float = Field(0.01, gt=0, le=MAX_SIZE_M, description="walls and base, (0, 100]")
     category: CategoryName | None = Field(None, description="label the bin as this category (default: unlabelled)")
     color: Color = Field(default_factory=lambda: (_u(0.2, 0.8), _u(0.2, 0.8), _u(0.2, 0.8)))
+    mesh: str | None = Field(
+        None, description="a mesh file (OBJ, PLY, GLB/GLTF, STL) as the container instead of the box bin: an exact "
+        "static triangle mesh, its lowest point on z = 0, its bounding box centred in x, y on the origin"
+    )
+    unit_scale_m: UnitScale = Field(1.0, description="mesh: metres per mesh unit, 0.001 for millimetres; (0, 1000]")
+
+    @model_serializer(mode="wrap")
+    def _omit_unused_mesh(self, handler: Any) -> Any:
+        # Configs with the box bin print and save exactly as before the mesh container existed.
+        data = handler(self)
+        if self.mesh is None and isinstance(data, dict):
+            data.pop("mesh", None)
+            data.pop("unit_scale_m", None)
+        return data
+
+    @model_validator(mode="after")
+    def _mesh_or_box(self) -> "ContainerConfig":
+        if self.mesh is None:
+            if self.unit_scale_m != 1.0:
+                raise ValueError(f"container.unit_scale_m ({self.unit_scale_m:g}) applies only to container.mesh, "
+                                 "which is not set")
+            return self
+        if not self.enabled:
+            raise ValueError(f"container.mesh ({self.mesh}) needs container.enabled true")
+        fields = type(self).model_fields
+        box = [name for name in ("size_m", "wall_height_m", "wall_thickness_m")
+               if getattr(self, name) != fields[name].default]
+        if box:
+            raise ValueError(
+                f"container.mesh ({self.mesh}) is the whole container: leave out the box bin's "
+                + ", ".join(f"{name} ({getattr(self, name)})" for name in box)
+            )
+        return self
 
     @model_validator(mode="after")
     def _has_inside(self) -> "ContainerConfig":
@@ -739,6 +773,19 @@ class DatasetConfig(_Model):
             )
         return self
 
+    @model_validator(mode="after")
+    def _thrown_objects_without_a_mesh_container(self) -> "DatasetConfig":
+        # Thrown objects collide with the scene's box bins only (sampling.physics.throw); a mesh container
+        # would be taken for a moving object there.
+        physics = self.objects.physics
+        if (self.sequence.object_motion == "physics" and self.objects.placement == "physics" and physics is not None
+                and physics.container.enabled and physics.container.mesh is not None):
+            raise ValueError(
+                f"objects.physics.container.mesh ({physics.container.mesh}) cannot be used with sequence.object_motion "
+                "'physics' yet: use the box bin (leave out container.mesh) or object_motion 'constant' or 'static'"
+            )
+        return self
+
     @model_serializer(mode="wrap")
     def _sequence_only_when_on(self, handler) -> dict:
         # Sequences are off by default; leaving the default block out keeps every existing
@@ -895,6 +942,10 @@ def _resolve_asset_paths(data: dict, base_dir: Path) -> dict:
                 for key in ("mesh", "folder"):
                     if isinstance(entry.get(key), str):
                         entry[key] = str((base_dir / entry[key]).resolve())
+    physics = data["objects"].get("physics") if isinstance(data.get("objects"), dict) else None
+    container = physics.get("container") if isinstance(physics, dict) else None
+    if isinstance(container, dict) and isinstance(container.get("mesh"), str):
+        container["mesh"] = str((base_dir / container["mesh"]).resolve())
     for section, key in (("background", "image_folder"), ("material", "texture_folder")):
         block = data.get(section)
         if isinstance(block, dict) and isinstance(block.get(key), str):

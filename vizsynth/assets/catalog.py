@@ -218,6 +218,11 @@ def load_config_assets(config, *, resting: bool | None = None, check_images: boo
     split, fractions = config.split.use, config.split.fractions
     catalog = build_catalog(config.objects.assets, library, resting, split, fractions, hulls, vhacd)
     container = config.objects.physics.container if config.objects.physics is not None else None
+    if config.objects.placement == "physics" and container.enabled and container.mesh is not None:
+        try:
+            library.get(mesh=container.mesh)
+        except AssetError as exc:
+            raise AssetError(f"objects.physics.container.mesh: {exc}") from None
     if container is not None and container.enabled and container.category not in (None, *catalog.categories):
         catalog = replace(catalog, categories=(*catalog.categories, container.category))  # a labelled bin
     # A job checks the distractor assets even when none is placed: a bad path fails before writing.

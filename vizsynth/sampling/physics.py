@@ -14,7 +14,8 @@ last bits of the floats.
 Collision shapes: the convex hull of each object's mesh (``collision: hull``: a concave object rests
 on its hull, a mug never holds anything) or the compound of its V-HACD convex parts (``collision:
 vhacd``, decomposed once per asset and cached on disk: vizsynth.assets.decomposition), boxes for
-the bin's base and walls (exact for the parametric bin), the plane z = 0 below everything.
+the bin's base and walls (exact for the parametric bin), or the exact triangles of a mesh container
+(``container.mesh``: a static body, so Bullet allows it to be concave), the plane z = 0 below everything.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import trimesh
 
+from vizsynth.assets.meshes import has_own_appearance, load_mesh_file
 from vizsynth.assets.primitives import bin_boxes, bin_name
 from vizsynth.config import PhysicsConfig
 from vizsynth.errors import PlacementError, VizsynthError
@@ -51,6 +53,14 @@ REST_MOVE_M = 0.001
 # A pile fills at most this fraction of the bin up to its walls (sum of convex hull volumes);
 # random piles of solids pack at 0.3..0.6, so more than this overflows the walls.
 MAX_FILL = 0.35
+# A mesh container's drop area is its bounding box's footprint less this fraction of each side at
+# every edge: objects start over its inside, not over a rim, where its walls are thinner than this.
+MESH_DROP_MARGIN = 0.1
+# A triangle has no inside: an object whose corner passes more than halfway through a mesh
+# container's floor or wall in one step is pushed on through it. Falling 0.3 m (the default
+# drop_height_m over a 0.1 m tray), at 1/240 s steps 8 of 30 drops lost an object through an 8 mm
+# floor, at 1/480 s none: drops into a mesh container step at most this long.
+MESH_MAX_STEP_S = 1 / 480
 # Thrown objects land at metres per second: at 1/240 s steps Bullet let them sink up to 1.9 mm into
 # the bin's floor at impact, close to the 2 mm the tests allow, at 1/480 s not at all
 # (benchmarks/throw_sinking.py: 6 sequences of 4 thrown primitives, every step), so a throw steps at
@@ -59,6 +69,8 @@ THROW_MAX_STEP_S = 1 / 480
 INSTALL_HINT = "placement 'physics' needs PyBullet: pip install 'vizsynth[physics]' (pybullet==3.2.7)"
 
 _client: dict = {}
+# Each process loads a mesh container's file once: {(path, unit_scale_m): ContainerMesh}.
+_container_meshes: dict = {}
 
 
 @dataclass(frozen=True)
@@ -104,15 +116,67 @@ class Drop:
     restitution: float
 
 
-def container_object(config: PhysicsConfig, instance_id: int, *, rng: np.random.Generator) -> ObjectSpec | None:
-    """The bin as an object (unlabelled unless ``container.category``), or None without one.
+@dataclass(frozen=True)
+class ContainerMesh:
+    """A mesh container (``container.mesh``) where it stands: lowest point on z = 0, its bounding box
+    centred in x, y on the origin.
 
-    Draws its colour from ``rng`` (always, so the stream advances the same way either way).
+    Attributes:
+        obj_to_world: (4, 4) float64 the mesh file's frame (scaled to metres) -> world: a translation.
+        vertices: (N, 3) float64 its vertices in the world, metres.
+        faces: (F, 3) int64 its triangles, indices into ``vertices``.
+        half_m: (2,) float64 half the bounding box's x, y extents (the footprint), metres.
+        height_m: its bounding box's height, metres.
+        own_appearance: whether the file has its own texture or colours (then no colour is given).
+    """
+
+    obj_to_world: np.ndarray
+    vertices: np.ndarray
+    faces: np.ndarray
+    half_m: np.ndarray
+    height_m: float
+    own_appearance: bool
+
+
+def container_mesh(config: PhysicsConfig) -> ContainerMesh | None:
+    """The mesh container of ``config`` where it stands (loaded once per process), or None: no mesh container.
+
+    Raises:
+        AssetError: the file is missing or unusable (load_config_assets checks it before a job starts).
+    """
+    c = config.container
+    if not c.enabled or c.mesh is None:
+        return None
+    key = (c.mesh, c.unit_scale_m)
+    if key not in _container_meshes:
+        mesh = load_mesh_file(c.mesh)
+        scaled = np.asarray(mesh.vertices, dtype=np.float64) * c.unit_scale_m
+        low, high = scaled.min(axis=0), scaled.max(axis=0)
+        pose = np.eye(4)
+        pose[:3, 3] = [-(low[0] + high[0]) / 2, -(low[1] + high[1]) / 2, -low[2]]
+        _container_meshes[key] = ContainerMesh(pose, scaled + pose[:3, 3], np.asarray(mesh.faces, dtype=np.int64),
+                                               (high[:2] - low[:2]) / 2, float(high[2] - low[2]),
+                                               has_own_appearance(mesh))
+    return _container_meshes[key]
+
+
+def container_object(config: PhysicsConfig, instance_id: int, *, rng: np.random.Generator) -> ObjectSpec | None:
+    """The bin (or mesh container) as an object (unlabelled unless ``container.category``), or None without one.
+
+    Draws its colour from ``rng`` (always, so the stream advances the same way either way); a mesh
+    with its own texture or colours keeps them.
     """
     c = config.container
     color = tuple(float(v.sample(rng=rng)) for v in c.color)
     if not c.enabled:
         return None
+    mesh = container_mesh(config)
+    if mesh is not None:
+        return ObjectSpec(
+            instance_id=instance_id, category=c.category or "container", primitive=None, mesh=c.mesh,
+            mesh_scale=float(c.unit_scale_m), obj_to_world=mesh.obj_to_world.copy(),
+            material=None if mesh.own_appearance else MaterialSpec(color, 0.0, 0.8), distractor=c.category is None,
+        )
     x, y = c.size_m
     pose = np.eye(4)
     pose[2, 3] = c.wall_height_m / 2  # the primitive is centred on its bounding box
@@ -125,10 +189,17 @@ def container_object(config: PhysicsConfig, instance_id: int, *, rng: np.random.
 
 
 def support_area(config: PhysicsConfig) -> tuple[np.ndarray, float, float | None]:
-    """(half extents (2,) of the area objects must stay in, height of its floor, wall top or None)."""
+    """(half extents (2,) of the area objects are dropped over, height of its floor, wall top or None).
+
+    A mesh container's area is its footprint less MESH_DROP_MARGIN of each side, its floor z = 0
+    (its lowest point: where its real floor is, is not known), its top the bounding box's.
+    """
     c = config.container
     if not c.enabled:
         return np.asarray(config.drop_extent_m, dtype=np.float64), 0.0, None
+    mesh = container_mesh(config)
+    if mesh is not None:
+        return mesh.half_m * (1 - 2 * MESH_DROP_MARGIN), 0.0, mesh.height_m
     inside = np.asarray(c.size_m, dtype=np.float64) / 2 - c.wall_thickness_m
     return inside, c.wall_thickness_m, c.wall_height_m
 
@@ -137,14 +208,16 @@ def draw_drops(bodies: list[Body], config: PhysicsConfig, *, rng: np.random.Gene
     """Draws each body's start pose and contact properties, in body order.
 
     Each object gets a uniform rotation, a centre uniform over the area (kept a radius inside the
-    walls), and a height ``drop_height_m`` above the floor, raised until its bounding sphere clears
-    every sphere drawn before it: the drop starts without interpenetration.
+    walls), and a height ``drop_height_m`` above the floor (a mesh container's: above its top, so no
+    object starts inside its walls or floor), raised until its bounding sphere clears every sphere
+    drawn before it: the drop starts without interpenetration.
 
     Raises:
         PlacementError: an object wider than the area, or objects too big for the bin (naming the
             frame and the limit).
     """
     half, floor_z, wall_z = support_area(config)
+    mesh = container_mesh(config)
     for k, body in enumerate(bodies):
         if np.any(half - body.radius_m <= 0):
             raise PlacementError(
@@ -154,11 +227,15 @@ def draw_drops(bodies: list[Body], config: PhysicsConfig, *, rng: np.random.Gene
             )
     if wall_z is not None:
         volume = float(sum(b.volume_m3 for b in bodies))
-        limit = MAX_FILL * 4 * half[0] * half[1] * (wall_z - floor_z)
+        # A mesh container's inside is not known: its bounding box stands for it.
+        inside = 4 * mesh.half_m[0] * mesh.half_m[1] * mesh.height_m if mesh is not None \
+            else 4 * half[0] * half[1] * (wall_z - floor_z)
+        limit = MAX_FILL * inside
+        what = "the mesh container's bounding box" if mesh is not None else "the bin's inside"
         if volume > limit:
             raise PlacementError(
                 f"frame {index}: the container is too small for the objects: their {len(bodies)} convex hulls hold "
-                f"{volume:.4g} m^3, above the limit of {limit:.4g} m^3 ({MAX_FILL:g} of the bin's inside); use fewer "
+                f"{volume:.4g} m^3, above the limit of {limit:.4g} m^3 ({MAX_FILL:g} of {what}); use fewer "
                 "or smaller objects or a larger objects.physics.container"
             )
     drops: list[Drop] = []
@@ -168,7 +245,7 @@ def draw_drops(bodies: list[Body], config: PhysicsConfig, *, rng: np.random.Gene
         rotation = quaternion_to_matrix(q / np.linalg.norm(q))
         room = half - body.radius_m
         xy = rng.uniform(-room, room)
-        z = floor_z + body.radius_m + float(config.drop_height_m.sample(rng=rng))
+        z = (wall_z if mesh is not None else floor_z) + body.radius_m + float(config.drop_height_m.sample(rng=rng))
         for centre, radius in centres:
             reach = body.radius_m + radius
             d = float(np.linalg.norm(xy - centre[:2]))
@@ -202,8 +279,8 @@ def _quaternion_xyzw(rotation: np.ndarray) -> list[float]:
 
 def _build_world(p, client: int, config: PhysicsConfig, *, time_step_s: float | None = None,
                  bins: list[ObjectSpec] | None = None) -> None:
-    """A fresh world: gravity, the plane z = 0 and the bin of ``config.container`` (or, given
-    ``bins``, those bin objects where their poses put them)."""
+    """A fresh world: gravity, the plane z = 0 and the bin or mesh container of ``config.container``
+    (or, given ``bins``, those bin objects where their poses put them)."""
     p.resetSimulation(physicsClientId=client)
     p.setPhysicsEngineParameter(fixedTimeStep=time_step_s or config.time_step_s, numSolverIterations=SOLVER_ITERATIONS,
                                 deterministicOverlappingPairs=1, physicsClientId=client)
@@ -211,7 +288,16 @@ def _build_world(p, client: int, config: PhysicsConfig, *, time_step_s: float | 
     plane = p.createCollisionShape(p.GEOM_PLANE, physicsClientId=client)
     statics = [p.createMultiBody(0, plane, physicsClientId=client)]
     c = config.container
-    if bins is None:
+    mesh = container_mesh(config) if bins is None else None
+    if mesh is not None:
+        # Given vertices and indices, Bullet makes a triangle mesh shape (not their convex hull); as a
+        # static body (mass 0) it may be concave.
+        shape = p.createCollisionShape(p.GEOM_MESH, vertices=mesh.vertices.tolist(),
+                                       indices=mesh.faces.ravel().tolist(), physicsClientId=client)
+        statics.append(p.createMultiBody(0, shape, physicsClientId=client))
+        p.changeDynamics(statics[-1], -1, collisionMargin=0.0, physicsClientId=client)
+        bins = []
+    elif bins is None:
         origin = np.eye(4)
         origin[2, 3] = c.wall_height_m / 2
         bins = [(bin_name(*c.size_m, c.wall_height_m, c.wall_thickness_m), origin)] if c.enabled else []
@@ -332,10 +418,14 @@ def settle_drop(bodies: list[Body], drops: list[Drop], config: PhysicsConfig) ->
 def _escaped(bodies: list[Body], poses: list[np.ndarray], config: PhysicsConfig) -> list[int]:
     """Indices of the bodies not wholly inside the bin (leaning over a wall, fallen out) or below the floor.
 
-    Every hull vertex must lie within the bin's walls (1 mm of slack for contact tolerance). Without
-    a bin the plane z = 0 is unbounded: objects may slide or roll beyond the drop area.
+    Every hull vertex must lie within the bin's walls (1 mm of slack for contact tolerance); in a
+    mesh container, within its bounding box's footprint in x, y and above z = 0. Without a bin the
+    plane z = 0 is unbounded: objects may slide or roll beyond the drop area.
     """
     half, floor_z, wall_z = support_area(config)
+    mesh = container_mesh(config)
+    if mesh is not None:
+        half = mesh.half_m
     out = []
     for k, (body, pose) in enumerate(zip(bodies, poses)):
         points = body.hull @ pose[:3, :3].T + pose[:3, 3]
@@ -352,6 +442,7 @@ def settle(hulls: list[trimesh.Trimesh], scales: list[float], config: PhysicsCon
 
     A drop in which an object leaves the area, or that is not at rest (``settle_drop``) within
     ``max_steps``, is drawn again (from the same stream, so deterministically), at most ``max_tries`` times.
+    Into a mesh container, steps are at most MESH_MAX_STEP_S long (``max_steps`` of them).
 
     Args:
         hulls: each object's unscaled convex hull; scales: each object's metres per mesh unit.
@@ -367,6 +458,8 @@ def settle(hulls: list[trimesh.Trimesh], scales: list[float], config: PhysicsCon
         VizsynthError: PyBullet is not installed (with the install hint).
     """
     parts_files = parts_files or [None] * len(hulls)
+    if container_mesh(config) is not None and config.time_step_s > MESH_MAX_STEP_S:
+        config = config.model_copy(update={"time_step_s": MESH_MAX_STEP_S})
     bodies = [body_of(hull, scale, parts) for hull, scale, parts in zip(hulls, scales, parts_files)]
     problems = []
     for _ in range(config.max_tries):
