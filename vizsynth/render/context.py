@@ -104,6 +104,78 @@ class _Renderer(pyrender.Renderer):
         GL.glReadPixels(0, 0, shape[1], shape[0], gl_format, gl_type, array=array.ctypes.data)
         return array
 
+    def _forward_pass(self, scene, flags, seg_node_map=None):
+        """pyrender 0.1.45's forward pass with its per-primitive work done once per program.
+
+        pyrender sets the camera uniforms and every light's uniforms again for each primitive, and
+        sorts the hidden pooled nodes with the visible ones. Uniform values are program state, so
+        here each program gets the camera and the lights once per pass, is bound only when it
+        changes, and hidden nodes are skipped before sorting (a stable sort of the visible nodes
+        gives the order they had among all). Same uniforms, same draws in the same order: the same
+        pixels. Shadow maps bind textures per primitive, and more lights than a program holds are
+        chosen per node: those passes keep pyrender's own loop.
+        """
+        if flags & (RenderFlags.SHADOWS_DIRECTIONAL | RenderFlags.SHADOWS_SPOT | RenderFlags.SHADOWS_POINT) or \
+                self._lights_chosen_per_node(scene, flags):
+            return super()._forward_pass(scene, flags, seg_node_map)
+        self._configure_forward_pass_viewport(flags)
+        seg = bool(flags & RenderFlags.SEG)
+        GL.glClearColor(*((0.0, 0.0, 0.0, 1.0) if seg else scene.bg_color))
+        GL.glClear(GL.GL_COLOR_BUFFER_BIT | GL.GL_DEPTH_BUFFER_BIT)
+        (GL.glDisable if seg else GL.glEnable)(GL.GL_MULTISAMPLE)
+        view, projection = self._get_camera_matrices(scene)
+        camera_position = scene.get_pose(scene.main_camera_node)[:3, 3]
+        seg_node_map = seg_node_map or {}
+        lit = not (flags & RenderFlags.DEPTH_ONLY or flags & RenderFlags.FLAT or seg)
+        ready, current = set(), None  # programs given this pass's camera and lights; the bound one
+        for node in self._sorted_visible_mesh_nodes(scene):
+            if seg:
+                if node not in seg_node_map:
+                    continue
+                color = seg_node_map[node]
+                color = np.asanyarray(color if isinstance(color, (list, tuple, np.ndarray)) else np.repeat(color, 3))
+                color = color / 255.0
+            for primitive in node.mesh.primitives:
+                program = self._get_primitive_program(primitive, flags, ProgramFlags.USE_MATERIAL)
+                if program is not current:
+                    program._bind()
+                    current = program
+                if id(program) not in ready:
+                    program.set_uniform("V", view)
+                    program.set_uniform("P", projection)
+                    program.set_uniform("cam_pos", camera_position)
+                    if lit:
+                        self._bind_lighting(scene, program, node, flags)
+                    ready.add(id(program))
+                if seg:
+                    program.set_uniform("color", color)
+                self._bind_and_draw_primitive(primitive=primitive, pose=scene.get_pose(node), program=program,
+                                              flags=flags)
+                self._reset_active_textures()
+        if current is not None:
+            current._unbind()
+        GL.glFlush()
+        return self._read_main_framebuffer(scene, flags) if flags & RenderFlags.OFFSCREEN else None
+
+    def _lights_chosen_per_node(self, scene, flags) -> bool:
+        """Whether the scene has more lights of a kind than a program holds: pyrender then binds
+        the ones nearest each node."""
+        most = self._compute_max_n_lights(flags)
+        counts = (len(scene.directional_light_nodes), len(scene.spot_light_nodes), len(scene.point_light_nodes))
+        return any(n > m for n, m in zip(counts, most))
+
+    def _sorted_visible_mesh_nodes(self, scene) -> list:
+        """pyrender's draw order (solid, then transparent; each farthest first) of the visible nodes."""
+        camera_position = scene.get_pose(scene.main_camera_node)[:3, 3]
+        visible = [node for node in scene.mesh_nodes if node.mesh.is_visible]
+
+        def farthest_first(node) -> float:
+            return -np.linalg.norm(scene.get_pose(node)[:3, 3] - camera_position)
+
+        solid = sorted((n for n in visible if not n.mesh.is_transparent), key=farthest_first)
+        transparent = sorted((n for n in visible if n.mesh.is_transparent), key=farthest_first)
+        return solid + transparent
+
     def _bind_and_draw_primitive(self, primitive, pose, program, flags):
         if not flags & RenderFlags.SEG:
             return super()._bind_and_draw_primitive(primitive, pose, program, flags)
