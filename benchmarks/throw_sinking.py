@@ -13,6 +13,8 @@ base at any frame, in mm (frames only: a sub-step's deeper instant between frame
 from __future__ import annotations
 
 import argparse
+import sys
+from pathlib import Path
 
 import numpy as np
 
@@ -23,16 +25,9 @@ from vizsynth.motion import scene_at
 from vizsynth.sampling.motion_sampler import start_sequence
 from vizsynth.sampling.scene_sampler import sample_scene
 
-THROWN = {
-    "objects": {"placement": "physics", "count": 4, "primitive_size_m": {"uniform": [0.04, 0.06]},
-                "assets": [{"primitive": p} for p in ("cube", "sphere", "cylinder", "cone", "capsule")],
-                "physics": {"container": {"size_m": [0.2, 0.16], "wall_height_m": 0.2, "wall_thickness_m": 0.01}}},
-    "distractors": {"count": 0},
-    "image": {"width": 32, "height": 24},
-    "sequence": {"frames_per_sequence": 24, "fps": 24, "object_motion": "physics",
-                 "object_velocity_m_per_s": [{"uniform": [-0.5, 0.5]}, {"uniform": [-0.5, 0.5]}, {"uniform": [0.5, 1.5]}],
-                 "object_angular_speed_deg_per_s": {"uniform": [0, 360]}},
-}
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the tests package, for its THROWN config
+from tests.sampling.test_physics_motion import THROWN  # noqa: E402
+
 SEED = 5
 
 
