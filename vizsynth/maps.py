@@ -27,8 +27,12 @@ DEPTH_MAX_UNITS = 65535
 
 def encode_depth(depth_m: np.ndarray, depth_scale_m: float) -> np.ndarray:
     """(H, W) uint16 depth in units of ``depth_scale_m``; 0 = no surface or beyond the uint16 range."""
-    units = np.rint(depth_m / depth_scale_m)
-    units[(units > DEPTH_MAX_UNITS) | (depth_m <= 0)] = 0
+    units = np.divide(depth_m, depth_scale_m)
+    np.rint(units, out=units)
+    units[units > DEPTH_MAX_UNITS] = 0  # few pixels: cheaper than a full-frame masked write
+    # depth <= 0 gives units <= 0 (and a tiny positive depth rounds to 0): clamping them to 0 is
+    # the same as zeroing where depth <= 0, in one pass.
+    np.maximum(units, 0, out=units)
     return units.astype(np.uint16)
 
 

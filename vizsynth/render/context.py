@@ -1,9 +1,10 @@
 """The GL context: pyrender's EGL platform and a renderer whose read-back fits vizsynth.
 
-pyrender's own ``OffscreenRenderer`` reads colour and depth back after every pass and converts
-depth with boolean-mask copies. vizsynth needs colour from the colour pass and labels (ids, depth)
-from the label pass, so ``_Renderer`` overrides pyrender 0.1.45's read-back step (the version is
-pinned in pyproject.toml) to read only what each pass is for.
+pyrender's own ``OffscreenRenderer`` reads colour and window depth back after every pass and
+converts depth on the CPU. vizsynth draws colour with pyrender's forward pass (its read-back step
+overridden: pyrender 0.1.45, pinned in pyproject.toml) and labels with a pass of its own whose
+framebuffer holds the ids as integers and the z-depth in metres as floats: read back as they are,
+there is nothing left to convert on the CPU.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pyrender
 from OpenGL import GL
@@ -22,7 +24,7 @@ from pyrender.shader_program import ShaderProgramCache
 
 @dataclass(frozen=True)
 class _Target:
-    """An offscreen framebuffer with its renderbuffers (colour, then depth if any)."""
+    """An offscreen framebuffer with its renderbuffers (colour attachments in order, then depth if any)."""
 
     framebuffer: int
     buffers: tuple
@@ -35,29 +37,26 @@ def _delete_target(target: _Target) -> None:
 
 
 class _Renderer(pyrender.Renderer):
-    """pyrender's renderer with a single-sample framebuffer for labels and a lean read-back.
+    """pyrender's renderer with a lean colour read-back, and vizsynth's own passes.
 
-    Colour pass: draws into pyrender's 4x multisampled framebuffer (or, with ``antialias`` off,
-    the single-sample one), reads RGBA.
-    Label pass (SEG): draws into a single-sample framebuffer, so each pixel is decided at its
-    centre and costs one sample, and reads the id colour's R and G bytes and the depth buffer.
+    Colour pass: pyrender's forward pass into its 4x multisampled framebuffer (or, with
+    ``antialias`` off, a single-sample one); reads RGBA.
+    Label pass (``draw_labels``): single-sample, so each pixel is decided at its centre and costs
+    one sample; ids into a 16-bit integer attachment, z-depth into a float one.
     """
 
     def __init__(self, width: int, height: int, antialias: bool) -> None:
         super().__init__(width, height)
         self.antialias = antialias
-        self._targets: dict[str, _Target] = {}  # "single" (labels), "atlas" (silhouettes), "normals", "flow"
+        self._targets: dict[str, _Target] = {}  # "single" (colour), "labels", "atlas", "normals", "flow"
         self._own_programs = ShaderProgramCache(shader_dir=str(Path(__file__).parent / "shaders"))
         self._buffers: dict[str, np.ndarray] = {}  # read-back and work arrays, reused frame after frame
 
-    def _single_sample(self, flags) -> bool:
-        return bool(flags & RenderFlags.SEG) or not self.antialias
-
     def _configure_forward_pass_viewport(self, flags):
-        if not self._single_sample(flags):
+        if self.antialias:
             return super()._configure_forward_pass_viewport(flags)
         dims = (self.viewport_width, self.viewport_height)
-        GL.glBindFramebuffer(GL.GL_DRAW_FRAMEBUFFER, self._target("single", dims, GL.GL_RGBA8, depth=True))
+        GL.glBindFramebuffer(GL.GL_DRAW_FRAMEBUFFER, self._target("single", dims, (GL.GL_RGBA8,), depth=True))
         GL.glViewport(0, 0, *dims)
         GL.glEnable(GL.GL_DEPTH_TEST)
         GL.glDepthMask(GL.GL_TRUE)
@@ -65,30 +64,18 @@ class _Renderer(pyrender.Renderer):
         GL.glDepthRange(0.0, 1.0)
 
     def _read_main_framebuffer(self, scene, flags):
+        """The colour pass's RGBA, top row first: a view of a buffer the next colour pass reuses.
+        The alpha is the pass's coverage (for compositing backgrounds)."""
         width, height = self.viewport_width, self.viewport_height
-        GL.glPixelStorei(GL.GL_PACK_ALIGNMENT, 1)
-        if self._single_sample(flags):
-            GL.glBindFramebuffer(GL.GL_READ_FRAMEBUFFER, self._targets["single"].framebuffer)
-        else:  # resolve the multisampled colour into pyrender's single-sample buffer
+        if self.antialias:  # resolve the multisampled colour into pyrender's single-sample buffer
             GL.glBindFramebuffer(GL.GL_READ_FRAMEBUFFER, self._main_fb_ms)
             GL.glBindFramebuffer(GL.GL_DRAW_FRAMEBUFFER, self._main_fb)
             GL.glBlitFramebuffer(0, 0, width, height, 0, 0, width, height, GL.GL_COLOR_BUFFER_BIT, GL.GL_LINEAR)
             GL.glBindFramebuffer(GL.GL_READ_FRAMEBUFFER, self._main_fb)
-        if not flags & RenderFlags.SEG:
-            # RGBA: the alpha is the colour pass's coverage (for compositing backgrounds).
-            rgba = self._read_into("rgba", (height, width, 4), np.uint8, GL.GL_RGBA, GL.GL_UNSIGNED_BYTE)
-            return rgba[::-1], None
-        # R and G carry the id's low and high byte: read as GL_RG, they are the id as little-endian uint16.
-        id_bytes = self._read_into("ids", (height, width, 2), np.uint8, GL.GL_RG, GL.GL_UNSIGNED_BYTE)
-        ids = np.empty((height, width), np.uint16)  # handed out: a new array every frame
-        np.copyto(ids, id_bytes.view("<u2")[::-1, :, 0])
-        window_z = self._read_into("window_z", (height, width), np.float32, GL.GL_DEPTH_COMPONENT, GL.GL_FLOAT)
-        camera = scene.main_camera_node.camera
-        depth = np.empty((height, width), np.float32)
-        linear_depth(window_z[::-1], camera.znear, camera.zfar, out=depth,
-                     scratch=self._scratch("depth64", (height, width), np.float64),
-                     far=self._scratch("far", (height, width), np.bool_))
-        return ids, depth
+        else:
+            GL.glBindFramebuffer(GL.GL_READ_FRAMEBUFFER, self._targets["single"].framebuffer)
+        rgba = self._read_into("rgba", (height, width, 4), np.uint8, GL.GL_RGBA, GL.GL_UNSIGNED_BYTE)
+        return _flip_rows(rgba, self._scratch("rgba top", (height, width, 4), np.uint8)), None
 
     def _scratch(self, name: str, shape: tuple, dtype) -> np.ndarray:
         """A work array kept between frames: fresh frame-sized arrays cost page faults every frame."""
@@ -98,9 +85,10 @@ class _Renderer(pyrender.Renderer):
         return array
 
     def _read_into(self, name: str, shape: tuple, dtype, gl_format: int, gl_type: int) -> np.ndarray:
-        """Reads the bound read framebuffer into the reused array ``name`` (rows bottom-up, as GL
-        stores them); valid until the next read of ``name``."""
+        """Reads the bound read framebuffer's read buffer into the reused array ``name`` (rows
+        bottom-up, as GL stores them); valid until the next read of ``name``."""
         array = self._scratch(name, shape, dtype)
+        GL.glPixelStorei(GL.GL_PACK_ALIGNMENT, 1)
         GL.glReadPixels(0, 0, shape[1], shape[0], gl_format, gl_type, array=array.ctypes.data)
         return array
 
@@ -119,22 +107,14 @@ class _Renderer(pyrender.Renderer):
                 self._lights_chosen_per_node(scene, flags):
             return super()._forward_pass(scene, flags, seg_node_map)
         self._configure_forward_pass_viewport(flags)
-        seg = bool(flags & RenderFlags.SEG)
-        GL.glClearColor(*((0.0, 0.0, 0.0, 1.0) if seg else scene.bg_color))
+        GL.glClearColor(*scene.bg_color)
         GL.glClear(GL.GL_COLOR_BUFFER_BIT | GL.GL_DEPTH_BUFFER_BIT)
-        (GL.glDisable if seg else GL.glEnable)(GL.GL_MULTISAMPLE)
+        GL.glEnable(GL.GL_MULTISAMPLE)
         view, projection = self._get_camera_matrices(scene)
         camera_position = scene.get_pose(scene.main_camera_node)[:3, 3]
-        seg_node_map = seg_node_map or {}
-        lit = not (flags & RenderFlags.DEPTH_ONLY or flags & RenderFlags.FLAT or seg)
+        lit = not (flags & RenderFlags.DEPTH_ONLY or flags & RenderFlags.FLAT)
         ready, current = set(), None  # programs given this pass's camera and lights; the bound one
         for node in self._sorted_visible_mesh_nodes(scene):
-            if seg:
-                if node not in seg_node_map:
-                    continue
-                color = seg_node_map[node]
-                color = np.asanyarray(color if isinstance(color, (list, tuple, np.ndarray)) else np.repeat(color, 3))
-                color = color / 255.0
             for primitive in node.mesh.primitives:
                 program = self._get_primitive_program(primitive, flags, ProgramFlags.USE_MATERIAL)
                 if program is not current:
@@ -147,8 +127,6 @@ class _Renderer(pyrender.Renderer):
                     if lit:
                         self._bind_lighting(scene, program, node, flags)
                     ready.add(id(program))
-                if seg:
-                    program.set_uniform("color", color)
                 self._bind_and_draw_primitive(primitive=primitive, pose=scene.get_pose(node), program=program,
                                               flags=flags)
                 self._reset_active_textures()
@@ -195,6 +173,44 @@ class _Renderer(pyrender.Renderer):
             GL.glDrawArraysInstanced(primitive.mode, 0, len(primitive.positions), instances)
         primitive._unbind()
 
+    def draw_labels(self, scene, ids: dict) -> tuple[np.ndarray, np.ndarray]:
+        """The label pass: each node of ``ids`` ({node: instance id}) drawn with its id, in
+        pyrender's draw order (so depth-test ties resolve as in the colour pass).
+
+        Returns:
+            (H, W) uint16 instance ids (0: no object) and (H, W) float32 z-depth in metres of the
+            surface seen at each pixel centre (0: no surface), both new arrays, top row first.
+        """
+        width, height = self.viewport_width, self.viewport_height
+        target = self._target("labels", (width, height), (GL.GL_R16UI, GL.GL_R32F), depth=True)
+        GL.glBindFramebuffer(GL.GL_DRAW_FRAMEBUFFER, target)
+        GL.glViewport(0, 0, width, height)
+        GL.glDisable(GL.GL_MULTISAMPLE)
+        GL.glEnable(GL.GL_DEPTH_TEST)
+        GL.glDepthMask(GL.GL_TRUE)
+        GL.glDepthFunc(GL.GL_LESS)
+        GL.glDepthRange(0.0, 1.0)
+        GL.glClearBufferuiv(GL.GL_COLOR, 0, np.zeros(4, np.uint32))
+        GL.glClearBufferfv(GL.GL_COLOR, 1, np.zeros(4, np.float32))
+        GL.glClearBufferfv(GL.GL_DEPTH, 0, np.ones(1, np.float32))
+        view, projection = self._get_camera_matrices(scene)
+        for node in self._sorted_visible_mesh_nodes(scene):
+            if node not in ids:
+                continue
+            for primitive in node.mesh.primitives:
+                program = self._own_program("labels", primitive)
+                program.set_uniform("V", view)
+                program.set_uniform("P", projection)
+                program.set_uniform("instance_id", ids[node], unsigned=True)
+                self._bind_and_draw_primitive(primitive, scene.get_pose(node), program, RenderFlags.SEG)
+                program._unbind()
+        GL.glBindFramebuffer(GL.GL_READ_FRAMEBUFFER, target)
+        GL.glReadBuffer(GL.GL_COLOR_ATTACHMENT0)
+        ids_up = self._read_into("ids", (height, width), np.uint16, GL.GL_RED_INTEGER, GL.GL_UNSIGNED_SHORT)
+        GL.glReadBuffer(GL.GL_COLOR_ATTACHMENT1)
+        depth_up = self._read_into("depth", (height, width), np.float32, GL.GL_RED, GL.GL_FLOAT)
+        return _flip_rows(ids_up), _flip_rows(depth_up)
+
     def draw_silhouettes(self, scene, jobs: list, atlas_size: tuple[int, int]) -> np.ndarray:
         """Draws each job's node alone into its own tile of an atlas, in one pass and one read-back.
 
@@ -208,7 +224,7 @@ class _Renderer(pyrender.Renderer):
             A view of an array the next call reuses: copy what you keep.
         """
         width, height = atlas_size
-        atlas = self._target("atlas", (max(width, 256), max(height, 256)), GL.GL_R8, depth=False, grow_only=True)
+        atlas = self._target("atlas", (max(width, 256), max(height, 256)), (GL.GL_R8,), depth=False, grow_only=True)
         GL.glBindFramebuffer(GL.GL_DRAW_FRAMEBUFFER, atlas)
         GL.glDisable(GL.GL_MULTISAMPLE)
         GL.glDisable(GL.GL_DEPTH_TEST)
@@ -284,7 +300,7 @@ class _Renderer(pyrender.Renderer):
             The framebuffer, and the camera's (4, 4) view and projection matrices.
         """
         width, height = self.viewport_width, self.viewport_height
-        target = self._target(name, (width, height), GL.GL_RGBA32F, depth=True)
+        target = self._target(name, (width, height), (GL.GL_RGBA32F,), depth=True)
         GL.glBindFramebuffer(GL.GL_DRAW_FRAMEBUFFER, target)
         GL.glViewport(0, 0, width, height)
         GL.glDisable(GL.GL_MULTISAMPLE)
@@ -312,28 +328,32 @@ class _Renderer(pyrender.Renderer):
         """(H, W, channels) float32 of ``target``'s colour buffer, top row first."""
         width, height = self.viewport_width, self.viewport_height
         GL.glBindFramebuffer(GL.GL_READ_FRAMEBUFFER, target)
-        data = GL.glReadPixels(0, 0, width, height, gl_format, GL.GL_FLOAT)
-        return np.frombuffer(data, dtype=np.float32).reshape(height, width, channels)[::-1].copy()
+        GL.glReadBuffer(GL.GL_COLOR_ATTACHMENT0)
+        return _flip_rows(self._read_into(f"float{channels}", (height, width, channels), np.float32, gl_format,
+                                          GL.GL_FLOAT))
 
-    def _target(self, name: str, dims: tuple[int, int], color_format: int, depth: bool,
+    def _target(self, name: str, dims: tuple[int, int], color_formats: tuple[int, ...], depth: bool,
                 grow_only: bool = False) -> int:
-        """The framebuffer ``name`` (a colour renderbuffer, and a depth one if asked), made again
-        when ``dims`` changes, or only when it grows past them with ``grow_only``."""
+        """The framebuffer ``name`` (a colour renderbuffer per format, drawn to by fragment outputs
+        0, 1, ... in that order, and a depth one if asked), made again when ``dims`` changes, or
+        only when it grows past them with ``grow_only``."""
         current = self._targets.get(name)
         if current is not None:
             fits = all(a >= b for a, b in zip(current.dims, dims)) if grow_only else current.dims == dims
             if fits:
                 return current.framebuffer
             _delete_target(current)
-        buffers = [GL.glGenRenderbuffers(1) for _ in range(2 if depth else 1)]
+        colours = [GL.GL_COLOR_ATTACHMENT0 + i for i in range(len(color_formats))]
+        formats = list(color_formats) + ([GL.GL_DEPTH_COMPONENT24] if depth else [])
+        attachments = colours + ([GL.GL_DEPTH_ATTACHMENT] if depth else [])
+        buffers = [GL.glGenRenderbuffers(1) for _ in formats]
         framebuffer = GL.glGenFramebuffers(1)
         GL.glBindFramebuffer(GL.GL_DRAW_FRAMEBUFFER, framebuffer)
-        formats = (color_format, GL.GL_DEPTH_COMPONENT24)
-        attachments = (GL.GL_COLOR_ATTACHMENT0, GL.GL_DEPTH_ATTACHMENT)
         for buffer, storage, attachment in zip(buffers, formats, attachments):
             GL.glBindRenderbuffer(GL.GL_RENDERBUFFER, buffer)
             GL.glRenderbufferStorage(GL.GL_RENDERBUFFER, storage, *dims)
             GL.glFramebufferRenderbuffer(GL.GL_DRAW_FRAMEBUFFER, attachment, GL.GL_RENDERBUFFER, buffer)
+        GL.glDrawBuffers(len(colours), colours)
         self._targets[name] = _Target(framebuffer, tuple(buffers), dims)
         return framebuffer
 
@@ -353,33 +373,10 @@ def _instance_matrix_location(primitive) -> int:
     return 1 + sum(bool(primitive.buf_flags & f) for f in flags)
 
 
-def linear_depth(window_z: np.ndarray, znear: float, zfar: float, out: np.ndarray | None = None,
-                 scratch: np.ndarray | None = None, far: np.ndarray | None = None) -> np.ndarray:
-    """(H, W) float32 z-depth in metres from OpenGL window depth in [0, 1]; 1 (cleared) -> 0.
-
-    z = 2 n f / (f + n - (2 w - 1)(f - n)), computed in float64: near 1 a float32 would lose
-    tens of micrometres.
-
-    Args:
-        window_z: (H, W) float32 window depth (any strides, e.g. a flipped view).
-        out: (H, W) float32 to write into (default: a new array).
-        scratch, far: (H, W) float64 and bool work arrays to reuse (default: new ones); the same
-            operations run in the same order either way, so the result is bit for bit the same.
-    """
-    shape = window_z.shape
-    out = np.empty(shape, np.float32) if out is None else out
-    ndc = np.empty(shape, np.float64) if scratch is None else scratch
-    far = np.empty(shape, np.bool_) if far is None else far
-    np.copyto(ndc, window_z)
-    ndc *= 2.0
-    ndc -= 1.0
-    ndc *= zfar - znear
-    np.subtract(zfar + znear, ndc, out=ndc)
-    np.divide(2.0 * znear * zfar, ndc, out=ndc)
-    np.copyto(out, ndc, casting="same_kind")
-    np.greater_equal(window_z, 1.0, out=far)
-    np.copyto(out, 0.0, where=far)
-    return out
+def _flip_rows(bottom_up: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """``bottom_up`` with its rows in image order (GL stores the bottom row first), into ``out`` or
+    a new array: one SIMD pass, where NumPy's copy of a reversed view goes element by element."""
+    return cv2.flip(bottom_up, 0, dst=out)
 
 
 class GLContext:
@@ -401,16 +398,19 @@ class GLContext:
         if shadows:  # pyrender maps shadows of directional and spot lights (not point lights)
             self._colour_flags |= RenderFlags.SHADOWS_DIRECTIONAL | RenderFlags.SHADOWS_SPOT
 
-    def render(self, scene: pyrender.Scene, width: int, height: int, seg_node_map: dict | None = None):
-        """Colour pass (``seg_node_map`` None): (H, W, 4) uint8 RGBA, a view of a buffer this context
-        reuses (copy what you keep before the next colour pass).
-        Label pass: ((H, W) uint16 instance ids, (H, W) float32 depth in metres), both new arrays."""
+    def colour(self, scene: pyrender.Scene, width: int, height: int) -> np.ndarray:
+        """The colour pass: (H, W, 4) uint8 RGBA, a view of a buffer this context reuses (copy what
+        you keep before the next colour pass)."""
         self._platform.make_current()
         self._renderer.viewport_width, self._renderer.viewport_height = width, height
-        if seg_node_map is None:
-            rgb, _ = self._renderer.render(scene, self._colour_flags)
-            return rgb
-        return self._renderer.render(scene, RenderFlags.OFFSCREEN | RenderFlags.SEG, seg_node_map)
+        rgba, _ = self._renderer.render(scene, self._colour_flags)
+        return rgba
+
+    def labels(self, scene: pyrender.Scene, ids: dict, width: int, height: int) -> tuple[np.ndarray, np.ndarray]:
+        """See ``_Renderer.draw_labels``."""
+        self._platform.make_current()
+        self._renderer.viewport_width, self._renderer.viewport_height = width, height
+        return self._renderer.draw_labels(scene, ids)
 
     def normals(self, scene: pyrender.Scene, nodes: list, width: int, height: int) -> np.ndarray:
         """See ``_Renderer.draw_normals``."""

@@ -15,6 +15,7 @@ from __future__ import annotations
 import itertools
 import sys
 
+import cv2
 import numpy as np
 import pyrender
 import trimesh
@@ -199,16 +200,15 @@ class Renderer:
         self._check(spec)
         width, height = spec.camera.width, spec.camera.height
         nodes = self._stage(spec)
-        # The label pass draws instance id i in colour (i & 255, i >> 8, 0): R and G read back as uint16.
-        seg_map = {node: (i & 0xFF, i >> 8, 0) for i, node in nodes.items()}
-        rgba = self._gl.render(self._scene, width, height)
-        ids, depth_m = self._gl.render(self._scene, width, height, seg_map)
+        rgba = self._gl.colour(self._scene, width, height)
+        # The RGBA buffer is the context's: take what is kept (one SIMD pass each) before any other pass.
+        rgb = cv2.cvtColor(rgba, cv2.COLOR_RGBA2RGB)
+        alpha = None if spec.background.kind == "solid" else cv2.extractChannel(rgba, 3)
+        ids, depth_m = self._gl.labels(self._scene, {node: i for i, node in nodes.items()}, width, height)
         silhouettes = self._silhouettes(spec, nodes) if amodal else None
         normal_map = self._gl.normals(self._scene, list(nodes.values()), width, height) if normals else None
-        solid = spec.background.kind == "solid"
-        return RenderResult(rgb=np.ascontiguousarray(rgba[..., :3]), depth_m=depth_m, instance_ids=ids,
-                            silhouettes=silhouettes, normals=normal_map,
-                            alpha=None if solid else np.ascontiguousarray(rgba[..., 3]))
+        return RenderResult(rgb=rgb, depth_m=depth_m, instance_ids=ids, silhouettes=silhouettes, normals=normal_map,
+                            alpha=alpha)
 
     # --- sequences: the passes optical flow and motion blur need ---------------------------------
 
@@ -222,7 +222,7 @@ class Renderer:
         """
         self._check(spec)
         self._stage(spec)
-        return self._gl.render(self._scene, spec.camera.width, spec.camera.height)
+        return self._gl.colour(self._scene, spec.camera.width, spec.camera.height)
 
     def labels(self, spec: SceneSpec) -> tuple[np.ndarray, np.ndarray]:
         """The label pass alone: ((H, W) uint16 instance ids, (H, W) float32 z-depth in metres).
@@ -230,8 +230,8 @@ class Renderer:
         The same pass as ``render``'s, without the colour pass (for a frame's neighbours).
         """
         nodes = self._stage_geometry(spec)
-        seg_map = {node: (i & 0xFF, i >> 8, 0) for i, node in nodes.items()}
-        return self._gl.render(self._scene, spec.camera.width, spec.camera.height, seg_map)
+        return self._gl.labels(self._scene, {node: i for i, node in nodes.items()}, spec.camera.width,
+                               spec.camera.height)
 
     def flow(self, spec: SceneSpec, other: SceneSpec) -> np.ndarray:
         """The flow pass: ``spec``'s geometry rasterised like its label pass, each pixel carrying where
