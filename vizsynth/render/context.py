@@ -18,8 +18,9 @@ import cv2
 import numpy as np
 import pyrender
 from OpenGL import GL
+from OpenGL.error import GLError
 from pyrender.constants import BufFlags, ProgramFlags, RenderFlags
-from pyrender.shader_program import ShaderProgramCache
+from pyrender.shader_program import ShaderProgram
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,118 @@ def _delete_target(target: _Target) -> None:
     GL.glDeleteRenderbuffers(len(target.buffers), list(target.buffers))
 
 
+class _Program(ShaderProgram):
+    """pyrender's shader program, with each uniform's location looked up once.
+
+    pyrender asks GL for a uniform's location (glGetUniformLocation) on every ``set_uniform``, a
+    dozen times per object and pass; a linked program's locations never change. The values go to
+    GL exactly as pyrender sends them (same functions, same conversions); like pyrender, a uniform
+    the program lacks (or the compiler removed) is ignored.
+    """
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._locations: dict[str, int] = {}
+
+    def _add_to_context(self) -> None:
+        self._locations = {}  # a new program object, new locations
+        super()._add_to_context()
+
+    def set_uniform(self, name, value, unsigned=False):
+        location = self._locations.get(name)
+        if location is None:
+            location = self._locations[name] = GL.glGetUniformLocation(self._program_id, name)
+        if location == -1:
+            return
+        try:
+            if isinstance(value, np.ndarray):
+                if value.ndim == 1:
+                    if unsigned or np.issubdtype(value.dtype, np.unsignedinteger):
+                        kind, value = "u", value.astype(np.uint32)
+                    elif np.issubdtype(value.dtype, np.integer):
+                        kind, value = "i", value.astype(np.int32)
+                    else:
+                        kind, value = "f", value.astype(np.float32)
+                    self._FUNC_MAP[(value.shape[0], kind)](location, 1, value)
+                else:
+                    self._FUNC_MAP[value.shape](location, 1, GL.GL_TRUE, value)
+            elif isinstance(value, float):
+                GL.glUniform1f(location, value)
+            elif isinstance(value, int):  # bool too
+                (GL.glUniform1ui if unsigned else GL.glUniform1i)(location, int(value))
+        except GLError:
+            pass  # pyrender ignores what GL refuses (e.g. a uniform of another type); so do we
+
+
+class _ProgramCache:
+    """Shader programs by shader files and defines, each made once (pyrender's
+    ``ShaderProgramCache`` interface: ``get_program`` and ``clear``), as ``_Program``."""
+
+    def __init__(self, shader_dir: str) -> None:
+        self._shader_dir = shader_dir
+        self._programs: dict[tuple, _Program] = {}
+
+    def get_program(self, vertex_shader, fragment_shader, geometry_shader=None, defines=None) -> _Program:
+        defines = defines or {}
+        key = (vertex_shader, fragment_shader, geometry_shader, tuple(sorted(defines.items())))
+        program = self._programs.get(key)
+        if program is None:
+            paths = [None if f is None else os.path.join(self._shader_dir, f)
+                     for f in (vertex_shader, fragment_shader, geometry_shader)]
+            program = self._programs[key] = _Program(*paths, defines=dict(defines))
+        return program
+
+    def clear(self) -> None:
+        for program in self._programs.values():
+            program.delete()
+        self._programs.clear()
+
+
+class _Pass:
+    """Draws primitives in one of vizsynth's passes: binds a program only when it changes, gives
+    each program the pass's shared uniforms once (uniform values are program state), then per
+    draw the model matrix and the draw's own uniforms.
+
+    Call it as ``draw(primitive, pose, name=(value, unsigned), ...)``; ``end()`` unbinds.
+    """
+
+    def __init__(self, programs: _ProgramCache, vertex: str, fragment: str, shared: dict) -> None:
+        self._programs, self._vertex, self._fragment, self._shared = programs, vertex, fragment, shared
+        self._bound = None
+        self._ready: set[int] = set()
+
+    def __call__(self, primitive, pose: np.ndarray, **uniforms) -> None:
+        program = self._programs.get_program(self._vertex, self._fragment,
+                                             defines={"INST_M_LOC": _instance_matrix_location(primitive)})
+        if not program._in_context():
+            program._add_to_context()
+        if program is not self._bound:
+            program._bind()
+            self._bound = program
+        if id(program) not in self._ready:
+            for name, value in self._shared.items():
+                program.set_uniform(name, value)
+            self._ready.add(id(program))
+        for name, (value, unsigned) in uniforms.items():
+            program.set_uniform(name, value, unsigned)
+        program.set_uniform("M", pose)
+        primitive._bind()
+        instances = 1 if primitive.poses is None else len(primitive.poses)
+        if primitive.indices is not None:
+            GL.glDrawElementsInstanced(primitive.mode, primitive.indices.size, GL.GL_UNSIGNED_INT,
+                                       ctypes.c_void_p(0), instances)
+        else:
+            GL.glDrawArraysInstanced(primitive.mode, 0, len(primitive.positions), instances)
+
+    def end(self) -> None:
+        GL.glBindVertexArray(0)
+        if self._bound is not None:
+            self._bound._unbind()
+
+
+_ZEROS_U32, _ZEROS_F32, _ONE_F32 = np.zeros(4, np.uint32), np.zeros(4, np.float32), np.ones(1, np.float32)
+
+
 class _Renderer(pyrender.Renderer):
     """pyrender's renderer with a lean colour read-back, and vizsynth's own passes.
 
@@ -49,7 +162,9 @@ class _Renderer(pyrender.Renderer):
         super().__init__(width, height)
         self.antialias = antialias
         self._targets: dict[str, _Target] = {}  # "single" (colour), "labels", "atlas", "normals", "flow"
-        self._own_programs = ShaderProgramCache(shader_dir=str(Path(__file__).parent / "shaders"))
+        # pyrender's own shaders, and vizsynth's: programs that look each uniform's location up once.
+        self._program_cache = _ProgramCache(str(Path(pyrender.__file__).parent / "shaders"))
+        self._own_programs = _ProgramCache(str(Path(__file__).parent / "shaders"))
         self._buffers: dict[str, np.ndarray] = {}  # read-back and work arrays, reused frame after frame
 
     def _configure_forward_pass_viewport(self, flags):
@@ -154,24 +269,19 @@ class _Renderer(pyrender.Renderer):
         transparent = sorted((n for n in visible if n.mesh.is_transparent), key=farthest_first)
         return solid + transparent
 
-    def _bind_and_draw_primitive(self, primitive, pose, program, flags):
-        if not flags & RenderFlags.SEG:
-            return super()._bind_and_draw_primitive(primitive, pose, program, flags)
-        # pyrender culls back faces in SEG passes while the colour pass draws both sides of
-        # doubleSided materials (vizsynth makes every material double-sided). Draw labels the
-        # same way, so an open mesh seen from inside has the same pixels in both passes.
-        program.set_uniform("M", pose)
-        primitive._bind()
+    # --- vizsynth's own passes: geometry drawn with vizsynth's shaders ----------------------------
+
+    def _begin_own_pass(self, vertex: str, fragment: str, shared: dict) -> "_Pass":
+        """Sets the GL state vizsynth's passes share and returns the pass's program switcher.
+
+        Both faces are drawn: vizsynth makes every material double-sided, so the colour pass draws
+        both too, and an open mesh seen from inside has the same pixels in every pass.
+        """
         GL.glDisable(GL.GL_CULL_FACE)
         GL.glDisable(GL.GL_BLEND)
         GL.glPolygonMode(GL.GL_FRONT_AND_BACK, GL.GL_FILL)
-        instances = 1 if primitive.poses is None else len(primitive.poses)
-        if primitive.indices is not None:
-            GL.glDrawElementsInstanced(primitive.mode, primitive.indices.size, GL.GL_UNSIGNED_INT,
-                                       ctypes.c_void_p(0), instances)
-        else:
-            GL.glDrawArraysInstanced(primitive.mode, 0, len(primitive.positions), instances)
-        primitive._unbind()
+        GL.glDisable(GL.GL_MULTISAMPLE)
+        return _Pass(self._own_programs, vertex, fragment, shared)
 
     def draw_labels(self, scene, ids: dict) -> tuple[np.ndarray, np.ndarray]:
         """The label pass: each node of ``ids`` ({node: instance id}) drawn with its id, in
@@ -185,25 +295,21 @@ class _Renderer(pyrender.Renderer):
         target = self._target("labels", (width, height), (GL.GL_R16UI, GL.GL_R32F), depth=True)
         GL.glBindFramebuffer(GL.GL_DRAW_FRAMEBUFFER, target)
         GL.glViewport(0, 0, width, height)
-        GL.glDisable(GL.GL_MULTISAMPLE)
         GL.glEnable(GL.GL_DEPTH_TEST)
         GL.glDepthMask(GL.GL_TRUE)
         GL.glDepthFunc(GL.GL_LESS)
         GL.glDepthRange(0.0, 1.0)
-        GL.glClearBufferuiv(GL.GL_COLOR, 0, np.zeros(4, np.uint32))
-        GL.glClearBufferfv(GL.GL_COLOR, 1, np.zeros(4, np.float32))
-        GL.glClearBufferfv(GL.GL_DEPTH, 0, np.ones(1, np.float32))
+        GL.glClearBufferuiv(GL.GL_COLOR, 0, _ZEROS_U32)
+        GL.glClearBufferfv(GL.GL_COLOR, 1, _ZEROS_F32)
+        GL.glClearBufferfv(GL.GL_DEPTH, 0, _ONE_F32)
         view, projection = self._get_camera_matrices(scene)
+        draw = self._begin_own_pass("labels.vert", "labels.frag", {"V": view, "P": projection})
         for node in self._sorted_visible_mesh_nodes(scene):
-            if node not in ids:
-                continue
-            for primitive in node.mesh.primitives:
-                program = self._own_program("labels", primitive)
-                program.set_uniform("V", view)
-                program.set_uniform("P", projection)
-                program.set_uniform("instance_id", ids[node], unsigned=True)
-                self._bind_and_draw_primitive(primitive, scene.get_pose(node), program, RenderFlags.SEG)
-                program._unbind()
+            if node in ids:
+                pose = scene.get_pose(node)
+                for primitive in node.mesh.primitives:
+                    draw(primitive, pose, instance_id=(ids[node], True))
+        draw.end()
         GL.glBindFramebuffer(GL.GL_READ_FRAMEBUFFER, target)
         GL.glReadBuffer(GL.GL_COLOR_ATTACHMENT0)
         ids_up = self._read_into("ids", (height, width), np.uint16, GL.GL_RED_INTEGER, GL.GL_UNSIGNED_SHORT)
@@ -226,26 +332,23 @@ class _Renderer(pyrender.Renderer):
         width, height = atlas_size
         atlas = self._target("atlas", (max(width, 256), max(height, 256)), (GL.GL_R8,), depth=False, grow_only=True)
         GL.glBindFramebuffer(GL.GL_DRAW_FRAMEBUFFER, atlas)
-        GL.glDisable(GL.GL_MULTISAMPLE)
         GL.glDisable(GL.GL_DEPTH_TEST)
         GL.glEnable(GL.GL_SCISSOR_TEST)
         GL.glScissor(0, 0, width, height)
         GL.glClearColor(0.0, 0.0, 0.0, 0.0)
         GL.glClear(GL.GL_COLOR_BUFFER_BIT)
         view = np.linalg.inv(scene.get_pose(scene.main_camera_node))
+        draw = self._begin_own_pass("labels.vert", "silhouette.frag", {"V": view})
         for node, (x, y, w, h), projection in jobs:
             GL.glViewport(x, y, w, h)
             GL.glScissor(x, y, w, h)
+            pose = scene.get_pose(node)
             for primitive in node.mesh.primitives:
-                program = self._get_primitive_program(primitive, RenderFlags.SEG, ProgramFlags.USE_MATERIAL)
-                program._bind()
-                program.set_uniform("V", view)
-                program.set_uniform("P", projection)
-                program.set_uniform("color", np.ones(3))
-                self._bind_and_draw_primitive(primitive, scene.get_pose(node), program, RenderFlags.SEG)
-                program._unbind()
+                draw(primitive, pose, P=(projection, False))
+        draw.end()
         GL.glDisable(GL.GL_SCISSOR_TEST)
         GL.glBindFramebuffer(GL.GL_READ_FRAMEBUFFER, atlas)
+        GL.glReadBuffer(GL.GL_COLOR_ATTACHMENT0)
         GL.glPixelStorei(GL.GL_PACK_ALIGNMENT, 1)
         # The atlas's height changes from frame to frame: read into the front of one reused array.
         held = self._buffers.get("atlas")
@@ -262,13 +365,12 @@ class _Renderer(pyrender.Renderer):
         surface the label pass and depth come from), turned to face the camera.
         """
         target, view, projection = self._begin_float_pass("normals", scene)
+        draw = self._begin_own_pass("normals.vert", "normals.frag", {"V": view, "P": projection})
         for node in nodes:
+            pose = scene.get_pose(node)
             for primitive in node.mesh.primitives:
-                program = self._own_program("normals", primitive)
-                program.set_uniform("V", view)
-                program.set_uniform("P", projection)
-                self._bind_and_draw_primitive(primitive, scene.get_pose(node), program, RenderFlags.SEG)
-                program._unbind()
+                draw(primitive, pose)
+        draw.end()
         return self._read_float(target, GL.GL_RGB, 3)
 
     def draw_flow(self, scene, jobs: list) -> np.ndarray:
@@ -281,20 +383,17 @@ class _Renderer(pyrender.Renderer):
             jobs: (node, (4, 4) mesh-units-to-other-camera matrix, instance id) per object.
         """
         target, view, projection = self._begin_float_pass("flow", scene)
+        draw = self._begin_own_pass("flow.vert", "flow.frag", {"V": view, "P": projection})
         for node, other_mv, instance_id in jobs:
+            pose = scene.get_pose(node)
             for primitive in node.mesh.primitives:
-                program = self._own_program("flow", primitive)
-                program.set_uniform("V", view)
-                program.set_uniform("P", projection)
-                program.set_uniform("other_MV", other_mv)
-                program.set_uniform("instance_id", float(instance_id))
-                self._bind_and_draw_primitive(primitive, scene.get_pose(node), program, RenderFlags.SEG)
-                program._unbind()
+                draw(primitive, pose, other_MV=(other_mv, False), instance_id=(float(instance_id), False))
+        draw.end()
         return self._read_float(target, GL.GL_RGBA, 4)
 
     def _begin_float_pass(self, name: str, scene) -> tuple[int, np.ndarray, np.ndarray]:
         """Binds and clears the viewport-sized float framebuffer ``name`` (RGBA32F and depth) for a
-        depth-tested, single-sample pass of vizsynth's own shaders.
+        depth-tested pass of vizsynth's own shaders.
 
         Returns:
             The framebuffer, and the camera's (4, 4) view and projection matrices.
@@ -303,7 +402,6 @@ class _Renderer(pyrender.Renderer):
         target = self._target(name, (width, height), (GL.GL_RGBA32F,), depth=True)
         GL.glBindFramebuffer(GL.GL_DRAW_FRAMEBUFFER, target)
         GL.glViewport(0, 0, width, height)
-        GL.glDisable(GL.GL_MULTISAMPLE)
         GL.glEnable(GL.GL_DEPTH_TEST)
         GL.glDepthMask(GL.GL_TRUE)
         GL.glDepthFunc(GL.GL_LESS)
@@ -312,17 +410,6 @@ class _Renderer(pyrender.Renderer):
         view = np.linalg.inv(scene.get_pose(scene.main_camera_node))
         projection = scene.main_camera_node.camera.get_projection_matrix(width, height)
         return target, view, projection
-
-    def _own_program(self, shader: str, primitive):
-        """vizsynth's shader program ``shader``.vert/.frag for ``primitive``, compiled once and bound."""
-        program = self._own_programs.get_program(
-            vertex_shader=f"{shader}.vert", fragment_shader=f"{shader}.frag",
-            defines={"INST_M_LOC": _instance_matrix_location(primitive)},
-        )
-        if not program._in_context():
-            program._add_to_context()
-        program._bind()
-        return program
 
     def _read_float(self, target: int, gl_format: int, channels: int) -> np.ndarray:
         """(H, W, channels) float32 of ``target``'s colour buffer, top row first."""

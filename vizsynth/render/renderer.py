@@ -168,7 +168,12 @@ class Renderer:
         self._own_materials: dict[pyrender.Node, list] = {}
         self._bounds: dict[str, np.ndarray] = {}
         self._max_size = self._gl.max_size
-        self._frame_nodes: list[pyrender.Node] = []
+        # The camera's node and a pool of light nodes per light type live as long as the renderer:
+        # a new pyrender node costs a matrix decomposition, and adding or removing one clears
+        # the scene's pose cache. Each frame sets their values and poses.
+        self._camera_node: pyrender.Node | None = None
+        self._light_pool: dict[str, list[pyrender.Node]] = {}
+        self._frame_lights: list[pyrender.Node] = []
 
     def __enter__(self) -> "Renderer":
         return self
@@ -298,9 +303,9 @@ class Renderer:
             {instance id: the node drawing that object}.
         """
         scene = self._scene
-        for node in self._frame_nodes:
+        for node in self._frame_lights:
             scene.remove_node(node)
-        self._frame_nodes = []
+        self._frame_lights = []
         for nodes in self._pool.values():
             for node in nodes:
                 node.mesh.is_visible = False
@@ -309,10 +314,25 @@ class Renderer:
         # A picture goes behind later: clear to transparent black so alpha is the coverage.
         scene.bg_color = np.array([*spec.background_rgb, 1.0]) if solid else np.zeros(4)
         scene.ambient_light = np.array(spec.ambient_rgb)
-        cam_to_world = np.linalg.inv(spec.camera.world_to_cam)
-        self._frame_nodes.append(scene.add(_gl_camera(spec.camera), pose=cam_to_world @ CV_TO_GL))
+        cam_pose = np.linalg.inv(spec.camera.world_to_cam) @ CV_TO_GL
+        if self._camera_node is None:
+            self._camera_node = scene.add(_gl_camera(spec.camera), pose=cam_pose)
+        else:
+            _set_intrinsics(self._camera_node.camera, spec.camera)
+            scene.set_pose(self._camera_node, cam_pose)
+        used_lights: dict[str, int] = {}
         for light in spec.lights if materials else ():
-            self._frame_nodes.append(scene.add(_make_light(light), pose=_light_pose(light)))
+            # Added in the spec's order, after removing last frame's: pyrender binds them in that order.
+            k = used_lights.get(light.type, 0)
+            used_lights[light.type] = k + 1
+            pool = self._light_pool.setdefault(light.type, [])
+            if len(pool) <= k:
+                pool.append(pyrender.Node(light=_make_light(light.type)))
+            node = pool[k]
+            _set_light(node.light, light)
+            scene.add_node(node)
+            scene.set_pose(node, _light_pose(light))
+            self._frame_lights.append(node)
 
         used: dict[str, int] = {}
         nodes = {}
@@ -368,15 +388,26 @@ class Renderer:
             primitive.material = material
 
 
-def _gl_camera(cam: CameraSpec, x0: int = 0, y0: int = 0) -> pyrender.IntrinsicsCamera:
-    """pyrender's camera for the image region whose top-left pixel is (x0, y0) of ``cam``'s image.
+def _intrinsics(cam: CameraSpec, x0: int = 0, y0: int = 0) -> dict[str, float]:
+    """pyrender's intrinsics for the image region whose top-left pixel is (x0, y0) of ``cam``'s image.
 
     The +0.5 moves the principal point from OpenCV's pixel-centre convention to OpenGL's; the
     region shift keeps every pixel centre of the region on the image's pixel grid.
     """
     K = cam.K
-    return pyrender.IntrinsicsCamera(fx=K[0, 0], fy=K[1, 1], cx=K[0, 2] - x0 + 0.5, cy=K[1, 2] - y0 + 0.5,
-                                     znear=cam.znear_m, zfar=cam.zfar_m)
+    return {"fx": K[0, 0], "fy": K[1, 1], "cx": K[0, 2] - x0 + 0.5, "cy": K[1, 2] - y0 + 0.5,
+            "znear": cam.znear_m, "zfar": cam.zfar_m}
+
+
+def _gl_camera(cam: CameraSpec, x0: int = 0, y0: int = 0) -> pyrender.IntrinsicsCamera:
+    """pyrender's camera for the image region whose top-left pixel is (x0, y0) of ``cam``'s image."""
+    return pyrender.IntrinsicsCamera(**_intrinsics(cam, x0, y0))
+
+
+def _set_intrinsics(camera: pyrender.IntrinsicsCamera, cam: CameraSpec) -> None:
+    """Gives the reused ``camera`` the intrinsics ``_gl_camera(cam)`` would have."""
+    for name, value in _intrinsics(cam).items():
+        setattr(camera, name, value)
 
 
 def _tile_box(spec: SceneSpec, obj: ObjectSpec, bounds: np.ndarray) -> tuple[int, int, int, int] | None:
@@ -398,15 +429,20 @@ def _tile_box(spec: SceneSpec, obj: ObjectSpec, bounds: np.ndarray) -> tuple[int
     return left, top, right - left + 1, bottom - top + 1
 
 
-def _make_light(light: LightSpec) -> pyrender.Light:
-    color = np.array(light.color)
-    if light.type == "directional":
-        return pyrender.DirectionalLight(color=color, intensity=light.intensity)
-    if light.type == "point":
-        return pyrender.PointLight(color=color, intensity=light.intensity)
-    return pyrender.SpotLight(
-        color=color, intensity=light.intensity, innerConeAngle=0.0, outerConeAngle=np.deg2rad(light.spot_cone_deg)
-    )
+_LIGHTS = {"directional": pyrender.DirectionalLight, "point": pyrender.PointLight, "spot": pyrender.SpotLight}
+
+
+def _make_light(kind: str) -> pyrender.Light:
+    """A light of ``kind`` for the pool; ``_set_light`` gives it a frame's values."""
+    return _LIGHTS[kind]()
+
+
+def _set_light(target: pyrender.Light, light: LightSpec) -> None:
+    target.color = np.array(light.color)
+    target.intensity = light.intensity
+    if light.type == "spot":
+        target.innerConeAngle = 0.0
+        target.outerConeAngle = np.deg2rad(light.spot_cone_deg)
 
 
 def _light_pose(light: LightSpec) -> np.ndarray:
