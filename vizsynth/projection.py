@@ -8,13 +8,17 @@ import numpy as np
 from vizsynth.scene import CameraSpec
 
 
+# Which of [min, max] each coordinate of the 8 corners takes: x slowest, z fastest.
+_CORNER_ROWS = np.array([[x, y, z] for x in (0, 1) for y in (0, 1) for z in (0, 1)])
+
+
 def box_corners(bounds: np.ndarray) -> np.ndarray:
     """(9, 3) the 8 corners of an axis-aligned box (x slowest, z fastest) and its centre.
 
     Args:
         bounds: (2, 3) [min corner, max corner].
     """
-    corners = np.array([[x, y, z] for x in bounds[:, 0] for y in bounds[:, 1] for z in bounds[:, 2]])
+    corners = bounds[_CORNER_ROWS, [0, 1, 2]]
     return np.vstack([corners, bounds.mean(axis=0)])
 
 
