@@ -71,6 +71,7 @@ def test_boxes_found_from_hints_when_the_hints_are_right_and_other_ids_cover_the
     ids[21, 31] = 7  # a distractor inside an object's box
     hints = {2: (slice(4, 10), slice(5, 12)), 3: (slice(18, 26), slice(29, 35)), 5: (slice(0, 3), slice(0, 3))}
     assert object_boxes(ids, hints) == {2: (slice(5, 9), slice(6, 10)), 3: (slice(20, 25), slice(30, 33))}
+    assert object_boxes(ids, {}) == {}  # a frame of distractors only
 
 
 @pytest.mark.parametrize("height, width, box", [

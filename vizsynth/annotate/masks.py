@@ -26,10 +26,10 @@ def object_boxes(instance_ids: np.ndarray, hints: dict[int, tuple[slice, slice]]
     """{instance id: (row slice, column slice)} tight around each hinted id's pixels, for the
     hinted ids present in ``instance_ids``; each id is searched for only inside its hint.
 
-    The hints cost nothing in exactness: the rest of the map is checked to hold no pixel of a
-    hinted id outside its hint, and if one does, the boxes come from ``instance_boxes`` instead.
-    Good hints (each object's projected 3D box) make this several times cheaper than a
-    ``find_objects`` scan of the whole map, which costs about 5 ns a pixel.
+    The hints cost nothing in exactness: the map is checked to hold no pixel of a hinted id
+    outside its hint, and if one does, the boxes come from ``instance_boxes`` instead. Good
+    hints (each object's projected 3D box) make this several times cheaper than a
+    ``find_objects`` scan of the whole map (about 5 ns a pixel on a 2-core VM).
 
     Args:
         instance_ids: (H, W) unsigned-integer instance map, 0 = background.
@@ -38,30 +38,42 @@ def object_boxes(instance_ids: np.ndarray, hints: dict[int, tuple[slice, slice]]
     """
     if not hints:
         return {}
+    boxes, found = {}, {}
+    for instance_id, (rows, cols) in hints.items():
+        own = instance_ids[rows, cols] == instance_id
+        box = mask_box(own)
+        if box is not None:
+            boxes[instance_id] = (slice(rows.start + box[0].start, rows.start + box[0].stop),
+                                  slice(cols.start + box[1].start, cols.start + box[1].stop))
+            found[instance_id] = own
+    # Usually every object pixel of the map was found inside a hint: one count, no copy, proves it.
+    if np.count_nonzero(instance_ids) == sum(np.count_nonzero(own) for own in found.values()):
+        return boxes
+    if _hints_miss_pixels(instance_ids, hints, found):
+        return {i: box for i, box in instance_boxes(instance_ids).items() if i in hints}
+    return boxes
+
+
+def _hints_miss_pixels(instance_ids: np.ndarray, hints: dict[int, tuple[slice, slice]],
+                       found: dict[int, np.ndarray]) -> bool:
+    """Whether a pixel of a hinted id lies outside its hint, given each id's pixels ``found``
+    inside its hint (the map holds other ids too: a floor, distractors)."""
     lo, hi = min(hints), max(hints)
     top, bottom = min(r.start for r, _ in hints.values()), max(r.stop for r, _ in hints.values())
     left, right = min(c.start for _, c in hints.values()), max(c.stop for _, c in hints.values())
     outside = (instance_ids[:top], instance_ids[bottom:], instance_ids[top:bottom, :left],
                instance_ids[top:bottom, right:])
     if any(_holds_any_of(part, lo, hi) for part in outside):
-        return _boxes_of_whole_map(instance_ids, hints)
+        return True
     # Inside the hints' union box: ids lo..hi become 0..hi-lo, every other value (background
-    # too, wrapping around) becomes larger. Each id's pixels inside its hint are then set to the
-    # largest value, so any value still <= hi - lo afterwards is a pixel the hints missed.
+    # too, wrapping around) becomes larger. The pixels found are then set to the largest value,
+    # so any value still <= hi - lo is a pixel the hints missed.
     shifted = instance_ids[top:bottom, left:right] - instance_ids.dtype.type(lo)
-    found = np.iinfo(shifted.dtype).max
-    boxes = {}
-    for instance_id, (rows, cols) in hints.items():
+    for instance_id, own in found.items():
+        rows, cols = hints[instance_id]
         tile = shifted[rows.start - top:rows.stop - top, cols.start - left:cols.stop - left]
-        own = tile == instance_id - lo
-        box = mask_box(own)
-        if box is not None:
-            boxes[instance_id] = (slice(rows.start + box[0].start, rows.start + box[0].stop),
-                                  slice(cols.start + box[1].start, cols.start + box[1].stop))
-            np.copyto(tile, found, where=own)
-    if shifted.size and shifted.min() <= hi - lo:
-        return _boxes_of_whole_map(instance_ids, hints)
-    return boxes
+        np.copyto(tile, np.iinfo(shifted.dtype).max, where=own)
+    return bool(shifted.size) and shifted.min() <= hi - lo
 
 
 def _holds_any_of(values: np.ndarray, lo: int, hi: int) -> bool:
@@ -72,10 +84,6 @@ def _holds_any_of(values: np.ndarray, lo: int, hi: int) -> bool:
     if values.max() < lo or values.min() > hi:
         return False
     return bool(((values - values.dtype.type(lo)) <= hi - lo).any())
-
-
-def _boxes_of_whole_map(instance_ids: np.ndarray, ids: dict) -> dict[int, tuple[slice, slice]]:
-    return {i: box for i, box in instance_boxes(instance_ids).items() if i in ids}
 
 
 def mask_box(mask: np.ndarray) -> tuple[slice, slice] | None:
