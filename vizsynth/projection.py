@@ -18,8 +18,10 @@ def box_corners(bounds: np.ndarray) -> np.ndarray:
     Args:
         bounds: (2, 3) [min corner, max corner].
     """
-    corners = bounds[_CORNER_ROWS, [0, 1, 2]]
-    return np.vstack([corners, bounds.mean(axis=0)])
+    points = np.empty((9, 3))
+    points[:8] = bounds[_CORNER_ROWS, [0, 1, 2]]
+    points[8] = (bounds[0] + bounds[1]) / 2  # the same float operations as bounds.mean(axis=0)
+    return points
 
 
 def project(points_obj: np.ndarray, obj_to_cam: np.ndarray, camera: CameraSpec) -> tuple[np.ndarray, np.ndarray]:

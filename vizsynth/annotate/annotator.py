@@ -106,6 +106,8 @@ def annotate_frame(
     cam = spec.camera
     ids = result.instance_ids
     labelled = [obj for obj in spec.objects if not obj.distractor]  # distractors occlude, unlabelled
+    # Each object's pose, 3D box and projected 3D box (corners and centre) first: the projected
+    # box tells where in the id map its pixels can be.
     boxes_3d = {}
     for obj in labelled:
         obj_to_cam = spec.obj_to_cam(obj)
