@@ -8,14 +8,20 @@ import numpy as np
 from vizsynth.scene import CameraSpec
 
 
+# Which of [min, max] each coordinate of the 8 corners takes: x slowest, z fastest.
+_CORNER_ROWS = np.array([[x, y, z] for x in (0, 1) for y in (0, 1) for z in (0, 1)])
+
+
 def box_corners(bounds: np.ndarray) -> np.ndarray:
     """(9, 3) the 8 corners of an axis-aligned box (x slowest, z fastest) and its centre.
 
     Args:
         bounds: (2, 3) [min corner, max corner].
     """
-    corners = np.array([[x, y, z] for x in bounds[:, 0] for y in bounds[:, 1] for z in bounds[:, 2]])
-    return np.vstack([corners, bounds.mean(axis=0)])
+    points = np.empty((9, 3))
+    points[:8] = bounds[_CORNER_ROWS, [0, 1, 2]]
+    points[8] = (bounds[0] + bounds[1]) / 2  # the same float operations as bounds.mean(axis=0)
+    return points
 
 
 def project(points_obj: np.ndarray, obj_to_cam: np.ndarray, camera: CameraSpec) -> tuple[np.ndarray, np.ndarray]:

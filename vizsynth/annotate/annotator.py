@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
 
-from vizsynth.annotate.masks import box_xywh, encode_rle, instance_boxes
+from vizsynth.annotate.masks import encode_rle, mask_box, object_boxes
 from vizsynth.annotate.point_flags import in_image, keypoint_visibility
 from vizsynth.assets.keypoints import KeypointSchema
 from vizsynth.config import AnnotateConfig
 from vizsynth.projection import box_corners, project
 from vizsynth.results import RenderResult, Silhouette
-from vizsynth.scene import ObjectSpec, SceneSpec
+from vizsynth.scene import CameraSpec, ObjectSpec, SceneSpec
 
 
 @dataclass(frozen=True)
@@ -104,34 +105,58 @@ def annotate_frame(
     """
     cam = spec.camera
     ids = result.instance_ids
-    boxes = instance_boxes(ids)
+    labelled = [obj for obj in spec.objects if not obj.distractor]  # distractors occlude, unlabelled
+    # Each object's pose, 3D box and projected 3D box (corners and centre) first: the projected
+    # box tells where in the id map its pixels can be.
+    boxes_3d = {}
+    for obj in labelled:
+        obj_to_cam = spec.obj_to_cam(obj)
+        extents = asset_info[obj.asset_key].bounds * obj.mesh_scale
+        boxes_3d[obj.instance_id] = (obj_to_cam, extents, project(box_corners(extents), obj_to_cam, cam)[0])
+    boxes = object_boxes(ids, {i: _search_box(box_2d, cam) for i, (_, _, box_2d) in boxes_3d.items()})
     objects = []
-    for obj in spec.objects:
-        if obj.distractor:  # occludes (it is in the id map) but is never labelled
-            continue
+    for obj in labelled:
         box = boxes.get(obj.instance_id)
         visible = None if box is None else ids[box] == obj.instance_id
-        objects.append(_annotate_object(spec, obj, box, visible, result, category_ids, asset_info, settings))
+        objects.append(_annotate_object(spec, obj, boxes_3d[obj.instance_id], box, visible, result, category_ids,
+                                        asset_info, settings))
     return FrameAnnotations(cam.width, cam.height, cam.K, cam.world_to_cam, tuple(objects))
 
 
-def _annotate_object(spec, obj: ObjectSpec, box, visible, result, category_ids, asset_info, settings):
+def _search_box(box_2d: np.ndarray, cam: CameraSpec) -> tuple[slice, slice]:
+    """Where an object's pixels can be: its projected 3D box with one pixel of margin for the
+    rasteriser's rounding (a pixel is the object's when its centre is covered), or the whole
+    image when a corner is behind the camera. ``object_boxes`` checks it, so it may be wrong."""
+    if np.isnan(box_2d).any():
+        return slice(0, cam.height), slice(0, cam.width)
+    (u0, v0), (u1, v1) = box_2d.min(axis=0), box_2d.max(axis=0)
+    x0, x1 = _pixel_range(u0, u1, cam.width)
+    y0, y1 = _pixel_range(v0, v1, cam.height)
+    return slice(y0, y1), slice(x0, x1)
+
+
+def _pixel_range(low: float, high: float, size: int) -> tuple[int, int]:
+    """Pixels start..stop-1 of 0..size-1 whose centres lie within one pixel of [low, high]."""
+    # Clamped as floats first: a corner just in front of the camera projects very far away.
+    start = math.floor(min(max(low, -1.0), size + 1.0)) - 1
+    stop = math.ceil(min(max(high, -1.0), size + 1.0)) + 2
+    start, stop = max(start, 0), min(stop, size)
+    return start, max(stop, start)
+
+
+def _annotate_object(spec, obj: ObjectSpec, box_3d, box, visible, result, category_ids, asset_info, settings):
     cam = spec.camera
     height, width = cam.height, cam.width
     area, bbox, segmentation = 0, None, None
     if visible is not None:
-        rows, cols = np.nonzero(visible)
-        rows, cols = rows + box[0].start, cols + box[1].start
-        area = int(rows.size)
-        bbox = box_xywh(rows, cols)
+        area = int(np.count_nonzero(visible))
+        bbox = [box[1].start, box[0].start, box[1].stop - box[1].start, box[0].stop - box[0].start]
         segmentation = encode_rle(visible, box[1].start, box[0].start, height, width)
 
     amodal = _amodal(result.silhouettes.get(obj.instance_id), box, visible, height, width) \
         if result.silhouettes is not None else None
     info = asset_info[obj.asset_key]
-    obj_to_cam = spec.obj_to_cam(obj)
-    extents = info.bounds * obj.mesh_scale
-    box_2d, _ = project(box_corners(extents), obj_to_cam, cam)
+    obj_to_cam, extents, box_2d = box_3d
     if info.keypoints.names:
         points = np.asarray(info.keypoints.points, dtype=np.float64) * obj.mesh_scale
         uv, z = project(points, obj_to_cam, cam)
@@ -177,18 +202,19 @@ def _amodal(silhouette: Silhouette | None, box, visible, height: int, width: int
     always inside amodal, whatever rounding the separate silhouette draw had at a pixel edge."""
     if visible is not None:
         silhouette = _union(silhouette, Silhouette(box[1].start, box[0].start, visible))
-    if silhouette is None or not silhouette.mask.any():
+    box = None if silhouette is None else mask_box(silhouette.mask)
+    if box is None:
         return {"area": 0, "pixels": 0, "bbox": None, "segmentation": None}
     mask, x0, y0 = silhouette.mask, silhouette.x0, silhouette.y0
-    rows, cols = np.nonzero(mask)
     # The part inside the image.
     ix0, iy0 = max(x0, 0), max(y0, 0)
     ix1, iy1 = min(x0 + mask.shape[1], width), min(y0 + mask.shape[0], height)
     inside = mask[iy0 - y0:max(iy1, iy0) - y0, ix0 - x0:max(ix1, ix0) - x0]
-    area = int(inside.sum())
+    area = int(np.count_nonzero(inside))
+    rows, cols = box
     return {
         "area": area,
-        "pixels": int(rows.size),
-        "bbox": box_xywh(rows + y0, cols + x0),
+        "pixels": int(np.count_nonzero(mask)),
+        "bbox": [x0 + cols.start, y0 + rows.start, cols.stop - cols.start, rows.stop - rows.start],
         "segmentation": encode_rle(inside, ix0, iy0, height, width) if area else None,
     }
