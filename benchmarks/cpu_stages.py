@@ -14,12 +14,18 @@ of each stage:
   read-back   glReadPixels and the NumPy work on what it returns (thread CPU time)
   annotate    boxes, RLE, amodal, keypoints, maps (thread CPU time)
   finish      background composite and image effects (thread CPU time)
-  write       encode and write files and the record (process CPU time: includes writer threads)
+  write       encode and write files and the record, one after another in the worker's thread as
+              when every core of the machine has a worker (no writer threads: they add hand-over
+              CPU time and gain nothing there)
   GL wait     wall time of a glFinish before every read-back (and before the multisample resolve):
               the rasteriser working. Not counted as CPU work; on a GPU it is much shorter.
 
-On llvmpipe "draw" also holds Mesa's vertex processing, which runs in the calling thread (on a
-GPU it does not): the CPU figures here are an upper bound for a GPU machine.
+On llvmpipe "draw" also holds Mesa's vertex processing and binning, which run in the calling
+thread (on a GPU they do not). So each measurement is made twice: the second run sets
+GALLIUM_NOOP=1, Mesa's no-op wrapper (every GL call is accepted, nothing is drawn), and gives draw
+and read-back without any rasterising work. "CPU work without rasterising" is the real run's
+sample, annotate, finish and write (with nothing drawn there would be nothing to annotate or
+encode) plus the no-op run's draw and read-back: the CPU a GPU machine's worker still pays.
 
 and the minor page faults per frame (resource.getrusage), a sign of fresh frame-sized
 allocations. The timers are wrappers installed from outside (no hooks in vizsynth), so the same
@@ -30,13 +36,13 @@ from __future__ import annotations
 
 import contextlib
 import json
-import multiprocessing
 import os
 import resource
 import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import Executor, Future
 from pathlib import Path
 
 STAGES = ("sample", "draw", "read-back", "annotate", "finish", "write")
@@ -88,6 +94,19 @@ def _wrap(owner, name: str, clock: _Clock, bucket: str, process: bool = False) -
             return original(*args, **kwargs)
 
     setattr(owner, name, timed)
+
+
+class _Inline(Executor):
+    """Runs each submitted job at once in the calling thread (write_frame's serial path, in any
+    revision: older ones have no setting for it)."""
+
+    def submit(self, fn, /, *args, **kwargs) -> Future:
+        future = Future()
+        try:
+            future.set_result(fn(*args, **kwargs))
+        except BaseException as exc:  # handed to the caller through the future, as a pool would
+            future.set_exception(exc)
+        return future
 
 
 class _TimedGL:
@@ -145,6 +164,9 @@ def measure(width: int, height: int, frames: int, warmup: int, seed: int = 0) ->
         task = FrameTask(config, seed, Path(tmp), categories)
         with render_threads(llvmpipe_threads(1)):
             task.setup()
+        if task._writers is not None:
+            task._writers.shutdown()
+        task._writers = _Inline()
         try:
             for index in range(warmup + frames):
                 if index == warmup:
@@ -171,26 +193,33 @@ def measure(width: int, height: int, frames: int, warmup: int, seed: int = 0) ->
     }
 
 
-def _measure_in_fresh_process(args) -> dict:
-    return measure(*args)
+def measure_in_process(source: Path, width: int, height: int, frames: int, warmup: int, noop: bool = False) -> dict:
+    """``measure`` in a fresh Python process importing vizsynth from ``source`` (its own GL
+    context and llvmpipe threads); ``noop``: with Mesa's no-op driver (GALLIUM_NOOP=1)."""
+    env = dict(os.environ, PYTHONPATH=str(source))
+    if noop:
+        env["GALLIUM_NOOP"] = "1"
+    code = (f"import sys, json; sys.path.insert(0, {str(Path(__file__).parent)!r}); import cpu_stages; "
+            f"print(json.dumps(cpu_stages.measure({width}, {height}, {frames}, {warmup})))")
+    out = subprocess.run([sys.executable, "-c", code], env=env, cwd=source, check=True, capture_output=True, text=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def measure_here(width: int, height: int, frames: int, warmup: int) -> dict:
-    """``measure`` in a fresh spawned process (its own GL context and llvmpipe threads)."""
-    with multiprocessing.get_context("spawn").Pool(1) as pool:
-        return pool.apply(_measure_in_fresh_process, ((width, height, frames, warmup),))
+def measure_both(source: Path, width: int, height: int, frames: int, warmup: int) -> dict:
+    """The real run's result, with the no-op run's draw and read-back and the CPU work without rasterising."""
+    result = measure_in_process(source, width, height, frames, warmup)
+    noop = measure_in_process(source, width, height, frames, warmup, noop=True)["cpu_ms"]
+    result["noop_ms"] = {k: noop[k] for k in ("draw", "read-back")}
+    result["no_raster_ms"] = result["cpu_total_ms"] - sum(result["cpu_ms"][k] - noop[k] for k in ("draw", "read-back"))
+    return result
 
 
 def measure_revision(rev: str, width: int, height: int, frames: int, warmup: int) -> dict:
-    """``measure`` on the code of git revision ``rev`` (exported to a temporary folder)."""
+    """``measure_both`` on the code of git revision ``rev`` (exported to a temporary folder)."""
     with tempfile.TemporaryDirectory() as tmp:
         archive = subprocess.run(["git", "-C", str(REPO), "archive", rev], check=True, capture_output=True).stdout
         subprocess.run(["tar", "-x", "-C", tmp], input=archive, check=True)
-        env = dict(os.environ, PYTHONPATH=tmp)
-        code = (f"import sys, json; sys.path.insert(0, {str(Path(__file__).parent)!r}); import cpu_stages; "
-                f"print(json.dumps(cpu_stages.measure({width}, {height}, {frames}, {warmup})))")
-        out = subprocess.run([sys.executable, "-c", code], env=env, cwd=tmp, check=True, capture_output=True, text=True)
-        return json.loads(out.stdout.strip().splitlines()[-1])
+        return measure_both(Path(tmp), width, height, frames, warmup)
 
 
 def table(results: list[tuple[str, dict]]) -> str:
@@ -200,6 +229,11 @@ def table(results: list[tuple[str, dict]]) -> str:
     for stage in STAGES:
         lines.append(f"| {stage} (CPU) | " + " | ".join(f"{r['cpu_ms'][stage]:.2f}" for _, r in results) + " |")
     lines.append("| **CPU work** | " + " | ".join(f"**{r['cpu_total_ms']:.1f}**" for _, r in results) + " |")
+    for stage in ("draw", "read-back"):
+        lines.append(f"| {stage}, Mesa drawing nothing (CPU) | "
+                     + " | ".join(f"{r['noop_ms'][stage]:.2f}" for _, r in results) + " |")
+    lines.append("| **CPU work without rasterising** | "
+                 + " | ".join(f"**{r['no_raster_ms']:.1f}**" for _, r in results) + " |")
     lines.append("| GL wait (wall) | " + " | ".join(f"{r['gl_wait_ms']:.1f}" for _, r in results) + " |")
     lines.append("| write (wall) | " + " | ".join(f"{r['write_wall_ms']:.1f}" for _, r in results) + " |")
     lines.append("| wall per frame | " + " | ".join(f"{r['wall_ms']:.1f}" for _, r in results) + " |")
@@ -215,7 +249,7 @@ def main(sizes: list[tuple[int, int]], frames: int, warmup: int, compare: str | 
         n = frames if width * height <= 640 * 480 else max(10, frames // 4)
         if compare:
             results.append((compare, measure_revision(compare, width, height, n, warmup)))
-        results.append(("this tree" if compare else "", measure_here(width, height, n, warmup)))
+        results.append(("this tree" if compare else "", measure_both(REPO, width, height, n, warmup)))
         print(f"  {width}x{height}: {n} frames after {warmup} warm-up frames", flush=True)
     print(table(results))
     for label, r in results:

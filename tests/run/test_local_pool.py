@@ -17,7 +17,7 @@ pytestmark = pytest.mark.gl  # every test here renders
 class KillsItsWorker(FrameTask):
     """Frame 5 kills the process rendering it (as the out-of-memory killer would)."""
 
-    def setup(self) -> None:
+    def setup(self, writer_threads: int = 0) -> None:
         pass
 
     def __call__(self, index: int) -> FrameOutcome:
@@ -27,7 +27,7 @@ class KillsItsWorker(FrameTask):
 
 
 class CannotStart(FrameTask):
-    def setup(self) -> None:
+    def setup(self, writer_threads: int = 0) -> None:
         raise RuntimeError("no GL here")
 
 

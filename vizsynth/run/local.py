@@ -30,7 +30,7 @@ from concurrent.futures.process import BrokenProcessPool
 
 from vizsynth.errors import RenderError
 from vizsynth.render.devices import deal_devices, egl_device
-from vizsynth.run.task import FrameOutcome, FrameTask
+from vizsynth.run.task import FrameOutcome, FrameTask, writer_threads_for
 
 MAX_CRASHES = 2
 # Exit status of a worker that found generate() called at its script's top level (run/job.py).
@@ -80,7 +80,7 @@ def _init_worker(task: FrameTask, threads: int, devices) -> None:
     _exit_with_parent()
     device = None if devices is None else devices.get()
     with render_threads(threads), egl_device(device):
-        task.setup()
+        task.setup(writer_threads_for(threads))
     _WORKER_TASK = task
 
 
@@ -140,7 +140,7 @@ def run_frames(task: FrameTask, indices: Iterable[int], workers: int,
     if workers <= 1:
         device = None if egl_devices is None else deal_devices(egl_devices, 1)[0]
         with render_threads(llvmpipe_threads(1)), egl_device(device):
-            task.setup()
+            task.setup(writer_threads_for(llvmpipe_threads(1)))
         try:
             for index in indices:
                 yield task(index)

@@ -20,7 +20,7 @@ from collections.abc import Iterable, Iterator
 from vizsynth.errors import RenderError, VizsynthError
 from vizsynth.render import devices
 from vizsynth.run.local import render_threads
-from vizsynth.run.task import FrameOutcome, FrameTask
+from vizsynth.run.task import FrameOutcome, FrameTask, writer_threads_for
 
 _MAX_CHUNK_TRIES = 5
 _MAX_PROBES = 120  # readiness probes of a lost actor (spread over about 110 s) before it is given up
@@ -52,7 +52,7 @@ class _FrameActor:
             os.environ[devices.ENV] = str(devices.egl_device_for_cuda(ordinal))
         self._task = task
         with render_threads(lp_threads):
-            task.setup()
+            task.setup(writer_threads_for(lp_threads))
 
     def ready(self) -> bool:
         return True
