@@ -60,11 +60,12 @@ class FrameOutcome:
 
 
 def writer_threads_for(cores: int) -> int:
-    """Writer threads for a worker that has ``cores`` cores to itself: the cores beyond the
-    worker's own thread, at most ``WRITER_THREADS``. None when every core has a worker: the
-    threads would add hand-over CPU time (about 2 ms a frame at 640x480) and gain no wall time.
+    """Writer threads for a worker that has ``cores`` cores to itself: the worker's thread waits
+    while a frame's images are encoded, so they may use all of them (at most ``WRITER_THREADS``).
+    None with one core: there, threads add hand-over CPU time (about 2 ms a frame at 640x480) and
+    gain no wall time, which is the case on a machine where every core has a worker.
     """
-    return min(WRITER_THREADS, max(0, int(cores) - 1))
+    return 0 if cores < 2 else min(WRITER_THREADS, int(cores))
 
 
 def resident_bytes() -> int:
