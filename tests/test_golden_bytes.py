@@ -2,8 +2,9 @@
 
 Refactors of the scene model, effects, textures and backgrounds must not change one byte of what
 vizsynth writes. Absolute paths of the bundled assets and of tmp_path are replaced by placeholders
-before hashing, so the digests do not depend on where the repository is checked out. The pixels
-come from Mesa's llvmpipe: a different GL driver may legitimately change the image digests.
+before hashing, so the digests do not depend on where the repository is checked out. PNG files
+are pinned by their decoded pixels (see ``_digests``). The pixels come from Mesa's llvmpipe: a
+different GL driver may legitimately change the image digests.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ import hashlib
 import json
 from pathlib import Path
 
+import cv2
+import numpy as np
 import pytest
 
 import vizsynth
@@ -39,26 +42,26 @@ CONFIG = {
 
 # Re-pinned deliberately for 0.2.0: depth comes from the label pass's own shader (the surface's z at
 # the pixel centre, no 24-bit depth-buffer rounding), which moves ~0.4% of depth pixels by 1 mm; the
-# records carry the new version. Colour and instance maps kept their bytes.
+# records carry the new version. Colour and instance maps kept their pixels.
 GENERATED = {
     "annotations.json": "ca9ce13031d422fe60456db55e70c8ca22511ac672f6db97aaf8950107b808c0",
     "config.yaml": "32fdd741a335bfdf4ef25690c126b3817037ed7b364c1937be38f9fe4e6f9fd6",
-    "depth/00000/00000000.png": "9d4cbfe7e5ba62c66b03819e28b95c471bf20fea42bf7de1861bdb2e201af2f1",
-    "depth/00000/00000001.png": "4920db0fbb15a159708dc9933a68db902722df915a3a77faba6f9a0fb230124c",
-    "depth/00000/00000002.png": "078e93c67940b4b2ae7b1bcb0dd6ba9cddc183cdf4070f19b219e9aa38fdbe02",
+    "depth/00000/00000000.png": "57c5d68e950aadedfd9b276806f1aa4a3aa1c8eb1ed888c1a2a7593efb0a990b",
+    "depth/00000/00000001.png": "43bb59de0179fc564b4d6d93299e939e561850dd62665194c9df3adf9c8be3ff",
+    "depth/00000/00000002.png": "db61c8da1dd79a3515a3fb4a853cb70e49eeebff0f1d59f7a88315d20c6cfe7e",
     "frames/00000/00000000.json": "2f524aaff7590f0f8dbddbe6eb94b0899e1f92667c67132780e49ec908230351",
     "frames/00000/00000001.json": "df8efa2954fdc718c920b61c856eca929623b7e8faa8c8a8329ca2f496d03919",
     "frames/00000/00000002.json": "c99c34c9bb49eda83c9cb05209f8f1e6f2b55e47ad46315c74bb8d08e6451187",
-    "images/00000/00000000.png": "9382f58092d302ac67147351ace4da6559c9fe87a7ede3ecf36039f263947b69",
-    "images/00000/00000001.png": "97b50b956f7c4c5201bb89240ebfaa2193864b24c04aabf9fa7993008d69dcf5",
-    "images/00000/00000002.png": "bf071be86d17c7ca44114be6a73f2a3c7d85f9597c55daa4bc82f58914d18399",
-    "instances/00000/00000000.png": "ba928195b66daddeaeadf248b7303e44828ec9346619e9a4ac9d09d3243dd2d8",
-    "instances/00000/00000001.png": "220923a60bf8a3b54e75b24a168c79034f1c515f3858e031310584fac97489cf",
-    "instances/00000/00000002.png": "1583d39c9faade3a62c2db59060194db322b5b92133f3cc28ba37c8ccdb51743",
+    "images/00000/00000000.png": "642d8780969048955dd92337ab50a335f8bef284fd02e9a878a0df6a4e7b28c9",
+    "images/00000/00000001.png": "c5d32ea8f28a53c82e5e91000b686132cb664a10a522f9a393e4fa589e6520af",
+    "images/00000/00000002.png": "0a2aa87c04445d40d9d46f47c13acc931a33c3b5e4d02b1b3ab9fbbf6e1bb468",
+    "instances/00000/00000000.png": "c2ab4aa2d99aba351cbbc627465dfc923a36c82bb0aa76112dbbc7599971e6d9",
+    "instances/00000/00000001.png": "813af1c7ac5ab3617aa6b2bbb2569d2cb1faa2c5941faddf1f87b36e71bfd92f",
+    "instances/00000/00000002.png": "f0df1d8856f0540aa8fb9f550624e17030c05677e8788881a243b94d2b7bb29a",
     "yolo/data.yaml": "e649cd6ae96a759c48d58097c149f5225923a2f40907b27ac92ad67730ef3637",
-    "yolo/images/train/00000000.png": "9382f58092d302ac67147351ace4da6559c9fe87a7ede3ecf36039f263947b69",
-    "yolo/images/train/00000001.png": "97b50b956f7c4c5201bb89240ebfaa2193864b24c04aabf9fa7993008d69dcf5",
-    "yolo/images/train/00000002.png": "bf071be86d17c7ca44114be6a73f2a3c7d85f9597c55daa4bc82f58914d18399",
+    "yolo/images/train/00000000.png": "642d8780969048955dd92337ab50a335f8bef284fd02e9a878a0df6a4e7b28c9",
+    "yolo/images/train/00000001.png": "c5d32ea8f28a53c82e5e91000b686132cb664a10a522f9a393e4fa589e6520af",
+    "yolo/images/train/00000002.png": "0a2aa87c04445d40d9d46f47c13acc931a33c3b5e4d02b1b3ab9fbbf6e1bb468",
     "yolo/labels/train/00000000.txt": "800f36fc0cb45f36f621f9a4b3699e3702236881e2a5050e4c95fca8906a96d7",
     "yolo/labels/train/00000001.txt": "3d50317fb55f1b030b7d0b648edf4c563bb32f48f9e81d765fb5e72dcd7cdc57",
     "yolo/labels/train/00000002.txt": "fa81103f77dc6b6a5303fbf244a4b9c82404bb794022479fffcb8d7d1b66673b",
@@ -82,10 +85,10 @@ SCENE = {
 
 RENDERED = {
     "annotations.json": "a9f952ab37770995653846f75b5dee0cc73e496affe755256c918b1b34ea2c8b",
-    "depth/00000/00000000.png": "d2a2242290226880738768082b588f39949f26df141bdffa5b95628894b49502",
+    "depth/00000/00000000.png": "70ae7999c3f6f58087c409e7642c31af159a00747d6cd3fb01e8e4bfc6a303d0",
     "frames/00000/00000000.json": "14e3ba130de144c5f995bb4cabb976b2f6b90a86473b62796656cfad3fbdef6b",
-    "images/00000/00000000.png": "ab3317d4d5cb7af3bd4b97f99cd69eb66f58ab607580f53d6da66014d8d58c13",
-    "instances/00000/00000000.png": "ecf1c9e749bb535815457b2b125d82e68a6d86a7ad379eab99133aeeef02d62e",
+    "images/00000/00000000.png": "4307385bdb95701530c65cd816f0b1dc03b5f38654dbce8d3b2563ad903cef0e",
+    "instances/00000/00000000.png": "a6150d5880a4ad25bef3ea393567d4dd7e9e882b6c283e878b0175c46c432ccd",
 }
 
 
@@ -93,6 +96,11 @@ def _digests(folder: Path, placeholders: dict[str, str]) -> dict[str, str]:
     out = {}
     for path in sorted(p for p in folder.rglob("*") if p.is_file() and p.name != "manifest.json"):
         data = path.read_bytes()
+        if path.suffix == ".png":
+            # A PNG by its pixels: its compressed bytes depend on the deflate build and on the CPU
+            # features ISA-L dispatches on (vizsynth.io.png), its pixels on neither.
+            pixels = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+            data = f"{pixels.dtype} {pixels.shape}".encode() + pixels.tobytes()
         if path.suffix in (".json", ".yaml", ".txt"):
             for value, name in placeholders.items():
                 data = data.replace(value.encode(), name.encode())

@@ -15,16 +15,22 @@ from vizsynth.errors import RecordError
 from vizsynth.frame_record import FrameRecord, ObjectRecord, RecordInfo, record_to_dict
 from vizsynth.io.files import frame_stem, record_path, write_bytes_atomic, write_json_atomic
 from vizsynth.io.flow import whole_float_file, write_flow
+from vizsynth.io.png import encode_png16
 from vizsynth.io.records import read_record
 from vizsynth.maps import BY_NAME, encode_depth
 from vizsynth.results import Frame
 
 # libpng's default tries every row filter on every row, which costs 3-4x the compression itself.
-# One fixed filter per kind of image, chosen by measurement (benchmarks/throughput.py notes):
-# ids are flat regions (no filter compresses them best), depth and colour vary smoothly.
-_PNG_IDS = [cv2.IMWRITE_PNG_COMPRESSION, 1, cv2.IMWRITE_PNG_FILTER, cv2.IMWRITE_PNG_FILTER_NONE]
-_PNG_DEPTH = [cv2.IMWRITE_PNG_COMPRESSION, 1, cv2.IMWRITE_PNG_FILTER, cv2.IMWRITE_PNG_FILTER_UP]
+# One fixed filter per kind of image, chosen by measurement: ids are flat regions (no filter
+# compresses them best), depth and colour vary smoothly. Single-channel 16-bit maps go through
+# vizsynth.io.png (ISA-L's deflate, ~8x faster than OpenCV's zlib); colour stays with OpenCV.
 _PNG_RGB = [cv2.IMWRITE_PNG_COMPRESSION, 1, cv2.IMWRITE_PNG_FILTER, cv2.IMWRITE_PNG_FILTER_SUB]
+_PNG_MAP = [cv2.IMWRITE_PNG_COMPRESSION, 1, cv2.IMWRITE_PNG_FILTER, cv2.IMWRITE_PNG_FILTER_UP]
+
+
+def _encode_map(image: np.ndarray) -> bytes:
+    """A 16-bit map's PNG: greyscale ones with the "up" filter, multi-channel ones with OpenCV."""
+    return encode_png16(image, "up") if image.ndim == 2 else _encode(".png", image, _PNG_MAP)
 
 
 def _encode(suffix: str, image: np.ndarray, params: list[int]) -> bytes:
@@ -106,13 +112,13 @@ def write_frame(out_dir: Path, frame: Frame, output: OutputConfig, record_info: 
         # A contiguous BGR copy (one SIMD pass) costs a tenth of what encoding the reversed view does.
         (out_dir / "images" / image_file, lambda: _encode(suffix, cv2.cvtColor(frame.rgb, cv2.COLOR_RGB2BGR), rgb_params)),
         (out_dir / "depth" / f"{stem}.png",
-         lambda: _encode(".png", encode_depth(frame.depth_m, depth_scale_m), _PNG_DEPTH)),
-        (out_dir / "instances" / f"{stem}.png", lambda: _encode(".png", frame.instance_ids, _PNG_IDS)),
+         lambda: encode_png16(encode_depth(frame.depth_m, depth_scale_m), "up")),
+        (out_dir / "instances" / f"{stem}.png", lambda: encode_png16(frame.instance_ids, "none")),
     ]
     map_files = {}
     for name, image in frame.maps.items():
         jobs.append((out_dir / name / f"{stem}.png",
-                     lambda name=name, image=image: _encode(".png", BY_NAME[name].encode(image, output), _PNG_DEPTH)))
+                     lambda name=name, image=image: _encode_map(BY_NAME[name].encode(image, output))))
         map_files[name] = f"{stem}.png"
     _write_files(jobs, writers)
     flow_files = write_flow(out_dir, stem, frame.flow) if frame.flow else {}
