@@ -2,8 +2,9 @@
 # One prepared run on a GPU machine with no internet (see README "Speed"): GL set-up check, the
 # throughput curve against worker count, and optionally the YCB-V experiment.
 #   bash benchmarks/gpu_device_run.sh [throughput|experiment|all] [FRAMES] [EXPERIMENT --set ARGS...]
-# Expects, in the repository root: .whl/ (wheels of the pure-Python deps the machine lacks, for its
-# Python) and .gl/ (Debian's libglvnd/EGL loader packages); writes logs to $OUT (or ./gpu_out).
+# Expects, in the repository root: .whl/ (wheels of the deps the machine lacks, for its Python:
+# pure-Python ones, plus isal's binary wheel and PyOpenGL 3.1.9 for Python 3.12) and .gl/
+# (Debian's libglvnd/EGL loader packages); writes logs to $OUT (or ./gpu_out).
 set -uo pipefail
 what=${1:-all}
 frames=${2:-1000}
