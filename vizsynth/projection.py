@@ -7,7 +7,6 @@ import numpy as np
 
 from vizsynth.scene import CameraSpec
 
-
 # Which of [min, max] each coordinate of the 8 corners takes: x slowest, z fastest.
 _CORNER_ROWS = np.array([[x, y, z] for x in (0, 1) for y in (0, 1) for z in (0, 1)])
 

@@ -36,8 +36,8 @@ def test_boxes_and_xywh_of_an_instance_map():
     ids[5, 0] = 1
     boxes = instance_boxes(ids)
     assert set(boxes) == {1, 4}
-    rows, cols = np.nonzero(ids == 4)
-    assert box_xywh(rows, cols) == [2, 1, 5, 2]  # w = x_max - x_min + 1
+    assert box_xywh(boxes[4]) == [2, 1, 5, 2]  # w = x_max - x_min + 1
+    assert box_xywh(boxes[4], x0=-3, y0=10) == [-1, 11, 5, 2]  # a box of a crop placed at (x0, y0)
     assert ids[boxes[4]].tolist() == [[4] * 5] * 2
 
 

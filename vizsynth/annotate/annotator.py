@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from vizsynth.annotate.masks import encode_rle, mask_box, object_boxes
+from vizsynth.annotate.masks import box_xywh, encode_rle, mask_box, object_boxes
 from vizsynth.annotate.point_flags import in_image, keypoint_visibility
 from vizsynth.assets.keypoints import KeypointSchema
 from vizsynth.config import AnnotateConfig
@@ -150,7 +150,7 @@ def _annotate_object(spec, obj: ObjectSpec, box_3d, box, visible, result, catego
     area, bbox, segmentation = 0, None, None
     if visible is not None:
         area = int(np.count_nonzero(visible))
-        bbox = [box[1].start, box[0].start, box[1].stop - box[1].start, box[0].stop - box[0].start]
+        bbox = box_xywh(box)
         segmentation = encode_rle(visible, box[1].start, box[0].start, height, width)
 
     amodal = _amodal(result.silhouettes.get(obj.instance_id), box, visible, height, width) \
@@ -211,10 +211,9 @@ def _amodal(silhouette: Silhouette | None, box, visible, height: int, width: int
     ix1, iy1 = min(x0 + mask.shape[1], width), min(y0 + mask.shape[0], height)
     inside = mask[iy0 - y0:max(iy1, iy0) - y0, ix0 - x0:max(ix1, ix0) - x0]
     area = int(np.count_nonzero(inside))
-    rows, cols = box
     return {
         "area": area,
         "pixels": int(np.count_nonzero(mask)),
-        "bbox": [x0 + cols.start, y0 + rows.start, cols.stop - cols.start, rows.stop - rows.start],
+        "bbox": box_xywh(box, x0, y0),
         "segmentation": encode_rle(inside, ix0, iy0, height, width) if area else None,
     }

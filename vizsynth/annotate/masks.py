@@ -130,7 +130,8 @@ def encode_rle(crop: np.ndarray, x0: int, y0: int, height: int, width: int) -> d
     return {"size": [height, width], "counts": rle["counts"].decode("ascii")}
 
 
-def box_xywh(rows: np.ndarray, cols: np.ndarray) -> list[int]:
-    """COCO [x, y, w, h] of pixel coordinates: w = x_max - x_min + 1."""
-    x, y = int(cols.min()), int(rows.min())
-    return [x, y, int(cols.max()) - x + 1, int(rows.max()) - y + 1]
+def box_xywh(box: tuple[slice, slice], x0: int = 0, y0: int = 0) -> list[int]:
+    """COCO [x, y, w, h] of a (row slice, column slice) box whose pixel (0, 0) is at (x0, y0):
+    w = x_max - x_min + 1 (the slice's stop is one past x_max)."""
+    rows, cols = box
+    return [x0 + cols.start, y0 + rows.start, cols.stop - cols.start, rows.stop - rows.start]

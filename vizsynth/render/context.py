@@ -337,7 +337,7 @@ class _Renderer(pyrender.Renderer):
         GL.glScissor(0, 0, width, height)
         GL.glClearColor(0.0, 0.0, 0.0, 0.0)
         GL.glClear(GL.GL_COLOR_BUFFER_BIT)
-        view = np.linalg.inv(scene.get_pose(scene.main_camera_node))
+        view, _ = self._get_camera_matrices(scene)  # each tile has its own projection
         draw = self._begin_own_pass("labels.vert", "silhouette.frag", {"V": view})
         for node, (x, y, w, h), projection in jobs:
             GL.glViewport(x, y, w, h)
@@ -407,8 +407,7 @@ class _Renderer(pyrender.Renderer):
         GL.glDepthFunc(GL.GL_LESS)
         GL.glClearColor(0.0, 0.0, 0.0, 0.0)
         GL.glClear(GL.GL_COLOR_BUFFER_BIT | GL.GL_DEPTH_BUFFER_BIT)
-        view = np.linalg.inv(scene.get_pose(scene.main_camera_node))
-        projection = scene.main_camera_node.camera.get_projection_matrix(width, height)
+        view, projection = self._get_camera_matrices(scene)
         return target, view, projection
 
     def _read_float(self, target: int, gl_format: int, channels: int) -> np.ndarray:
