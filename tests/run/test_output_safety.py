@@ -76,6 +76,21 @@ def test_overwrite_refuses_a_dataset_holding_a_user_file_and_keeps_everything(re
     assert everything(out) == before
 
 
+@pytest.mark.parametrize("decoy", ["images/00000/camera.json", "depth/models_eval/obj_000001.ply",
+                                   "instances/00000/seqinfo.ini", "frames/00000/data.yaml"])
+def test_overwrite_refuses_a_label_formats_file_name_outside_that_formats_folder(reference, tmp_path, capsys, decoy):
+    # BOP, MOT and YOLO names are vizsynth's only inside bop/, mot/ and yolo/: elsewhere they are a user's.
+    out = _copy(reference, tmp_path / "data")
+    (out / decoy).parent.mkdir(parents=True, exist_ok=True)
+    (out / decoy).write_text("mine")
+    before = everything(out)
+    code, err = _cli(_generate_args(out, "--overwrite"), capsys)
+    assert code == 2
+    _one_message(err)
+    assert decoy.split("/")[-2 if "models_eval" in decoy else -1] in err
+    assert everything(out) == before
+
+
 @pytest.mark.parametrize("manifest", [b"", b"{}", b"not json", b'{"status": "complete"}', "symlink"])
 def test_overwrite_refuses_a_folder_without_a_real_vizsynth_manifest(reference, tmp_path, capsys, manifest):
     out = tmp_path / "folder"

@@ -43,12 +43,26 @@ OWNED_FILES = frozenset({MANIFEST, "config.yaml", "annotations.json", "data.yaml
 # labels/ and data.yaml: the YOLO output of vizsynth before the yolo/ tree (still replaced by --overwrite).
 OWNED_DIRS = frozenset({"images", "depth", "instances", "frames", *MAP_NAMES, *FLOW_FOLDERS, "labels", "bop", "mot",
                         "yolo"})
-# Names of what the writers put inside OWNED_DIRS: chunk folders, numbered files, BOP's fixed names.
-_OWNED_DIR_NAME = re.compile(
-    r"[0-9]+|train_pbr|models|models_eval|rgb|depth|mask|mask_visib|images|labels|train|val|gt")
-_OWNED_FILE_NAME = re.compile(
-    r"[0-9]+(_[0-9]+)?\.(png|jpg|json|txt|flo|npy)|obj_[0-9]+\.ply|scene_(camera|gt|gt_info)\.json|models_info\.json"
-    r"|camera\.json|dataset_info\.json|gt\.txt|seqinfo\.ini|data\.yaml")
+# Names of what the writers put inside each of OWNED_DIRS (at any depth below it): chunk folders
+# and numbered files everywhere; a label format's fixed names only inside that format's folder, so
+# a user's camera.json among the images is not taken for BOP's.
+_CHUNK_DIRS = [r"[0-9]+", "train", "val"]
+_NUMBERED_FILES = [r"[0-9]+(_[0-9]+)?\.(png|jpg|json|txt|flo|npy)"]
+
+
+def _names(dirs: list[str], files: list[str]) -> tuple[re.Pattern, re.Pattern]:
+    return re.compile("|".join(dirs)), re.compile("|".join(files))
+
+
+_FRAME_FOLDER_NAMES = _names(_CHUNK_DIRS, _NUMBERED_FILES)
+_FORMAT_FOLDER_NAMES = {
+    "bop": _names([*_CHUNK_DIRS, "train_pbr", "models", "models_eval", "rgb", "depth", "mask", "mask_visib"],
+                  [*_NUMBERED_FILES, r"obj_[0-9]+\.ply", r"models_info\.json", r"scene_(camera|gt|gt_info)\.json",
+                   r"camera\.json", r"dataset_info\.json"]),
+    "mot": _names([*_CHUNK_DIRS, "gt"], [*_NUMBERED_FILES, r"gt\.txt", r"seqinfo\.ini"]),
+    "yolo": _names([*_CHUNK_DIRS, "images", "labels"], [*_NUMBERED_FILES, r"data\.yaml"]),
+    "labels": _names([*_CHUNK_DIRS, "images", "labels"], _NUMBERED_FILES),
+}
 # What a kill before the first manifest can leave: the manifest's temporary file.
 START_LEFTOVER = re.compile(re.escape(TMP_PREFIX) + r"[0-9]+-manifest\.json")
 # errnos that mean "this storage cannot take more writes": no retry helps, the user must act.
@@ -123,17 +137,18 @@ def foreign_entries(out_dir: Path) -> list[Path]:
 
 
 def _foreign_inside(folder: Path) -> list[Path]:
+    owned_dir, owned_file = _FORMAT_FOLDER_NAMES.get(folder.name, _FRAME_FOLDER_NAMES)
     foreign = []
     for root, dirs, files in os.walk(folder):
         root_path = Path(root)
         for name in sorted(dirs):
             path = root_path / name
-            if path.is_symlink() or not (name.startswith(TMP_PREFIX) or _OWNED_DIR_NAME.fullmatch(name)):
+            if path.is_symlink() or not (name.startswith(TMP_PREFIX) or owned_dir.fullmatch(name)):
                 foreign.append(path)
                 dirs.remove(name)  # not ours: report it, do not walk it
         for name in sorted(files):
             path = root_path / name
-            if path.is_symlink() or not (name.startswith(TMP_PREFIX) or _OWNED_FILE_NAME.fullmatch(name)):
+            if path.is_symlink() or not (name.startswith(TMP_PREFIX) or owned_file.fullmatch(name)):
                 foreign.append(path)
     return foreign
 
