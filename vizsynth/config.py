@@ -37,7 +37,7 @@ from vizsynth.appearance.textures import PROCEDURAL_TEXTURES, TEXTURE_KINDS
 from vizsynth.assets.primitives import PRIMITIVE_NAMES
 from vizsynth.distributions import Param, bounded, parse_param
 from vizsynth.errors import ConfigError, format_validation_error
-from vizsynth.scene import LIGHT_TYPES
+from vizsynth.scene import LIGHT_TYPES, rotation_error
 
 PRIMITIVES = PRIMITIVE_NAMES
 
@@ -141,10 +141,8 @@ class PrimitiveAsset(_Model):
     weight: Weight = Field(1.0, description="relative odds, 0..1e6")
 
 
-KeypointCoordinate = Annotated[float, Field(ge=-1e6, le=1e6)]
-
-
-Coordinate = Annotated[float, Field(ge=-1e6, le=1e6)]
+# A point or direction in a mesh's own units (keypoints, symmetry axes and transforms).
+MeshCoordinate = Annotated[float, Field(ge=-1e6, le=1e6)]
 # A tolerance on a declared symmetry's rotation part: values typed with 4 to 6 decimals pass.
 _ROTATION_TOLERANCE = 1e-4
 
@@ -152,8 +150,8 @@ _ROTATION_TOLERANCE = 1e-4
 class ContinuousSymmetry(_Model):
     """A continuous rotational symmetry about the line through ``offset`` along ``axis``."""
 
-    axis: tuple[Coordinate, Coordinate, Coordinate] = Field(description="direction, not all zero")
-    offset: tuple[Coordinate, Coordinate, Coordinate] = Field(
+    axis: tuple[MeshCoordinate, MeshCoordinate, MeshCoordinate] = Field(description="direction, not all zero")
+    offset: tuple[MeshCoordinate, MeshCoordinate, MeshCoordinate] = Field(
         (0.0, 0.0, 0.0), description="a point on the axis, mesh units"
     )
 
@@ -168,7 +166,7 @@ class SymmetriesConfig(_Model):
     """A mesh's symmetries, in the BOP toolkit's form (models_info.json): rigid transforms mapping
     the model onto itself (identity implied, not listed) and continuous rotational symmetries."""
 
-    discrete: tuple[tuple[Coordinate, ...], ...] = Field(
+    discrete: tuple[tuple[MeshCoordinate, ...], ...] = Field(
         (), description="flattened row-major 4x4 rigid transforms, translation in mesh units"
     )
     continuous: tuple[ContinuousSymmetry, ...] = ()
@@ -182,8 +180,7 @@ class SymmetriesConfig(_Model):
             rotation = matrix[:3, :3]
             if not np.allclose(matrix[3], [0, 0, 0, 1]):
                 raise ValueError(f"discrete[{i}]: the last row must be [0, 0, 0, 1], got {matrix[3].tolist()}")
-            if (np.abs(rotation.T @ rotation - np.eye(3)).max() > _ROTATION_TOLERANCE
-                    or np.linalg.det(rotation) <= 0):
+            if rotation_error(matrix) > _ROTATION_TOLERANCE or np.linalg.det(rotation) <= 0:
                 raise ValueError(f"discrete[{i}]: the upper-left 3x3 must be a rotation (orthonormal, "
                                  f"determinant +1), got {rotation.tolist()}")
         return self
@@ -196,7 +193,7 @@ class MeshAsset(_Model):
     category: CategoryName = Field(description="not empty or blank")
     unit_scale_m: UnitScale = Field(1.0, description="metres per mesh unit, 0.001 for millimetres; (0, 1000]")
     weight: Weight = Field(1.0, description="relative odds, 0..1e6")
-    keypoints: dict[str, tuple[KeypointCoordinate, KeypointCoordinate, KeypointCoordinate]] = Field(
+    keypoints: dict[str, tuple[MeshCoordinate, MeshCoordinate, MeshCoordinate]] = Field(
         default_factory=dict, description="named 3D points in the model frame, mesh units, each within ±1e6"
     )
     skeleton: tuple[tuple[str, str], ...] = Field((), description="pairs of keypoint names to connect")

@@ -10,6 +10,7 @@ from dataclasses import replace
 
 import numpy as np
 
+from vizsynth.assets.primitives import BIN_PREFIX
 from vizsynth.config import PhysicsConfig, SequenceConfig
 from vizsynth.sampling.poses import rigid_inverse
 from vizsynth.scene import (
@@ -75,7 +76,7 @@ def sample_object_motion(config: SequenceConfig, objects: tuple[ObjectSpec, ...]
     out = []
     for obj in objects:
         if obj.primitive == "floor" or (config.object_motion == "physics" and obj.primitive is not None
-                                        and obj.primitive.startswith("bin:")):
+                                        and obj.primitive.startswith(BIN_PREFIX)):
             continue
         velocity = tuple(float(p.sample(rng=rng)) for p in config.object_velocity_m_per_s)
         speed = float(config.object_angular_speed_deg_per_s.sample(rng=rng))

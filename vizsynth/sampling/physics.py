@@ -27,7 +27,7 @@ import numpy as np
 import trimesh
 
 from vizsynth.assets.meshes import has_own_appearance, load_mesh_file
-from vizsynth.assets.primitives import bin_boxes, bin_name
+from vizsynth.assets.primitives import BIN_PREFIX, bin_boxes, bin_name
 from vizsynth.config import PhysicsConfig
 from vizsynth.errors import PlacementError, VizsynthError
 from vizsynth.sampling.poses import quaternion_to_matrix
@@ -546,7 +546,7 @@ def throw(objects: tuple[ObjectSpec, ...], motions: tuple, config: PhysicsConfig
     sub_steps = max(1, int(np.ceil(1.0 / (fps * step_s) - 1e-9)))
     p, client = _pybullet()
     _build_world(p, client, config, time_step_s=1.0 / (fps * sub_steps),
-                 bins=[o for o in objects if o.primitive is not None and o.primitive.startswith("bin:")])
+                 bins=[o for o in objects if o.primitive is not None and o.primitive.startswith(BIN_PREFIX)])
     ids = _add_bodies(p, client, bodies, drops)
     for uid, motion in zip(ids, motions):
         p.changeDynamics(uid, -1, linearDamping=0.0, angularDamping=0.0, physicsClientId=client)
