@@ -146,7 +146,7 @@ def write_bop(out_dir: Path, indices: Iterable[int], categories: list[dict]) -> 
     root = out_dir / "bop"
     models: dict[int, tuple] = {}
     scenes: dict[int, dict[str, dict]] = {}
-    cameras: list[dict] = []
+    first_camera, camera_varies = None, False  # BOP's dataset-level camera: the first frame's
     grouping = "frames"
     count = 0
     for index, record in iter_records(out_dir, indices):
@@ -163,7 +163,9 @@ def write_bop(out_dir: Path, indices: Iterable[int], categories: list[dict]) -> 
             "cam_R_w2c": world_to_cam[:3, :3].ravel().tolist(),
             "cam_t_w2c": (world_to_cam[:3, 3] * 1000.0).tolist(),
         }
-        cameras.append(_dataset_camera(camera, depth_scale_mm))
+        this_camera = _dataset_camera(camera, depth_scale_mm)
+        first_camera = first_camera or this_camera
+        camera_varies = camera_varies or this_camera != first_camera
         suffix = Path(info.image_file).suffix
         _link(out_dir / "images" / info.image_file, folder / "rgb" / f"{im_id:06d}{suffix}")
         _link(out_dir / "depth" / info.depth_file, folder / "depth" / f"{im_id:06d}.png")
@@ -197,12 +199,12 @@ def write_bop(out_dir: Path, indices: Iterable[int], categories: list[dict]) -> 
         write_json_atomic(folder / "scene_gt.json", scene["gt"])
         write_json_atomic(folder / "scene_gt_info.json", scene["info"])
     declared = _declared_mesh_symmetries(out_dir / "config.yaml")
-    for folder in ("models", "models_eval"):
-        _write_models(root / folder, models, declared)
-    if cameras:
-        # BOP's dataset-level camera: the first frame's; scene_camera.json holds every image's K.
-        varies = any(c != cameras[0] for c in cameras)
-        write_json_atomic(root / "camera.json", {**cameras[0], "cam_K_varies": varies})
+    _write_models(root / "models", models, declared)
+    for name in [*(f"obj_{obj_id:06d}.ply" for obj_id in sorted(models)), "models_info.json"]:
+        _link(root / "models" / name, root / "models_eval" / name)  # the evaluation models are the same files
+    if first_camera is not None:
+        # scene_camera.json holds every image's K.
+        write_json_atomic(root / "camera.json", {**first_camera, "cam_K_varies": camera_varies})
     write_json_atomic(root / "dataset_info.json", _dataset_info(categories, models, grouping))
     return count
 
