@@ -155,6 +155,11 @@ def measure(width: int, height: int, frames: int, warmup: int, seed: int = 0) ->
     from vizsynth.run.local import llvmpipe_threads, render_threads
     from vizsynth.run.task import FrameTask
 
+    try:  # a pool worker's process settings, with one core to itself as at full load (revisions since 0.2.0)
+        from vizsynth.run.worker_process import tune_worker_process
+        tune_worker_process(1)
+    except ImportError:
+        pass
     config = load_config(None, [f"image.width={width}", f"image.height={height}"])
     split, fractions = config.split.use, config.split.fractions
     categories = list(build_catalog(config.objects.assets, MeshLibrary(), split=split, fractions=fractions).categories)

@@ -157,9 +157,12 @@ def _parser() -> argparse.ArgumentParser:
 def _generate(args: argparse.Namespace) -> int:
     from vizsynth.config import load_config
     from vizsynth.run.job import generate
-    from vizsynth.run.local import run_frames
+    from vizsynth.run.local import llvmpipe_threads, run_frames
+    from vizsynth.run.worker_process import tune_worker_process
 
     config = load_config(args.config, args.overrides)
+    if args.workers <= 1 and args.executor != "ray":  # this process renders: it is a worker (run/worker_process.py)
+        tune_worker_process(llvmpipe_threads(1))
     executor = run_frames
     if args.executor == "ray":
         from vizsynth.run.ray_executor import RayExecutor

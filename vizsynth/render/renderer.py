@@ -27,6 +27,7 @@ from vizsynth.projection import box_corners, project
 from vizsynth.render.atlas import pack_tiles
 from vizsynth.render.context import GLContext
 from vizsynth.results import RenderResult, Silhouette
+from vizsynth.sampling.poses import cross3
 from vizsynth.scene import CameraSpec, LightSpec, ObjectSpec, SceneSpec
 
 # OpenCV camera frame -> OpenGL camera frame (and back): flip y and z.
@@ -450,10 +451,10 @@ def _light_pose(light: LightSpec) -> np.ndarray:
     z = -np.asarray(light.direction, dtype=np.float64)
     z /= np.linalg.norm(z)
     helper = np.array([0.0, 0.0, 1.0]) if abs(z[2]) < 0.9 else np.array([1.0, 0.0, 0.0])
-    x = np.cross(helper, z)
+    x = cross3(helper, z)
     x /= np.linalg.norm(x)
     pose = np.eye(4)
-    pose[:3, :3] = np.column_stack([x, np.cross(z, x), z])
+    pose[:3, :3] = np.column_stack([x, cross3(z, x), z])
     pose[:3, 3] = light.position_m
     return pose
 

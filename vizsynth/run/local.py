@@ -31,6 +31,7 @@ from concurrent.futures.process import BrokenProcessPool
 from vizsynth.errors import RenderError
 from vizsynth.render.devices import deal_devices, egl_device
 from vizsynth.run.task import FrameOutcome, FrameTask, writer_threads_for
+from vizsynth.run.worker_process import tune_worker_process
 
 MAX_CRASHES = 2
 # Exit status of a worker that found generate() called at its script's top level (run/job.py).
@@ -79,6 +80,7 @@ def _init_worker(task: FrameTask, threads: int, devices) -> None:
     global _WORKER_TASK
     _exit_with_parent()
     device = None if devices is None else devices.get()
+    tune_worker_process(threads)
     with render_threads(threads), egl_device(device):
         task.setup(writer_threads_for(threads))
     _WORKER_TASK = task

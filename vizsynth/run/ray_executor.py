@@ -21,6 +21,7 @@ from vizsynth.errors import RenderError, VizsynthError
 from vizsynth.render import devices
 from vizsynth.run.local import render_threads
 from vizsynth.run.task import FrameOutcome, FrameTask, writer_threads_for
+from vizsynth.run.worker_process import tune_worker_process
 
 _MAX_CHUNK_TRIES = 5
 _MAX_PROBES = 120  # readiness probes of a lost actor (spread over about 110 s) before it is given up
@@ -51,6 +52,7 @@ class _FrameActor:
             ordinal = devices.cuda_ordinal(gpu_ids[0], os.environ.get("CUDA_VISIBLE_DEVICES"))
             os.environ[devices.ENV] = str(devices.egl_device_for_cuda(ordinal))
         self._task = task
+        tune_worker_process(lp_threads)
         with render_threads(lp_threads):
             task.setup(writer_threads_for(lp_threads))
 

@@ -1,4 +1,4 @@
-"""Small pose helpers shared by the samplers (plain numpy, no randomness)."""
+"""Small pose helpers shared by the samplers and the renderer (plain numpy, no randomness)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,14 @@ def spherical_offset(distance_m: float, elevation_deg: float, azimuth_deg: float
     return distance_m * np.array([np.cos(el) * np.cos(az), np.cos(el) * np.sin(az), np.sin(el)])
 
 
+def cross3(a, b) -> np.ndarray:
+    """(3,) float64 cross product of two 3-vectors: the same floats as ``np.cross(a, b)`` (the same
+    products and differences, in the same order), at a tenth of its cost for a single pair."""
+    a0, a1, a2 = (float(v) for v in a)
+    b0, b1, b2 = (float(v) for v in b)
+    return np.array([a1 * b2 - a2 * b1, a2 * b0 - a0 * b2, a0 * b1 - a1 * b0])
+
+
 def look_at_cam_to_world(eye: np.ndarray, target: np.ndarray, roll_deg: float = 0.0) -> np.ndarray:
     """(4, 4) float64 camera-to-world pose of an OpenCV camera at ``eye`` looking at ``target``.
 
@@ -19,11 +27,11 @@ def look_at_cam_to_world(eye: np.ndarray, target: np.ndarray, roll_deg: float = 
     """
     forward = target - eye
     forward = forward / np.linalg.norm(forward)
-    right = np.cross(forward, [0.0, 0.0, 1.0])
+    right = cross3(forward, (0.0, 0.0, 1.0))
     if np.linalg.norm(right) < 1e-6:
-        right = np.cross(forward, [0.0, 1.0, 0.0])
+        right = cross3(forward, (0.0, 1.0, 0.0))
     right /= np.linalg.norm(right)
-    down = np.cross(forward, right)
+    down = cross3(forward, right)
     roll = np.deg2rad(roll_deg)
     c, s = np.cos(roll), np.sin(roll)
     pose = np.eye(4)
