@@ -8,7 +8,7 @@ import numpy as np
 from vizsynth.scene import CameraSpec
 
 # Which of [min, max] each coordinate of the 8 corners takes: x slowest, z fastest.
-_CORNER_ROWS = np.array([[x, y, z] for x in (0, 1) for y in (0, 1) for z in (0, 1)])
+CORNER_ROWS = np.array([[x, y, z] for x in (0, 1) for y in (0, 1) for z in (0, 1)])
 
 
 def box_corners(bounds: np.ndarray) -> np.ndarray:
@@ -18,7 +18,7 @@ def box_corners(bounds: np.ndarray) -> np.ndarray:
         bounds: (2, 3) [min corner, max corner].
     """
     points = np.empty((9, 3))
-    points[:8] = bounds[_CORNER_ROWS, [0, 1, 2]]
+    points[:8] = bounds[CORNER_ROWS, [0, 1, 2]]
     points[8] = (bounds[0] + bounds[1]) / 2  # the same float operations as bounds.mean(axis=0)
     return points
 

@@ -13,6 +13,7 @@ gets (cx + 0.5, cy + 0.5). The OpenGL camera frame is the OpenCV one turned by 1
 from __future__ import annotations
 
 import itertools
+import math
 import sys
 
 import cv2
@@ -23,7 +24,7 @@ import trimesh
 from vizsynth.appearance.textures import make_texture, spherical_uv
 from vizsynth.assets.meshes import MeshLibrary
 from vizsynth.errors import ConfigError, RenderError
-from vizsynth.projection import box_corners, project
+from vizsynth.projection import CORNER_ROWS
 from vizsynth.render.atlas import pack_tiles
 from vizsynth.render.context import GLContext
 from vizsynth.results import RenderResult, Silhouette
@@ -275,13 +276,10 @@ class Renderer:
         """Each object drawn alone into a tile just covering its projected 3D box, all tiles
         packed into one atlas: the cost is the objects' own area, not one full frame each."""
         cam = spec.camera
-        tiles = []
-        for obj in spec.objects:
-            if obj.distractor:  # never labelled: no amodal mask needed
-                continue
-            box = _tile_box(spec, obj, self._bounds[obj.asset_key])
-            if box is not None:
-                tiles.append((obj.instance_id, box))
+        labelled = [obj for obj in spec.objects if not obj.distractor]  # distractors need no amodal mask
+        boxes = _tile_boxes(spec, labelled, np.stack([self._bounds[obj.asset_key] for obj in labelled])) \
+            if labelled else []
+        tiles = [(obj.instance_id, box) for obj, box in zip(labelled, boxes) if box is not None]
         out: dict[int, Silhouette] = {}
         atlas_width = min(self._max_size, 3 * cam.width)
         for batch, placed, atlas_height in pack_tiles(tiles, atlas_width, self._max_size):
@@ -411,23 +409,38 @@ def _set_intrinsics(camera: pyrender.IntrinsicsCamera, cam: CameraSpec) -> None:
         setattr(camera, name, value)
 
 
-def _tile_box(spec: SceneSpec, obj: ObjectSpec, bounds: np.ndarray) -> tuple[int, int, int, int] | None:
-    """(x0, y0, w, h) in image pixels covering the object's projection, within the canvas
-    [-W, 2W) x [-H, 2H); None when the object cannot reach it."""
+def _tile_boxes(spec: SceneSpec, objects: list[ObjectSpec], bounds: np.ndarray) -> list:
+    """Per object: (x0, y0, w, h) in image pixels covering its projection, within the canvas
+    [-W, 2W) x [-H, 2H), or None when it cannot reach it. ``bounds``: (N, 2, 3) mesh bounds.
+
+    All objects' 3D box corners are projected in one go (a frame's tiles cost one set of NumPy
+    calls, not one per object).
+    """
     cam = spec.camera
-    uv, z = project(box_corners(bounds * obj.mesh_scale)[:8], spec.obj_to_cam(obj), cam)
-    left, top, right, bottom = -cam.width, -cam.height, 2 * cam.width - 1, 2 * cam.height - 1
-    if (z <= cam.znear_m).all() or (z >= cam.zfar_m).all():
-        return None
-    if (z > cam.znear_m).all():
-        # One pixel of margin: a pixel belongs to the silhouette when its centre is covered.
-        left = max(left, int(np.floor(uv[:, 0].min())) - 1)
-        top = max(top, int(np.floor(uv[:, 1].min())) - 1)
-        right = min(right, int(np.ceil(uv[:, 0].max())) + 1)
-        bottom = min(bottom, int(np.ceil(uv[:, 1].max())) + 1)
-    if right < left or bottom < top:
-        return None
-    return left, top, right - left + 1, bottom - top + 1
+    scales = np.array([obj.mesh_scale for obj in objects])[:, None, None]
+    corners = (bounds * scales)[:, CORNER_ROWS, [0, 1, 2]]  # (N, 8, 3)
+    to_cam = cam.world_to_cam @ np.stack([obj.obj_to_world for obj in objects])
+    in_cam = corners @ to_cam[:, :3, :3].transpose(0, 2, 1) + to_cam[:, None, :3, 3]
+    z = in_cam[..., 2]
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        uv = (in_cam @ cam.K.T)
+        uv = uv[..., :2] / uv[..., 2:]
+    unreachable = ((z <= cam.znear_m).all(axis=1) | (z >= cam.zfar_m).all(axis=1)).tolist()
+    in_front = (z > cam.znear_m).all(axis=1).tolist()
+    canvas = (-cam.width, -cam.height, 2 * cam.width - 1, 2 * cam.height - 1)
+    boxes = []
+    for i in range(len(objects)):
+        if unreachable[i]:
+            boxes.append(None)
+            continue
+        left, top, right, bottom = canvas
+        if in_front[i]:
+            # One pixel of margin: a pixel belongs to the silhouette when its centre is covered.
+            (u0, v0), (u1, v1) = uv[i].min(axis=0).tolist(), uv[i].max(axis=0).tolist()
+            left, top = max(left, math.floor(u0) - 1), max(top, math.floor(v0) - 1)
+            right, bottom = min(right, math.ceil(u1) + 1), min(bottom, math.ceil(v1) + 1)
+        boxes.append(None if right < left or bottom < top else (left, top, right - left + 1, bottom - top + 1))
+    return boxes
 
 
 _LIGHTS = {"directional": pyrender.DirectionalLight, "point": pyrender.PointLight, "spot": pyrender.SpotLight}
