@@ -29,10 +29,12 @@ def encode_depth(depth_m: np.ndarray, depth_scale_m: float) -> np.ndarray:
     """(H, W) uint16 depth in units of ``depth_scale_m``; 0 = no surface or beyond the uint16 range."""
     units = np.divide(depth_m, depth_scale_m)
     np.rint(units, out=units)
-    units[units > DEPTH_MAX_UNITS] = 0  # few pixels: cheaper than a full-frame masked write
-    # depth <= 0 gives units <= 0 (and a tiny positive depth rounds to 0): clamping them to 0 is
-    # the same as zeroing where depth <= 0, in one pass.
-    np.maximum(units, 0, out=units)
+    # Two reductions prove the usual frame needs neither fix below (each a full-frame pass).
+    if units.size and (units.max() > DEPTH_MAX_UNITS or units.min() < 0):
+        units[units > DEPTH_MAX_UNITS] = 0
+        # depth <= 0 gives units <= 0 (and a tiny positive depth rounds to 0): clamping them to 0
+        # is the same as zeroing where depth <= 0.
+        np.maximum(units, 0, out=units)
     return units.astype(np.uint16)
 
 
