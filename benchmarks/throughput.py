@@ -41,6 +41,7 @@ from vizsynth.config import load_config
 from vizsynth.pipeline import FrameRenderer
 from vizsynth.run.local import llvmpipe_threads, render_threads, run_frames
 from vizsynth.run.task import FrameTask, resident_bytes
+from vizsynth.run.worker_process import tune_worker_process
 
 MEMORY_TARGET_KB_PER_FRAME = 0.2
 
@@ -99,6 +100,7 @@ def _worker_rss(config, n, seed) -> np.ndarray:
     split, fractions = config.split.use, config.split.fractions
     categories = list(build_catalog(config.objects.assets, MeshLibrary(), split=split, fractions=fractions).categories)
     rss = np.zeros(n + 1, dtype=np.int64)  # allocated up front: the record must not grow either
+    tune_worker_process(llvmpipe_threads(1))  # as a generate worker does
     with tempfile.TemporaryDirectory() as tmp:
         task = FrameTask(config, seed, Path(tmp), categories)
         with render_threads(llvmpipe_threads(1)):
@@ -178,6 +180,9 @@ def main() -> None:
         cpu_stages.main(sizes, args.num_frames, args.warmup, args.compare)
         return
     config = load_config(None, [*_size_overrides(args.size), *args.overrides])
+    # --workers 1 renders in this process: give it a worker's settings, as the CLI does (pool
+    # workers and the memory run's process set their own).
+    tune_worker_process(llvmpipe_threads(1))
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, {platform.python_version()}, "
           f"PYOPENGL_PLATFORM={os.environ.get('PYOPENGL_PLATFORM', 'egl (vizsynth default)')}")
     if args.memory_frames is not None:
