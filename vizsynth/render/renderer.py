@@ -423,7 +423,7 @@ def _tile_boxes(spec: SceneSpec, objects: list[ObjectSpec], bounds: np.ndarray) 
     in_cam = corners @ to_cam[:, :3, :3].transpose(0, 2, 1) + to_cam[:, None, :3, 3]
     z = in_cam[..., 2]
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        uv = (in_cam @ cam.K.T)
+        uv = in_cam @ cam.K.T
         uv = uv[..., :2] / uv[..., 2:]
     unreachable = ((z <= cam.znear_m).all(axis=1) | (z >= cam.zfar_m).all(axis=1)).tolist()
     in_front = (z > cam.znear_m).all(axis=1).tolist()
