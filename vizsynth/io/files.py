@@ -26,11 +26,16 @@ def record_path(out_dir: Path, index: int) -> Path:
 
 
 def write_bytes_atomic(path: Path, data: bytes) -> None:
-    """Writes ``data`` so that ``path`` is either absent, its old content, or complete."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Writes ``data`` so that ``path`` is either absent, its old content, or complete; makes
+    ``path``'s folder when it is missing."""
     tmp = path.with_name(f"{TMP_PREFIX}{os.getpid()}-{path.name}")
     try:
-        with open(tmp, "wb") as f:
+        f = open(tmp, "wb")
+    except FileNotFoundError:  # the folder is new (once per chunk folder): no mkdir call for every file
+        path.parent.mkdir(parents=True, exist_ok=True)
+        f = open(tmp, "wb")
+    try:
+        with f:
             f.write(data)
     except BaseException:
         # A failed write (disk full, interrupt) must not leave its temporary behind.
