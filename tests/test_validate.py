@@ -19,6 +19,7 @@ from pycocotools import mask as coco_mask
 import vizsynth
 from tests.helpers import YCBV, ycbv_coco
 from vizsynth.cli import main
+from vizsynth.frame_record import parse_record
 from vizsynth.run.fixed_scenes import render_scenes
 from vizsynth.validate import validate_dataset
 
@@ -298,6 +299,23 @@ def test_dataset_without_annotations_json_is_validated_from_its_records(records_
     bad.write_text("{")
     report = validate_dataset(broken)
     assert report.counts["malformed_record"] == 1 and "frame_count_mismatch" not in report.counts, report.format()
+
+
+def test_records_only_dataset_reads_each_record_once(records_only, monkeypatch):
+    # The labels are built from the records: validation reuses them instead of parsing every
+    # record a second time (and comparing it with labels made from itself).
+    import vizsynth.validate as validate
+
+    parsed = []
+
+    def counting(data, base_dir, source):
+        parsed.append(source)
+        return parse_record(data, base_dir, source)
+
+    monkeypatch.setattr(validate, "parse_record", counting)
+    report = validate_dataset(records_only)
+    assert report.ok, report.format()
+    assert sorted(parsed) == sorted(str(p.relative_to(records_only)) for p in (records_only / "frames").rglob("*.json"))
 
 
 def _stats_from_pixels(folder: Path) -> tuple[Counter, dict[str, list[float]]]:

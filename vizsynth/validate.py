@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -316,6 +317,8 @@ class LoadedLabels:
         folder: the vizsynth dataset folder, or None for a bare COCO file.
         source: ``ANNOTATIONS``, ``FROM_RECORDS``, or the COCO file's path.
         problems: (kind, message) of each frame record that could not be read (records only).
+        records: {image id: its parsed frame record} when ``data`` was built from the records,
+            else None (annotations.json or a bare COCO file: records are read when checked).
     """
 
     data: dict
@@ -323,6 +326,7 @@ class LoadedLabels:
     folder: Path | None
     source: str
     problems: tuple[tuple[str, str], ...] = ()
+    records: Mapping[int, FrameRecord] | None = None
 
 
 def dataset_folder(path: str | Path) -> Path | None:
@@ -345,10 +349,10 @@ def _manifest_categories(folder: Path) -> list[str] | None:
     return names if isinstance(names, list) and all(isinstance(n, str) for n in names) else None
 
 
-def _coco_from_records(folder: Path) -> tuple[dict, list[tuple[str, str]]]:
+def _coco_from_records(folder: Path) -> tuple[dict, list[tuple[str, str]], dict[int, FrameRecord]]:
     """The COCO dict the COCO writer (RLE) makes of every readable record under frames/, in frame
-    order, with the manifest's categories (else those the records name); and a problem for each
-    record that cannot be read."""
+    order, with the manifest's categories (else those the records name); a problem for each
+    record that cannot be read; and {image id: record}."""
     from vizsynth.io.coco import coco_frame  # vizsynth.io imports this module
     from vizsynth.io.files import TMP_PREFIX
 
@@ -362,16 +366,17 @@ def _coco_from_records(folder: Path) -> tuple[dict, list[tuple[str, str]]]:
         except (OSError, RecordError) as exc:
             problems.append(("malformed_record", str(exc).splitlines()[0]))
     records.sort(key=lambda r: r.info.index)
-    images, annotations, named = [], [], {}
+    images, annotations, named, by_image = [], [], {}, {}
     for record in records:
         image, entries = coco_frame(record.info.index, record, "rle", len(annotations) + 1)
         images.append(image)
+        by_image[image["id"]] = record
         annotations += entries
         named.update({a.category_id: a.category for a in record.info.annotations})
     names = _manifest_categories(folder)
     pairs = enumerate(names, 1) if names is not None else sorted(named.items())
     categories = [{"id": i, "name": name, "supercategory": ""} for i, name in pairs]
-    return {"images": images, "annotations": annotations, "categories": categories}, problems
+    return {"images": images, "annotations": annotations, "categories": categories}, problems, by_image
 
 
 def load_labels(path: str | Path, image_root: str | Path | None = None) -> LoadedLabels:
@@ -388,10 +393,10 @@ def load_labels(path: str | Path, image_root: str | Path | None = None) -> Loade
     coco_path = folder / ANNOTATIONS if folder is not None and path.is_dir() else path
     root = Path(image_root) if image_root else (folder / "images" if folder is not None else coco_path.parent)
     if folder is not None and not coco_path.is_file() and (folder / "frames").is_dir():
-        data, problems = _coco_from_records(folder)
+        data, problems, records = _coco_from_records(folder)
         if not data["images"] and not problems:
             raise VizsynthError(f"{folder}: no {ANNOTATIONS} and no frame record under frames/")
-        return LoadedLabels(data, root, folder, FROM_RECORDS, tuple(problems))
+        return LoadedLabels(data, root, folder, FROM_RECORDS, tuple(problems), records)
     if not coco_path.is_file():
         raise VizsynthError(f"{coco_path} does not exist (give a dataset folder or a COCO JSON file)")
     try:
@@ -423,14 +428,18 @@ def validate_dataset(path: str | Path, image_root: str | Path | None = None) -> 
         # An unreadable record is no image: not also a frame missing from the manifest's count or a stray record.
         found = replace(found, all_images_usable=False)
     if labels.folder is not None and (labels.folder / "manifest.json").is_file():
-        _check_vizsynth(labels.folder, labels.data, found, report)
+        _check_vizsynth(labels.folder, labels.data, found, report, labels.records)
     return report
 
 
-def _check_vizsynth(folder: Path, data: dict, found: CocoFindings, report: ValidationReport) -> None:
+def _check_vizsynth(folder: Path, data: dict, found: CocoFindings, report: ValidationReport,
+                    records: Mapping[int, FrameRecord] | None) -> None:
+    """The manifest, the records and the maps of a vizsynth dataset. ``records``: the parsed
+    records ``data`` was built from (then every record is an image, and each equals its entries
+    by construction: those two checks are for annotations.json), or None."""
     images = list(found.images.values())
     _check_manifest(folder, images if found.all_images_usable else None, report)
-    if found.all_images_usable:
+    if found.all_images_usable and records is None:
         _check_stray_records(folder, images, report)
     by_image = defaultdict(list)
     for position, ann in enumerate(data.get("annotations", [])):
@@ -442,9 +451,12 @@ def _check_vizsynth(folder: Path, data: dict, found: CocoFindings, report: Valid
         anns = by_image[image["id"]]
         clean = image["id"] not in found.flagged_images
         record_path = folder / "frames" / Path(image["file_name"]).with_suffix(".json")
-        record = _read_record(folder, record_path, image, report)
-        if record is not None and clean:
-            _compare_record(record, record_path.relative_to(folder), image, anns, found, report)
+        if records is None:
+            record = _read_record(folder, record_path, image, report)
+            if record is not None and clean:
+                _compare_record(record, record_path.relative_to(folder), image, anns, found, report)
+        else:
+            record = records[image["id"]]
         maps = _read_maps(folder, image, report)
         if maps is None:
             continue
