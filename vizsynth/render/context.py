@@ -166,6 +166,16 @@ class _Renderer(pyrender.Renderer):
         self._program_cache = _ProgramCache(str(Path(pyrender.__file__).parent / "shaders"))
         self._own_programs = _ProgramCache(str(Path(__file__).parent / "shaders"))
         self._buffers: dict[str, np.ndarray] = {}  # read-back and work arrays, reused frame after frame
+        self._max_lights: dict[int, tuple] = {}  # _compute_max_n_lights by render flags
+
+    def _compute_max_n_lights(self, flags):
+        """pyrender's per-kind light limits for ``flags``, worked out once per flags value: pyrender
+        asks GL for its texture-unit count (glGetIntegerv) on every primitive of every pass, and
+        a context's limits never change. A new list each call, as pyrender's callers expect."""
+        limits = self._max_lights.get(flags)
+        if limits is None:
+            limits = self._max_lights[flags] = tuple(super()._compute_max_n_lights(flags))
+        return list(limits)
 
     def _configure_forward_pass_viewport(self, flags):
         if self.antialias:
