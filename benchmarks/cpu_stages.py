@@ -27,6 +27,12 @@ and read-back without any rasterising work. "CPU work without rasterising" is th
 sample, annotate, finish and write (with nothing drawn there would be nothing to annotate or
 encode) plus the no-op run's draw and read-back: the CPU a GPU machine's worker still pays.
 
+The stages are thread CPU time: work a library hands to its own threads (OpenCV splits flips and
+colour conversions over its thread pool unless a worker pins it to one thread) is not in them.
+"process CPU, all threads, Mesa drawing nothing" is the no-op run's whole-process CPU per frame:
+every thread's work, nothing rasterised (its images are blank or noise, so its annotate and write
+differ from a real frame's), the fair total across revisions that use threads differently.
+
 and the minor page faults per frame (resource.getrusage), a sign of fresh frame-sized
 allocations. The timers are wrappers installed from outside (no hooks in vizsynth), so the same
 measurement runs on an older revision (--compare).
@@ -213,8 +219,10 @@ def measure_in_process(source: Path, width: int, height: int, frames: int, warmu
 def measure_both(source: Path, width: int, height: int, frames: int, warmup: int) -> dict:
     """The real run's result, with the no-op run's draw and read-back and the CPU work without rasterising."""
     result = measure_in_process(source, width, height, frames, warmup)
-    noop = measure_in_process(source, width, height, frames, warmup, noop=True)["cpu_ms"]
+    noop_run = measure_in_process(source, width, height, frames, warmup, noop=True)
+    noop = noop_run["cpu_ms"]
     result["noop_ms"] = {k: noop[k] for k in ("draw", "read-back")}
+    result["noop_process_ms"] = noop_run["process_cpu_ms"]
     result["no_raster_ms"] = result["cpu_total_ms"] - sum(result["cpu_ms"][k] - noop[k] for k in ("draw", "read-back"))
     return result
 
@@ -239,6 +247,8 @@ def table(results: list[tuple[str, dict]]) -> str:
                      + " | ".join(f"{r['noop_ms'][stage]:.2f}" for _, r in results) + " |")
     lines.append("| **CPU work without rasterising** | "
                  + " | ".join(f"**{r['no_raster_ms']:.1f}**" for _, r in results) + " |")
+    lines.append("| process CPU, all threads, Mesa drawing nothing | "
+                 + " | ".join(f"{r['noop_process_ms']:.1f}" for _, r in results) + " |")
     lines.append("| GL wait (wall) | " + " | ".join(f"{r['gl_wait_ms']:.1f}" for _, r in results) + " |")
     lines.append("| write (wall) | " + " | ".join(f"{r['write_wall_ms']:.1f}" for _, r in results) + " |")
     lines.append("| wall per frame | " + " | ".join(f"{r['wall_ms']:.1f}" for _, r in results) + " |")
