@@ -341,7 +341,9 @@ def dataset_folder(path: str | Path) -> Path | None:
     return None
 
 
-def _manifest_categories(folder: Path) -> list[str] | None:
+def manifest_categories(folder: Path) -> list[str] | None:
+    """The ``categories`` list of dataset ``folder``'s manifest.json, or None when the manifest is
+    missing, unreadable or names no list of strings."""
     try:
         names = json.loads((folder / "manifest.json").read_bytes()).get("categories")
     except (OSError, ValueError, AttributeError):
@@ -373,7 +375,7 @@ def _coco_from_records(folder: Path) -> tuple[dict, list[tuple[str, str]], dict[
         by_image[image["id"]] = record
         annotations += entries
         named.update({a.category_id: a.category for a in record.info.annotations})
-    names = _manifest_categories(folder)
+    names = manifest_categories(folder)
     pairs = enumerate(names, 1) if names is not None else sorted(named.items())
     categories = [{"id": i, "name": name, "supercategory": ""} for i, name in pairs]
     return {"images": images, "annotations": annotations, "categories": categories}, problems, by_image

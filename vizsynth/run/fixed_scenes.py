@@ -20,6 +20,7 @@ from vizsynth.io.records import read_record
 from vizsynth.pipeline import FrameRenderer
 from vizsynth.run.outdir import MANIFEST, finish_dataset, new_manifest, prepare_output, read_manifest, storage_errors
 from vizsynth.scene import SceneSpec, load_scene
+from vizsynth.validate import manifest_categories
 from vizsynth.version import __version__
 
 
@@ -47,15 +48,8 @@ def _read_scene_input(path: str | os.PathLike) -> _SceneInput:
 def _dataset_categories(record_file: Path) -> list[str] | None:
     """The category list of the dataset a frame record sits in (``DS/frames/.../x.json`` with a
     ``DS/manifest.json`` naming ``categories``), or None."""
-    for folder in record_file.resolve().parents:
-        if folder.name == "frames":
-            try:
-                categories = json.loads((folder.parent / MANIFEST).read_bytes()).get("categories")
-            except (OSError, ValueError, AttributeError):
-                return None
-            ok = isinstance(categories, list) and all(isinstance(c, str) for c in categories)
-            return categories if ok else None
-    return None
+    folder = next((f for f in record_file.resolve().parents if f.name == "frames"), None)
+    return None if folder is None else manifest_categories(folder.parent)
 
 
 def _categories(inputs: list[_SceneInput]) -> list[str]:
