@@ -2,6 +2,7 @@
 
     python benchmarks/throughput.py --stages                    # 640x480 and 1920x1080
     python benchmarks/throughput.py --stages --compare HEAD~3   # before (REV) / after table
+    python benchmarks/throughput.py --stages --compare HEAD~3 --rounds 5   # medians, revisions alternated
 
 On llvmpipe the rasteriser runs on the CPU, so wall time says little about a GPU machine, and
 on a shared machine wall time is noisy anyway. This measures, in one fresh worker process doing
@@ -44,6 +45,7 @@ import contextlib
 import json
 import os
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -227,12 +229,27 @@ def measure_both(source: Path, width: int, height: int, frames: int, warmup: int
     return result
 
 
-def measure_revision(rev: str, width: int, height: int, frames: int, warmup: int) -> dict:
-    """``measure_both`` on the code of git revision ``rev`` (exported to a temporary folder)."""
+@contextlib.contextmanager
+def exported(rev: str):
+    """The code of git revision ``rev``, exported to a temporary folder for the block."""
     with tempfile.TemporaryDirectory() as tmp:
         archive = subprocess.run(["git", "-C", str(REPO), "archive", rev], check=True, capture_output=True).stdout
         subprocess.run(["tar", "-x", "-C", tmp], input=archive, check=True)
-        return measure_both(Path(tmp), width, height, frames, warmup)
+        yield Path(tmp)
+
+
+def median_result(results: list[dict]) -> dict:
+    """Each number of ``measure_both``'s results (nested ones too) as its median over ``results``."""
+    first = results[0]
+    out = {}
+    for key, value in first.items():
+        if isinstance(value, dict):
+            out[key] = median_result([r[key] for r in results])
+        elif isinstance(value, (int, float)):
+            out[key] = statistics.median(r[key] for r in results)
+        else:
+            out[key] = value
+    return out
 
 
 def table(results: list[tuple[str, dict]]) -> str:
@@ -256,16 +273,24 @@ def table(results: list[tuple[str, dict]]) -> str:
     return "\n".join(lines)
 
 
-def main(sizes: list[tuple[int, int]], frames: int, warmup: int, compare: str | None) -> None:
+def main(sizes: list[tuple[int, int]], frames: int, warmup: int, compare: str | None, rounds: int = 1) -> None:
+    """Prints the table. With ``rounds`` > 1 every measurement is repeated and each cell is the
+    median; with ``compare`` the two revisions alternate, their order swapped every round, so a
+    machine that speeds up or slows down during the run favours neither."""
     print("CPU time per stage, one worker, default config (CPU time, not wall time: the machine's cores may be "
           "shared; GL wait is the wall time of a glFinish before each read-back and resolve, not counted as CPU work)")
     results = []
-    for width, height in sizes:
-        n = frames if width * height <= 640 * 480 else max(10, frames // 4)
-        if compare:
-            results.append((compare, measure_revision(compare, width, height, n, warmup)))
-        results.append(("this tree" if compare else "", measure_both(REPO, width, height, n, warmup)))
-        print(f"  {width}x{height}: {n} frames after {warmup} warm-up frames", flush=True)
+    with (exported(compare) if compare else contextlib.nullcontext()) as before:
+        sources = [(compare, before), ("this tree", REPO)] if compare else [("", REPO)]
+        for width, height in sizes:
+            n = frames if width * height <= 640 * 480 else max(10, frames // 4)
+            runs = {label: [] for label, _ in sources}
+            for round_ in range(rounds):
+                for label, source in (sources if round_ % 2 == 0 else sources[::-1]):
+                    runs[label].append(measure_both(source, width, height, n, warmup))
+            results += [(label, median_result(runs[label])) for label, _ in sources]
+            print(f"  {width}x{height}: {n} frames after {warmup} warm-up frames"
+                  f"{f', median of {rounds} rounds' if rounds > 1 else ''}", flush=True)
     print(table(results))
     for label, r in results:
         faults = ", ".join(f"{k} {v:.0f}" for k, v in r["faults"].items())

@@ -170,6 +170,9 @@ def main() -> None:
                              "or at --size; -n frames (default here 60; a quarter of that at 1080p)")
     parser.add_argument("--compare", metavar="REV", help="with --stages: also measure git revision REV (before/after)")
     parser.add_argument("--warmup", type=int, default=5, help="with --stages: frames left out first")
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="with --stages: repeat each measurement and report medians (with --compare the "
+                        "revisions alternate, their order swapped every round)")
     args = parser.parse_args()
     if args.num_frames is None:  # decided after parsing: -n, --num-frames N and --num-frames=N all count as given
         args.num_frames = 60 if args.stages else 500
@@ -177,7 +180,7 @@ def main() -> None:
         import cpu_stages
 
         sizes = [tuple(int(v) for v in args.size.lower().split("x"))] if args.size else [(640, 480), (1920, 1080)]
-        cpu_stages.main(sizes, args.num_frames, args.warmup, args.compare)
+        cpu_stages.main(sizes, args.num_frames, args.warmup, args.compare, args.rounds)
         return
     config = load_config(None, [*_size_overrides(args.size), *args.overrides])
     # --workers 1 renders in this process: give it a worker's settings, as the CLI does (pool
