@@ -42,8 +42,13 @@ def bin_name(length_m: float, width_m: float, height_m: float, thickness_m: floa
     return BIN_PREFIX + ":".join(repr(float(v)) for v in (length_m, width_m, height_m, thickness_m))
 
 
-def bin_boxes(name: str) -> list[tuple[np.ndarray, np.ndarray]]:
-    """The (centre (3,), extents (3,)) in metres of a bin's base and four walls; base on z = 0.
+def is_bin(primitive: str | None) -> bool:
+    """Whether ``primitive`` (an object's primitive name, or None for a mesh) names a bin."""
+    return primitive is not None and primitive.startswith(BIN_PREFIX)
+
+
+def bin_size(name: str) -> tuple[float, float, float, float]:
+    """(length, width, height, wall thickness) in metres of a bin's name (``bin_name``'s inverse).
 
     Raises:
         AssetError: a malformed bin name.
@@ -52,6 +57,16 @@ def bin_boxes(name: str) -> list[tuple[np.ndarray, np.ndarray]]:
         x, y, z, t = (float(v) for v in name[len(BIN_PREFIX):].split(":"))
     except ValueError:
         raise AssetError(f"primitive '{name}': a bin is named bin:<x>:<y>:<z>:<wall> in metres") from None
+    return x, y, z, t
+
+
+def bin_boxes(name: str) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The (centre (3,), extents (3,)) in metres of a bin's base and four walls; base on z = 0.
+
+    Raises:
+        AssetError: a malformed bin name.
+    """
+    x, y, z, t = bin_size(name)
     if not (0 < 2 * t < min(x, y) and 0 < t < z):
         raise AssetError(f"primitive '{name}': the wall thickness must be > 0, < half of x and y and < z")
     return [
@@ -77,7 +92,7 @@ def make_primitive(name: str) -> trimesh.Trimesh:
     Raises:
         AssetError: for an unknown name (with the known names).
     """
-    if name.startswith(BIN_PREFIX):
+    if is_bin(name):
         mesh = _bin_mesh(name)
     elif name not in _BUILDERS:
         raise AssetError(f"unknown primitive '{name}'; known primitives: {', '.join(PRIMITIVE_NAMES)}")

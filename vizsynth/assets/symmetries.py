@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from vizsynth.assets.primitives import BIN_PREFIX
+from vizsynth.assets.primitives import bin_size, is_bin
 
 
 @dataclass(frozen=True)
@@ -82,14 +82,14 @@ _PRIMITIVES = {
 def _bin_symmetries(name: str) -> Symmetries:
     """An open box (``bin:<x>:<y>:<z>:<wall>``): the half turn about its vertical axis, and the
     quarter turns too when its floor is square."""
-    x, y = (float(v) for v in name[len(BIN_PREFIX):].split(":")[:2])
+    x, y, _, _ = bin_size(name)
     turns = (1, 2, 3) if x == y else (2,)
     return Symmetries(discrete=tuple(_rotation_z(k) for k in turns))
 
 
 def primitive_symmetries(name: str) -> Symmetries:
     """The symmetries of a built-in primitive (unit size, centred at the origin)."""
-    if name.startswith(BIN_PREFIX):
+    if is_bin(name):
         return _bin_symmetries(name)
     return _PRIMITIVES.get(name, NO_SYMMETRIES)
 

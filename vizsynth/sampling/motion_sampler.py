@@ -10,7 +10,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from vizsynth.assets.primitives import BIN_PREFIX
+from vizsynth.assets.primitives import is_bin
 from vizsynth.config import PhysicsConfig, SequenceConfig
 from vizsynth.sampling.poses import rigid_inverse
 from vizsynth.scene import (
@@ -75,8 +75,7 @@ def sample_object_motion(config: SequenceConfig, objects: tuple[ObjectSpec, ...]
         return ()
     out = []
     for obj in objects:
-        if obj.primitive == "floor" or (config.object_motion == "physics" and obj.primitive is not None
-                                        and obj.primitive.startswith(BIN_PREFIX)):
+        if obj.primitive == "floor" or (config.object_motion == "physics" and is_bin(obj.primitive)):
             continue
         velocity = tuple(float(p.sample(rng=rng)) for p in config.object_velocity_m_per_s)
         speed = float(config.object_angular_speed_deg_per_s.sample(rng=rng))

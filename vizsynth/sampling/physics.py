@@ -27,7 +27,7 @@ import numpy as np
 import trimesh
 
 from vizsynth.assets.meshes import has_own_appearance, load_mesh_file
-from vizsynth.assets.primitives import BIN_PREFIX, bin_boxes, bin_name
+from vizsynth.assets.primitives import bin_boxes, bin_name, bin_size, is_bin
 from vizsynth.config import PhysicsConfig
 from vizsynth.errors import PlacementError, VizsynthError
 from vizsynth.sampling.poses import quaternion_to_matrix
@@ -305,7 +305,7 @@ def _build_world(p, client: int, config: PhysicsConfig, *, time_step_s: float | 
         bins = [(b.primitive, b.obj_to_world) for b in bins]
     for name, bin_to_world in bins:
         # bin_boxes puts the base on z = 0; the bin primitive (and its pose) is centred on its box.
-        height = float(name.split(":")[3])
+        height = bin_size(name)[2]
         for centre, extents in bin_boxes(name):
             world = bin_to_world[:3, :3] @ (centre - [0.0, 0.0, height / 2]) + bin_to_world[:3, 3]
             shape = p.createCollisionShape(p.GEOM_BOX, halfExtents=(extents / 2).tolist(), physicsClientId=client)
@@ -546,7 +546,7 @@ def throw(objects: tuple[ObjectSpec, ...], motions: tuple, config: PhysicsConfig
     sub_steps = max(1, int(np.ceil(1.0 / (fps * step_s) - 1e-9)))
     p, client = _pybullet()
     _build_world(p, client, config, time_step_s=1.0 / (fps * sub_steps),
-                 bins=[o for o in objects if o.primitive is not None and o.primitive.startswith(BIN_PREFIX)])
+                 bins=[o for o in objects if is_bin(o.primitive)])
     ids = _add_bodies(p, client, bodies, drops)
     for uid, motion in zip(ids, motions):
         p.changeDynamics(uid, -1, linearDamping=0.0, angularDamping=0.0, physicsClientId=client)
