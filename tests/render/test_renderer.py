@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 
+import cv2
 import numpy as np
 import pytest
 import trimesh
@@ -43,6 +44,25 @@ def test_labels_do_not_depend_on_antialiasing(library):
     assert (b.rgb[background] == [0, 0, 255]).all()
     # With it, some edge pixels blend object and background colour.
     assert (a.rgb != b.rgb).any()
+
+
+@pytest.mark.parametrize("antialias", [False, True])
+def test_every_pass_comes_back_top_row_first(library, antialias):
+    # One cube above the image centre (OpenCV y points down): ids, depth and colour must all
+    # show it in the top rows, at the same pixels (up to the colour's antialiased edge).
+    up = _pose(0.0)
+    up[1, 3] = -0.25
+    with render.Renderer(library, 64, 48, antialias=antialias) as r:
+        result = r.render(_scene([ObjectSpec(3, "cube", "cube", None, 0.2, up)]))
+    rows = np.nonzero((result.instance_ids == 3).any(axis=1))[0]
+    assert rows.size and rows.max() < 24  # the top half only
+    np.testing.assert_array_equal(result.depth_m > 0, result.instance_ids == 3)
+    coloured = (result.rgb != [0, 0, 255]).any(axis=-1)
+    if antialias:
+        near = cv2.dilate((result.instance_ids == 3).astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+        assert coloured[result.instance_ids == 3].all() and not coloured[~near].any()
+    else:
+        np.testing.assert_array_equal(coloured, result.instance_ids == 3)
 
 
 def test_same_asset_twice_gets_each_material(renderer):

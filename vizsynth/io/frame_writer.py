@@ -62,8 +62,12 @@ def _write_files(jobs: list, writers: Executor | None) -> None:
 
 
 def _finite(array: np.ndarray) -> list:
-    """Nested lists with NaN as None (JSON has no NaN)."""
-    return [_finite(a) for a in array] if array.ndim > 1 else [None if np.isnan(x) else float(x) for x in array]
+    """Nested lists of floats with NaN as None (JSON has no NaN)."""
+    return _nan_to_none(np.asarray(array, dtype=np.float64).tolist())
+
+
+def _nan_to_none(values: list) -> list:
+    return [_nan_to_none(v) if isinstance(v, list) else None if v != v else v for v in values]  # NaN != NaN
 
 
 def object_record(a: ObjectAnnotation) -> ObjectRecord:

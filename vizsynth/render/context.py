@@ -4,7 +4,8 @@ pyrender's own ``OffscreenRenderer`` reads colour and window depth back after ev
 converts depth on the CPU. vizsynth draws colour with pyrender's forward pass (its read-back step
 overridden: pyrender 0.1.45, pinned in pyproject.toml) and labels with a pass of its own whose
 framebuffer holds the ids as integers and the z-depth in metres as floats: read back as they are,
-there is nothing left to convert on the CPU.
+there is nothing left to convert on the CPU. Every pass is copied upside down on the GL side
+before its read-back (GL stores the bottom row first), so nothing is flipped on the CPU either.
 """
 
 from __future__ import annotations
@@ -14,11 +15,9 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-import cv2
 import numpy as np
 import pyrender
 from OpenGL import GL
-from OpenGL.error import GLError
 from pyrender.constants import BufFlags, ProgramFlags, RenderFlags
 from pyrender.shader_program import ShaderProgram
 
@@ -37,17 +36,57 @@ def _delete_target(target: _Target) -> None:
     GL.glDeleteRenderbuffers(len(target.buffers), list(target.buffers))
 
 
-class _Program(ShaderProgram):
-    """pyrender's shader program, with each uniform's location looked up once.
+class _UniformSetters:
+    """GL's glUniform* entry points called through plain ctypes prototypes.
 
-    pyrender asks GL for a uniform's location (glGetUniformLocation) on every ``set_uniform``, a
-    dozen times per object and pass; a linked program's locations never change. The values go to
-    GL exactly as pyrender sends them (same functions, same conversions); like pyrender, a uniform
-    the program lacks (or the compiler removed) is ignored.
+    PyOpenGL's wrappers convert every argument through its array handlers and check glGetError
+    after each call: ~20 us a matrix, which made setting uniforms the largest part of a frame's
+    draw loop. These take a pointer to float32/int32/uint32 data the caller has made, as GL's C
+    API does. The functions are looked up in the GL library PyOpenGL loaded (the same entry
+    points it calls).
     """
 
-    def __init__(self, *args, **kwargs) -> None:
+    _VECTOR = {(n, kind): f"glUniform{n}{suffix}v" for n in (1, 2, 3, 4)
+               for kind, suffix in (("f", "f"), ("i", "i"), ("u", "ui"))}
+    _MATRIX = {(r, c): f"glUniformMatrix{r}fv" if r == c else f"glUniformMatrix{r}x{c}fv"
+               for r in (2, 3, 4) for c in (2, 3, 4)}
+
+    def __init__(self) -> None:
+        from OpenGL.platform import PLATFORM
+
+        library = PLATFORM.GL
+
+        def entry(name: str, restype, *argtypes):
+            return ctypes.CFUNCTYPE(restype, *argtypes)((name, library))
+
+        self.vector = {key: entry(name, None, ctypes.c_int, ctypes.c_int, ctypes.c_void_p)
+                       for key, name in self._VECTOR.items()}
+        self.matrix = {key: entry(name, None, ctypes.c_int, ctypes.c_int, ctypes.c_ubyte, ctypes.c_void_p)
+                       for key, name in self._MATRIX.items()}
+        self.uniform1f = entry("glUniform1f", None, ctypes.c_int, ctypes.c_float)
+        self.uniform1i = entry("glUniform1i", None, ctypes.c_int, ctypes.c_int32)
+        self.uniform1ui = entry("glUniform1ui", None, ctypes.c_int, ctypes.c_uint32)
+        self.get_error = entry("glGetError", ctypes.c_uint)
+
+
+_CAST = {"f": np.float32, "i": np.int32, "u": np.uint32}
+
+
+class _Program(ShaderProgram):
+    """pyrender's shader program, with each uniform's location looked up once and its value sent
+    through ``_UniformSetters``.
+
+    pyrender asks GL for a uniform's location (glGetUniformLocation) on every ``set_uniform``, a
+    dozen times per object and pass; a linked program's locations never change. The values reach
+    GL as pyrender sends them (the same GL functions, the same float32/int32/uint32 conversions);
+    like pyrender, a uniform the program lacks (or the compiler removed) is ignored, and so is a
+    value GL refuses (e.g. a uniform of another type): its error is read off at once, so no later
+    call sees it.
+    """
+
+    def __init__(self, *args, setters: _UniformSetters, **kwargs) -> None:
         super().__init__(*args, **kwargs)
+        self._setters = setters
         self._locations: dict[str, int] = {}
 
     def _add_to_context(self) -> None:
@@ -60,32 +99,32 @@ class _Program(ShaderProgram):
             location = self._locations[name] = GL.glGetUniformLocation(self._program_id, name)
         if location == -1:
             return
-        try:
-            if isinstance(value, np.ndarray):
-                if value.ndim == 1:
-                    if unsigned or np.issubdtype(value.dtype, np.unsignedinteger):
-                        kind, value = "u", value.astype(np.uint32)
-                    elif np.issubdtype(value.dtype, np.integer):
-                        kind, value = "i", value.astype(np.int32)
-                    else:
-                        kind, value = "f", value.astype(np.float32)
-                    self._FUNC_MAP[(value.shape[0], kind)](location, 1, value)
-                else:
-                    self._FUNC_MAP[value.shape](location, 1, GL.GL_TRUE, value)
-            elif isinstance(value, float):
-                GL.glUniform1f(location, value)
-            elif isinstance(value, int):  # bool too
-                (GL.glUniform1ui if unsigned else GL.glUniform1i)(location, int(value))
-        except GLError:
-            pass  # pyrender ignores what GL refuses (e.g. a uniform of another type); so do we
+        gl = self._setters
+        if isinstance(value, np.ndarray):
+            if value.ndim == 1:
+                kind = value.dtype.kind
+                kind = "u" if unsigned or kind == "u" else "i" if kind == "i" else "f"
+                data = np.ascontiguousarray(value, _CAST[kind])
+                gl.vector[(data.shape[0], kind)](location, 1, data.ctypes.data)
+            else:
+                data = np.ascontiguousarray(value, np.float32)
+                gl.matrix[data.shape](location, 1, GL.GL_TRUE, data.ctypes.data)
+        elif isinstance(value, float):
+            gl.uniform1f(location, value)
+        elif isinstance(value, int):  # bool too
+            (gl.uniform1ui if unsigned else gl.uniform1i)(location, int(value))
+        else:
+            return
+        gl.get_error()  # what GL refused is ignored, as pyrender does
 
 
 class _ProgramCache:
     """Shader programs by shader files and defines, each made once (pyrender's
     ``ShaderProgramCache`` interface: ``get_program`` and ``clear``), as ``_Program``."""
 
-    def __init__(self, shader_dir: str) -> None:
+    def __init__(self, shader_dir: str, setters: _UniformSetters) -> None:
         self._shader_dir = shader_dir
+        self._setters = setters
         self._programs: dict[tuple, _Program] = {}
 
     def get_program(self, vertex_shader, fragment_shader, geometry_shader=None, defines=None) -> _Program:
@@ -95,7 +134,7 @@ class _ProgramCache:
         if program is None:
             paths = [None if f is None else os.path.join(self._shader_dir, f)
                      for f in (vertex_shader, fragment_shader, geometry_shader)]
-            program = self._programs[key] = _Program(*paths, defines=dict(defines))
+            program = self._programs[key] = _Program(*paths, defines=dict(defines), setters=self._setters)
         return program
 
     def clear(self) -> None:
@@ -163,8 +202,9 @@ class _Renderer(pyrender.Renderer):
         self.antialias = antialias
         self._targets: dict[str, _Target] = {}  # "single" (colour), "labels", "atlas", "normals", "flow"
         # pyrender's own shaders, and vizsynth's: programs that look each uniform's location up once.
-        self._program_cache = _ProgramCache(str(Path(pyrender.__file__).parent / "shaders"))
-        self._own_programs = _ProgramCache(str(Path(__file__).parent / "shaders"))
+        setters = _UniformSetters()
+        self._program_cache = _ProgramCache(str(Path(pyrender.__file__).parent / "shaders"), setters)
+        self._own_programs = _ProgramCache(str(Path(__file__).parent / "shaders"), setters)
         self._buffers: dict[str, np.ndarray] = {}  # read-back and work arrays, reused frame after frame
         self._max_lights: dict[int, tuple] = {}  # _compute_max_n_lights by render flags
 
@@ -192,15 +232,30 @@ class _Renderer(pyrender.Renderer):
         """The colour pass's RGBA, top row first: a view of a buffer the next colour pass reuses.
         The alpha is the pass's coverage (for compositing backgrounds)."""
         width, height = self.viewport_width, self.viewport_height
-        if self.antialias:  # resolve the multisampled colour into pyrender's single-sample buffer
+        if self.antialias:  # resolve the multisampled colour into pyrender's single-sample buffer, flipped
             GL.glBindFramebuffer(GL.GL_READ_FRAMEBUFFER, self._main_fb_ms)
             GL.glBindFramebuffer(GL.GL_DRAW_FRAMEBUFFER, self._main_fb)
-            GL.glBlitFramebuffer(0, 0, width, height, 0, 0, width, height, GL.GL_COLOR_BUFFER_BIT, GL.GL_LINEAR)
+            GL.glBlitFramebuffer(0, 0, width, height, 0, height, width, 0, GL.GL_COLOR_BUFFER_BIT, GL.GL_LINEAR)
             GL.glBindFramebuffer(GL.GL_READ_FRAMEBUFFER, self._main_fb)
         else:
-            GL.glBindFramebuffer(GL.GL_READ_FRAMEBUFFER, self._targets["single"].framebuffer)
-        rgba = self._read_into("rgba", (height, width, 4), np.uint8, GL.GL_RGBA, GL.GL_UNSIGNED_BYTE)
-        return _flip_rows(rgba, self._scratch("rgba top", (height, width, 4), np.uint8)), None
+            self._flip_into("single top", self._targets["single"].framebuffer, (GL.GL_RGBA8,))
+        return self._read_into("rgba", (height, width, 4), np.uint8, GL.GL_RGBA, GL.GL_UNSIGNED_BYTE), None
+
+    def _flip_into(self, name: str, source: int, color_formats: tuple[int, ...]) -> None:
+        """Copies each colour attachment of framebuffer ``source`` into the viewport-sized framebuffer
+        ``name`` upside down, and binds ``name`` for reading: GL stores the bottom row first, so
+        what is read from ``name`` is top row first. A GPU flips as it copies; flipping on the
+        CPU after the read-back (one more pass over every pixel) was a large part of it."""
+        width, height = self.viewport_width, self.viewport_height
+        target = self._target(name, (width, height), color_formats, depth=False)
+        GL.glBindFramebuffer(GL.GL_READ_FRAMEBUFFER, source)
+        GL.glBindFramebuffer(GL.GL_DRAW_FRAMEBUFFER, target)
+        attachments = [GL.GL_COLOR_ATTACHMENT0 + i for i in range(len(color_formats))]
+        for attachment in attachments:  # a blit copies the read buffer into every draw buffer: one at a time
+            GL.glReadBuffer(attachment)
+            GL.glDrawBuffers(len(attachments), [a if a == attachment else GL.GL_NONE for a in attachments])
+            GL.glBlitFramebuffer(0, 0, width, height, 0, height, width, 0, GL.GL_COLOR_BUFFER_BIT, GL.GL_NEAREST)
+        GL.glBindFramebuffer(GL.GL_READ_FRAMEBUFFER, target)
 
     def _scratch(self, name: str, shape: tuple, dtype) -> np.ndarray:
         """A work array kept between frames: fresh frame-sized arrays cost page faults every frame."""
@@ -209,10 +264,11 @@ class _Renderer(pyrender.Renderer):
             array = self._buffers[name] = np.empty(shape, dtype)
         return array
 
-    def _read_into(self, name: str, shape: tuple, dtype, gl_format: int, gl_type: int) -> np.ndarray:
-        """Reads the bound read framebuffer's read buffer into the reused array ``name`` (rows
-        bottom-up, as GL stores them); valid until the next read of ``name``."""
-        array = self._scratch(name, shape, dtype)
+    def _read_into(self, name: str | None, shape: tuple, dtype, gl_format: int, gl_type: int) -> np.ndarray:
+        """Reads the bound read framebuffer's read buffer into the reused array ``name`` (valid
+        until the next read of ``name``), or with ``name`` None into a new array. The rows come as
+        GL stores them: bottom row first, unless the framebuffer was filled by ``_flip_into``."""
+        array = np.empty(shape, dtype) if name is None else self._scratch(name, shape, dtype)
         GL.glPixelStorei(GL.GL_PACK_ALIGNMENT, 1)
         GL.glReadPixels(0, 0, shape[1], shape[0], gl_format, gl_type, array=array.ctypes.data)
         return array
@@ -320,12 +376,11 @@ class _Renderer(pyrender.Renderer):
                 for primitive in node.mesh.primitives:
                     draw(primitive, pose, instance_id=(ids[node], True))
         draw.end()
-        GL.glBindFramebuffer(GL.GL_READ_FRAMEBUFFER, target)
+        self._flip_into("labels top", target, (GL.GL_R16UI, GL.GL_R32F))
         GL.glReadBuffer(GL.GL_COLOR_ATTACHMENT0)
-        ids_up = self._read_into("ids", (height, width), np.uint16, GL.GL_RED_INTEGER, GL.GL_UNSIGNED_SHORT)
+        ids = self._read_into(None, (height, width), np.uint16, GL.GL_RED_INTEGER, GL.GL_UNSIGNED_SHORT)
         GL.glReadBuffer(GL.GL_COLOR_ATTACHMENT1)
-        depth_up = self._read_into("depth", (height, width), np.float32, GL.GL_RED, GL.GL_FLOAT)
-        return _flip_rows(ids_up), _flip_rows(depth_up)
+        return ids, self._read_into(None, (height, width), np.float32, GL.GL_RED, GL.GL_FLOAT)
 
     def draw_silhouettes(self, scene, jobs: list, atlas_size: tuple[int, int]) -> np.ndarray:
         """Draws each job's node alone into its own tile of an atlas, in one pass and one read-back.
@@ -421,12 +476,11 @@ class _Renderer(pyrender.Renderer):
         return target, view, projection
 
     def _read_float(self, target: int, gl_format: int, channels: int) -> np.ndarray:
-        """(H, W, channels) float32 of ``target``'s colour buffer, top row first."""
+        """(H, W, channels) float32 of the RGBA32F ``target``'s colour buffer, top row first, a new array."""
         width, height = self.viewport_width, self.viewport_height
-        GL.glBindFramebuffer(GL.GL_READ_FRAMEBUFFER, target)
+        self._flip_into("float top", target, (GL.GL_RGBA32F,))
         GL.glReadBuffer(GL.GL_COLOR_ATTACHMENT0)
-        return _flip_rows(self._read_into(f"float{channels}", (height, width, channels), np.float32, gl_format,
-                                          GL.GL_FLOAT))
+        return self._read_into(None, (height, width, channels), np.float32, gl_format, GL.GL_FLOAT)
 
     def _target(self, name: str, dims: tuple[int, int], color_formats: tuple[int, ...], depth: bool,
                 grow_only: bool = False) -> int:
@@ -467,12 +521,6 @@ def _instance_matrix_location(primitive) -> int:
     flags = (BufFlags.NORMAL, BufFlags.TANGENT, BufFlags.TEXCOORD_0, BufFlags.TEXCOORD_1,
              BufFlags.COLOR_0, BufFlags.JOINTS_0, BufFlags.WEIGHTS_0)
     return 1 + sum(bool(primitive.buf_flags & f) for f in flags)
-
-
-def _flip_rows(bottom_up: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
-    """``bottom_up`` with its rows in image order (GL stores the bottom row first), into ``out`` or
-    a new array: one SIMD pass, where NumPy's copy of a reversed view goes element by element."""
-    return cv2.flip(bottom_up, 0, dst=out)
 
 
 class GLContext:

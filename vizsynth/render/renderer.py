@@ -55,10 +55,13 @@ class _OrderedScene(pyrender.Scene):
         super().__init__()
         self._added: dict = {}
         self._next_position = itertools.count()
+        self._at_root: set = set()  # nodes whose parent is the world: their pose is their matrix
 
     def add_node(self, node, parent_node=None):
         self._added[node] = next(self._next_position)
-        return super().add_node(node, parent_node)
+        super().add_node(node, parent_node)
+        if parent_node is None:
+            self._at_root.add(node)
 
     def remove_node(self, node):
         super().remove_node(node)
@@ -67,7 +70,16 @@ class _OrderedScene(pyrender.Scene):
         while stack:
             removed = stack.pop()
             self._added.pop(removed, None)
+            self._at_root.discard(removed)
             stack.extend(removed.children)
+
+    def get_pose(self, node):
+        """The node's world pose. pyrender walks the node's path to the world (found again with
+        networkx after any node is added or removed, as lights are every frame) and multiplies
+        its matrices onto an identity; a node at the root has its own matrix as its pose."""
+        if node in self._at_root:
+            return node.matrix
+        return super().get_pose(node)
 
     def _ordered(self, nodes) -> list:
         return sorted(nodes, key=self._added.__getitem__)
