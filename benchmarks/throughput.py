@@ -24,6 +24,7 @@ fill up then; growth that goes on after it is a leak.
 from __future__ import annotations
 
 import argparse
+import ctypes
 import multiprocessing
 import os
 import platform
@@ -94,27 +95,57 @@ def end_to_end(config, n, seed, workers, scheduler=run_frames):
     return n / seconds, summary, memory, steady
 
 
-def _worker_rss(config, n, seed) -> np.ndarray:
+class _MallInfo2(ctypes.Structure):
+    _fields_ = [(name, ctypes.c_size_t) for name in (
+        "arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks", "uordblks", "fordblks", "keepcost")]
+
+
+def _malloc_in_use():
+    """A function giving the bytes malloc has handed out and not had back (glibc's mallinfo2, every
+    arena: Python's, NumPy's and Mesa's allocations alike), or None off glibc (or before 2.33)."""
+    try:
+        mallinfo2 = ctypes.CDLL(None).mallinfo2
+    except AttributeError:
+        return None
+    mallinfo2.restype = _MallInfo2
+
+    def in_use() -> int:
+        info = mallinfo2()
+        return info.uordblks + info.hblkhd
+
+    return in_use
+
+
+def _worker_rss(config, n, seed) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
     """In a fresh process: a generate worker's FrameTask over frames 0..n-1 (written to a temporary
-    folder); (n + 1,) int64 resident bytes after set-up and after every frame."""
+    folder); (n + 1,) int64 resident bytes after set-up and after every frame, the same of malloc's
+    bytes in use (None off glibc), and of the meshes in the renderer's pool."""
     split, fractions = config.split.use, config.split.fractions
     categories = list(build_catalog(config.objects.assets, MeshLibrary(), split=split, fractions=fractions).categories)
     rss = np.zeros(n + 1, dtype=np.int64)  # allocated up front: the record must not grow either
+    in_use = _malloc_in_use()
+    heap = None if in_use is None else np.zeros(n + 1, dtype=np.int64)
+    pooled = np.zeros(n + 1, dtype=np.int64)
     tune_worker_process(llvmpipe_threads(1))  # as a generate worker does
     with tempfile.TemporaryDirectory() as tmp:
         task = FrameTask(config, seed, Path(tmp), categories)
         with render_threads(llvmpipe_threads(1)):
             task.setup()
         rss[0] = resident_bytes()
+        if heap is not None:
+            heap[0] = in_use()
         try:
             for index in range(n):
                 outcome = task(index)
                 if not outcome.ok:
                     raise RuntimeError(f"frame {index} failed: {outcome.error}")
                 rss[index + 1] = outcome.rss_bytes
+                if heap is not None:
+                    heap[index + 1] = in_use()
+                pooled[index + 1] = sum(len(nodes) for nodes in task._frames._renderer._pool.values())
         finally:
             task.close()
-    return rss
+    return rss, heap, pooled
 
 
 def rss_slope_kb_per_frame(rss: np.ndarray, warmup: int) -> float:
@@ -129,7 +160,7 @@ def memory_growth(config, n, seed, warmup) -> None:
     ctx = multiprocessing.get_context("spawn")  # a fresh process, like a generate worker
     with ctx.Pool(1) as pool:
         start = time.perf_counter()
-        rss = pool.apply(_worker_rss, (config, n, seed))
+        rss, heap, pooled = pool.apply(_worker_rss, (config, n, seed))
         seconds = time.perf_counter() - start
     per_frame = rss[1:]
     slope = rss_slope_kb_per_frame(per_frame, warmup)
@@ -141,6 +172,25 @@ def memory_growth(config, n, seed, warmup) -> None:
     print(f"  RSS slope after warm-up: {slope:+.3f} KB/frame over frames {warmup}..{n - 1} "
           f"(second half alone: {rss_slope_kb_per_frame(per_frame, half):+.3f} KB/frame); "
           f"target < {MEMORY_TARGET_KB_PER_FRAME} KB/frame: {'met' if slope < MEMORY_TARGET_KB_PER_FRAME else 'MISSED'}")
+    if heap is not None:
+        # RSS also holds freed memory malloc keeps (its high-water mark, fragmentation); bytes in
+        # use that keep growing are a leak.
+        in_use = heap[1:]
+        print(f"  malloc bytes in use: {heap[0] / mb:.1f} MB after set-up -> {in_use[warmup - 1] / mb:.1f} MB -> "
+              f"{in_use[-1] / mb:.1f} MB; slope after warm-up {rss_slope_kb_per_frame(in_use, warmup):+.3f} KB/frame "
+              f"(second half alone: {rss_slope_kb_per_frame(in_use, half):+.3f} KB/frame)")
+    # The renderer keeps one mesh per asset and simultaneous instance (hidden when unused): the
+    # pool grows each time a frame first holds more copies of an asset than any frame before,
+    # which can happen thousands of frames in. Growth after the last such frame is a leak.
+    grew = np.nonzero(np.diff(pooled[1:]))[0]
+    last = int(grew[-1]) + 1 if grew.size else 0
+    print(f"  renderer pool: {pooled[-1]} meshes, {len(grew[grew + 1 >= warmup])} added after warm-up, the last "
+          f"at frame {last}")
+    if last < n - 100:
+        after = f"RSS {rss_slope_kb_per_frame(per_frame, last):+.3f} KB/frame"
+        if heap is not None:
+            after += f", malloc bytes in use {rss_slope_kb_per_frame(heap[1:], last):+.3f} KB/frame"
+        print(f"  after the pool's last mesh (frames {last}..{n - 1}): {after}")
 
 
 def _size_overrides(size: str | None) -> list[str]:
