@@ -48,15 +48,23 @@ def test_labels_do_not_depend_on_antialiasing(library):
 
 @pytest.mark.parametrize("antialias", [False, True])
 def test_every_pass_comes_back_top_row_first(library, antialias):
-    # One cube above the image centre (OpenCV y points down): ids, depth and colour must all
-    # show it in the top rows, at the same pixels (up to the colour's antialiased edge).
+    # One cube above the image centre (OpenCV y points down): ids, depth, normals and colour must
+    # all show it in the top rows, at the same pixels (up to the colour's antialiased edge).
     up = _pose(0.0)
     up[1, 3] = -0.25
+    scene = _scene([ObjectSpec(3, "cube", "cube", None, 0.2, up)])
+    results = {}
     with render.Renderer(library, 64, 48, antialias=antialias) as r:
-        result = r.render(_scene([ObjectSpec(3, "cube", "cube", None, 0.2, up)]))
+        for on_gpu in (False, True):  # flipped by OpenCV after the read-back, or by a GL blit before it
+            r._gl._renderer.flip_on_gpu = on_gpu
+            results[on_gpu] = r.render(scene, normals=True)
+    for name in ("rgb", "instance_ids", "depth_m", "normals"):
+        np.testing.assert_array_equal(getattr(results[False], name), getattr(results[True], name), err_msg=name)
+    result = results[True]
     rows = np.nonzero((result.instance_ids == 3).any(axis=1))[0]
     assert rows.size and rows.max() < 24  # the top half only
     np.testing.assert_array_equal(result.depth_m > 0, result.instance_ids == 3)
+    np.testing.assert_array_equal(result.normals.any(axis=-1), result.instance_ids == 3)
     coloured = (result.rgb != [0, 0, 255]).any(axis=-1)
     if antialias:
         near = cv2.dilate((result.instance_ids == 3).astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
