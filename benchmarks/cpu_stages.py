@@ -26,7 +26,9 @@ thread (on a GPU they do not). So each measurement is made twice: the second run
 GALLIUM_NOOP=1, Mesa's no-op wrapper (every GL call is accepted, nothing is drawn), and gives draw
 and read-back without any rasterising work. "CPU work without rasterising" is the real run's
 sample, annotate, finish and write (with nothing drawn there would be nothing to annotate or
-encode) plus the no-op run's draw and read-back: the CPU a GPU machine's worker still pays.
+encode) plus the no-op run's draw and read-back: the CPU a GPU machine's worker still pays. Mesa
+names the no-op driver "NOOP", not llvmpipe, so the renderer flips its read-backs with GL blits
+there, as it does on a GPU (on llvmpipe it flips them on the CPU: see _Renderer._read_pass).
 
 The stages are thread CPU time: work a library hands to its own threads (OpenCV splits flips and
 colour conversions over its thread pool unless a worker pins it to one thread) is not in them.
