@@ -52,13 +52,22 @@ class _UniformSetters:
     _MATRIX = {(r, c): f"glUniformMatrix{r}fv" if r == c else f"glUniformMatrix{r}x{c}fv"
                for r in (2, 3, 4) for c in (2, 3, 4)}
 
-    def __init__(self) -> None:
+    def __init__(self, library: ctypes.CDLL | None = None) -> None:
+        """``library``: where to look the functions up (default: the GL library PyOpenGL loaded); a
+        function it does not export is asked of EGL (eglGetProcAddress), as PyOpenGL does."""
         from OpenGL.platform import PLATFORM
 
-        library = PLATFORM.GL
+        library = PLATFORM.GL if library is None else library
 
         def entry(name: str, restype, *argtypes):
-            return ctypes.CFUNCTYPE(restype, *argtypes)((name, library))
+            prototype = ctypes.CFUNCTYPE(restype, *argtypes)
+            try:
+                return prototype((name, library))
+            except AttributeError:
+                address = PLATFORM.getExtensionProcedure(name.encode())
+                if not address:
+                    raise RuntimeError(f"this GL has no {name}") from None
+                return prototype(address)
 
         self.vector = {key: entry(name, None, ctypes.c_int, ctypes.c_int, ctypes.c_void_p)
                        for key, name in self._VECTOR.items()}
