@@ -44,10 +44,12 @@ def encode_png16(image: np.ndarray, row_filter: str) -> bytes:
     rows = np.empty((height, 1 + 2 * width), np.uint8)
     rows[:, 0] = _FILTERS[row_filter]
     samples = rows[:, 1:]
+    # Swapped to big-endian contiguously first (one SIMD pass), then copied row by row: assigning
+    # through a big-endian view of the rows (each one byte off alignment) took NumPy's slow path.
+    big = image.astype(">u2").view(np.uint8)
     if row_filter == "none":
-        samples.view(">u2")[...] = image
+        samples[...] = big
     else:
-        big = image.astype(">u2").view(np.uint8)
         samples[0] = big[0]
         np.subtract(big[1:], big[:-1], out=samples[1:])  # modulo 256, as PNG defines it
     header = struct.pack(">IIBBBBB", width, height, 16, 0, 0, 0, 0)  # 16-bit, greyscale, deflate, no interlace
