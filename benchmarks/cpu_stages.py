@@ -3,6 +3,7 @@
     python benchmarks/throughput.py --stages                    # 640x480 and 1920x1080
     python benchmarks/throughput.py --stages --compare HEAD~3   # before (REV) / after table
     python benchmarks/throughput.py --stages --compare HEAD~3 --rounds 5   # medians, revisions alternated
+    python benchmarks/throughput.py --stages --compare HEAD~3 --rounds 5 --frame-medians   # median frames
 
 On llvmpipe the rasteriser runs on the CPU, so wall time says little about a GPU machine, and
 on a shared machine wall time is noisy anyway. This measures, in one fresh worker process doing
@@ -157,8 +158,9 @@ def _install(clock: _Clock) -> None:
 
 
 def measure(width: int, height: int, frames: int, warmup: int, seed: int = 0) -> dict:
-    """In this process: per-frame CPU ms per stage, GL wait ms and minor faults, over ``frames``
-    frames after ``warmup`` (default config at ``width`` x ``height``, one worker)."""
+    """In this process: per-frame CPU ms per stage (the mean, and the median frame's in
+    ``cpu_median_ms``), GL wait ms and minor faults, over ``frames`` frames after ``warmup``
+    (default config at ``width`` x ``height``, one worker)."""
     from vizsynth.assets.catalog import build_catalog
     from vizsynth.assets.meshes import MeshLibrary
     from vizsynth.config import load_config
@@ -183,15 +185,20 @@ def measure(width: int, height: int, frames: int, warmup: int, seed: int = 0) ->
             task._writers.shutdown()
         task._writers = _Inline()
         try:
+            per_frame = {k: [] for k in STAGES}
             for index in range(warmup + frames):
                 if index == warmup:
                     clock.reset()
                     f0 = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
                     w0 = time.perf_counter()
                     p0 = time.process_time()
+                before = dict(clock.cpu)
                 outcome = task(index)
                 if not outcome.ok:
                     raise RuntimeError(f"frame {index} failed: {outcome.error}")
+                if index >= warmup:
+                    for k in STAGES:
+                        per_frame[k].append(clock.cpu.get(k, 0.0) - before.get(k, 0.0))
             faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt - f0
             wall, process = time.perf_counter() - w0, time.process_time() - p0
         finally:
@@ -199,6 +206,7 @@ def measure(width: int, height: int, frames: int, warmup: int, seed: int = 0) ->
     ms = {k: 1000 * clock.cpu.get(k, 0.0) / frames for k in STAGES}
     return {
         "size": f"{width}x{height}", "frames": frames, "cpu_ms": ms,
+        "cpu_median_ms": {k: 1000 * statistics.median(v) for k, v in per_frame.items()},
         "cpu_total_ms": sum(ms.values()),
         "gl_wait_ms": 1000 * clock.wall.get("GL wait", 0.0) / frames,
         "write_wall_ms": 1000 * clock.wall.get("write", 0.0) / frames,
@@ -220,10 +228,15 @@ def measure_in_process(source: Path, width: int, height: int, frames: int, warmu
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def measure_both(source: Path, width: int, height: int, frames: int, warmup: int) -> dict:
-    """The real run's result, with the no-op run's draw and read-back and the CPU work without rasterising."""
+def measure_both(source: Path, width: int, height: int, frames: int, warmup: int, frame_medians: bool = False) -> dict:
+    """The real run's result, with the no-op run's draw and read-back and the CPU work without
+    rasterising; ``frame_medians``: each stage's median frame instead of its mean."""
     result = measure_in_process(source, width, height, frames, warmup)
     noop_run = measure_in_process(source, width, height, frames, warmup, noop=True)
+    if frame_medians:
+        for run in (result, noop_run):
+            run["cpu_ms"] = run["cpu_median_ms"]
+            run["cpu_total_ms"] = sum(run["cpu_ms"].values())
     noop = noop_run["cpu_ms"]
     result["noop_ms"] = {k: noop[k] for k in ("draw", "read-back")}
     result["noop_process_ms"] = noop_run["process_cpu_ms"]
@@ -275,12 +288,16 @@ def table(results: list[tuple[str, dict]]) -> str:
     return "\n".join(lines)
 
 
-def main(sizes: list[tuple[int, int]], frames: int, warmup: int, compare: str | None, rounds: int = 1) -> None:
+def main(sizes: list[tuple[int, int]], frames: int, warmup: int, compare: str | None, rounds: int = 1,
+         frame_medians: bool = False) -> None:
     """Prints the table. With ``rounds`` > 1 every measurement is repeated and each cell is the
     median; with ``compare`` the two revisions alternate, their order swapped every round, so a
-    machine that speeds up or slows down during the run favours neither."""
+    machine that speeds up or slows down during the run favours neither. With ``frame_medians``
+    each stage's CPU cell is its median frame's (a frame that another process delayed moves the
+    mean, not the median); the wall, wait and process rows stay means."""
     print("CPU time per stage, one worker, default config (CPU time, not wall time: the machine's cores may be "
-          "shared; GL wait is the wall time of a glFinish before each read-back and resolve, not counted as CPU work)")
+          "shared; GL wait is the wall time of a glFinish before each read-back and resolve, not counted as CPU work)"
+          + ("; stage cells: the median frame's" if frame_medians else ""))
     results = []
     with (exported(compare) if compare else contextlib.nullcontext()) as before:
         sources = [(compare, before), ("this tree", REPO)] if compare else [("", REPO)]
@@ -289,7 +306,7 @@ def main(sizes: list[tuple[int, int]], frames: int, warmup: int, compare: str | 
             runs = {label: [] for label, _ in sources}
             for round_ in range(rounds):
                 for label, source in (sources if round_ % 2 == 0 else sources[::-1]):
-                    runs[label].append(measure_both(source, width, height, n, warmup))
+                    runs[label].append(measure_both(source, width, height, n, warmup, frame_medians))
             results += [(label, median_result(runs[label])) for label, _ in sources]
             print(f"  {width}x{height}: {n} frames after {warmup} warm-up frames"
                   f"{f', median of {rounds} rounds' if rounds > 1 else ''}", flush=True)

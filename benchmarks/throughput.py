@@ -223,6 +223,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=1,
                         help="with --stages: repeat each measurement and report medians (with --compare the "
                         "revisions alternate, their order swapped every round)")
+    parser.add_argument("--frame-medians", action="store_true",
+                        help="with --stages: each stage's CPU time is its median frame's, not the mean (robust "
+                        "to frames another process delayed; a noisy machine's before/after reads clearer)")
     args = parser.parse_args()
     if args.num_frames is None:  # decided after parsing: -n, --num-frames N and --num-frames=N all count as given
         args.num_frames = 60 if args.stages else 500
@@ -230,7 +233,7 @@ def main() -> None:
         import cpu_stages
 
         sizes = [tuple(int(v) for v in args.size.lower().split("x"))] if args.size else [(640, 480), (1920, 1080)]
-        cpu_stages.main(sizes, args.num_frames, args.warmup, args.compare, args.rounds)
+        cpu_stages.main(sizes, args.num_frames, args.warmup, args.compare, args.rounds, args.frame_medians)
         return
     config = load_config(None, [*_size_overrides(args.size), *args.overrides])
     # --workers 1 renders in this process: give it a worker's settings, as the CLI does (pool
