@@ -283,27 +283,28 @@ class _Renderer(pyrender.Renderer):
         the cost of flipping on the CPU after the read-back (4.5 against 0.3 ms for ids and depth at
         640x480, measured), so there the rows are read as stored and flipped by OpenCV.
         """
-        if self.flip_on_gpu:
-            width, height = self.viewport_width, self.viewport_height
-            target = self._target(f"{source} top", (width, height), color_formats, depth=False)
+        if not self.flip_on_gpu:
             GL.glBindFramebuffer(GL.GL_READ_FRAMEBUFFER, source)
-            GL.glBindFramebuffer(GL.GL_DRAW_FRAMEBUFFER, target)
-            attachments = [GL.GL_COLOR_ATTACHMENT0 + i for i in range(len(color_formats))]
-            for attachment in attachments:  # a blit copies the read buffer into every draw buffer: one at a time
-                GL.glReadBuffer(attachment)
-                GL.glDrawBuffers(len(attachments), [a if a == attachment else GL.GL_NONE for a in attachments])
-                GL.glBlitFramebuffer(0, 0, width, height, 0, height, width, 0, GL.GL_COLOR_BUFFER_BIT, GL.GL_NEAREST)
-            GL.glBindFramebuffer(GL.GL_READ_FRAMEBUFFER, target)
-        else:
-            GL.glBindFramebuffer(GL.GL_READ_FRAMEBUFFER, source)
+            out = []
+            for read in reads:
+                GL.glReadBuffer(GL.GL_COLOR_ATTACHMENT0 + read.attachment)
+                rows = self._read_into(f"{read.name} bottom up", read)
+                out.append(cv2.flip(rows, 0, dst=self._scratch(read.name, read.shape, read.dtype) if keep else None))
+            return out
+        width, height = self.viewport_width, self.viewport_height
+        target = self._target(f"{source} top", (width, height), color_formats, depth=False)
+        GL.glBindFramebuffer(GL.GL_READ_FRAMEBUFFER, source)
+        GL.glBindFramebuffer(GL.GL_DRAW_FRAMEBUFFER, target)
+        attachments = [GL.GL_COLOR_ATTACHMENT0 + i for i in range(len(color_formats))]
+        for attachment in attachments:  # a blit copies the read buffer into every draw buffer: one at a time
+            GL.glReadBuffer(attachment)
+            GL.glDrawBuffers(len(attachments), [a if a == attachment else GL.GL_NONE for a in attachments])
+            GL.glBlitFramebuffer(0, 0, width, height, 0, height, width, 0, GL.GL_COLOR_BUFFER_BIT, GL.GL_NEAREST)
+        GL.glBindFramebuffer(GL.GL_READ_FRAMEBUFFER, target)
         out = []
         for read in reads:
             GL.glReadBuffer(GL.GL_COLOR_ATTACHMENT0 + read.attachment)
-            if self.flip_on_gpu:
-                out.append(self._read_into(read.name if keep else None, read))
-            else:
-                rows = self._read_into(f"{read.name} bottom up", read)
-                out.append(cv2.flip(rows, 0, dst=self._scratch(read.name, read.shape, read.dtype) if keep else None))
+            out.append(self._read_into(read.name if keep else None, read))
         return out
 
     def _scratch(self, name: str, shape: tuple, dtype) -> np.ndarray:
