@@ -219,7 +219,8 @@ def measure(width: int, height: int, frames: int, warmup: int, seed: int = 0) ->
 def measure_in_process(source: Path, width: int, height: int, frames: int, warmup: int, noop: bool = False) -> dict:
     """``measure`` in a fresh Python process importing vizsynth from ``source`` (its own GL
     context and llvmpipe threads); ``noop``: with Mesa's no-op driver (GALLIUM_NOOP=1)."""
-    env = dict(os.environ, PYTHONPATH=str(source))
+    # source first, then the caller's PYTHONPATH (where the dependencies may come from)
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(source), os.environ.get("PYTHONPATH")])))
     if noop:
         env["GALLIUM_NOOP"] = "1"
     code = (f"import sys, json; sys.path.insert(0, {str(Path(__file__).parent)!r}); import cpu_stages; "

@@ -6,6 +6,7 @@ importing it from test modules fails under a plain ``pytest`` run.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +19,14 @@ SMALL = {"image": {"width": 64, "height": 48}}
 SHARED_CONFIG = {"image": {"width": 64, "height": 48}, "objects": {"count": {"uniform": [2, 5]}}}
 SHARED_FRAMES = 12
 SHARED_SEED = 3
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def child_env(**extra: str) -> dict[str, str]:
+    """The environment for a child Python that imports this checkout's vizsynth: ``ROOT`` first on
+    PYTHONPATH, followed by the PYTHONPATH the tests run under (where the dependencies may come from)."""
+    paths = [str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])]
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(paths), **extra}
 
 
 def camera(K, width, height, world_to_cam=None) -> CameraSpec:

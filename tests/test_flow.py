@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import vizsynth
-from tests.helpers import camera
+from tests.helpers import camera, child_env
 from vizsynth.annotate.flow import measure_flow, occlusion, unproject
 from vizsynth.config import load_config
 from vizsynth.io.files import frame_stem, record_path
@@ -310,7 +310,7 @@ def test_killed_sequence_job_resumes_to_the_uninterrupted_result(dataset, tmp_pa
     config.write_text(yaml.safe_dump(CONFIG))
     cmd = [sys.executable, "-m", "vizsynth", "generate", str(config), "--out", str(out), "-n", str(T), "--seed", "3",
            "--workers", "1", "--no-progress"]
-    env = {**os.environ, "PYTHONPATH": str(root)}
+    env = child_env()
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=root, env=env)
     deadline = time.monotonic() + 120
     while not list((out / "frames").rglob("*.json")) and time.monotonic() < deadline:

@@ -17,7 +17,7 @@ import pytest
 from pycocotools import mask as coco_mask
 
 import vizsynth
-from tests.helpers import YCBV, ycbv_coco
+from tests.helpers import YCBV, child_env, ycbv_coco
 from vizsynth.cli import main
 from vizsynth.frame_record import parse_record
 from vizsynth.run.fixed_scenes import render_scenes
@@ -396,8 +396,7 @@ def test_dataset_rendered_from_scene_files_validates(clean, tmp_path):
 
 
 def _cli(*args):
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1]), "LC_ALL": "C.UTF-8",
-           "PYTHONIOENCODING": ""}
+    env = child_env(LC_ALL="C.UTF-8", PYTHONIOENCODING="")
     return subprocess.run([sys.executable, "-m", "vizsynth", *map(os.fsencode, args)], capture_output=True, env=env)
 
 

@@ -1,3 +1,3 @@
 """The package version, recorded in every dataset's manifest."""
 
-__version__ = "0.2.0"
+__version__ = "0.2.1"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from OpenGL import GL
 
 from tests.helpers import annotate, camera, single_object_scene
 from vizsynth.sampling.objects import sample_rotation
@@ -76,7 +77,11 @@ def test_cube_face_depth_is_distance_minus_half_size(renderer):
 @pytest.mark.parametrize("seed", range(3))
 def test_depth_of_a_turned_cube_equals_ray_casting_through_pixel_centres(renderer, seed):
     """Depth is the z of the surface point each pixel centre sees, to micrometres: far enough away
-    (2.5 m, near plane 1 cm) that a 24-bit depth buffer would be off by tens of micrometres."""
+    (2.5 m, near plane 1 cm) that a 24-bit depth buffer would be off by tens of micrometres.
+
+    Mesa's software rasterisers interpolate in float32 and come within 3 um. GPUs interpolate with
+    fewer bits: an NVIDIA H100 (driver 580) came within 3.0e-6 of z (7.4 um here), so other drivers
+    are held to 1e-5 of z (25 um), still 40x below the depth PNG's 1 mm unit."""
     rng = np.random.default_rng(seed)
     K = np.array([[900.0, 0, 79.5], [0, 900.0, 59.5], [0, 0, 1]])
     size, pose = 0.3, _translation(rng.uniform(-0.05, 0.05), rng.uniform(-0.05, 0.05), 2.5)
@@ -95,7 +100,10 @@ def test_depth_of_a_turned_cube_equals_ray_casting_through_pixel_centres(rendere
     # at the edge both faces share: those pixels are left out.
     hit = leave - enter > 1e-4
     assert hit.mean() > 0.98
-    np.testing.assert_allclose(result.depth_m[v[hit], u[hit]], enter[hit], rtol=0, atol=3e-6)
+    renderer_name = GL.glGetString(GL.GL_RENDERER).decode().lower()  # the renderer's context is current
+    software = any(name in renderer_name for name in ("llvmpipe", "softpipe", "swrast"))
+    tolerance = {"rtol": 0, "atol": 3e-6} if software else {"rtol": 1e-5, "atol": 0}
+    np.testing.assert_allclose(result.depth_m[v[hit], u[hit]], enter[hit], **tolerance)
 
 
 def test_world_to_cam_moves_the_camera_not_the_object(renderer):

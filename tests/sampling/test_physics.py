@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 import trimesh
 
+from tests.helpers import child_env
 from vizsynth.assets import MeshLibrary
 from vizsynth.assets.catalog import load_config_assets
 from vizsynth.config import load_config
@@ -217,7 +218,7 @@ def test_same_frame_in_a_new_process_is_byte_identical(piles):
     here = json.dumps(scene_to_dict(scenes[57]))
     code = "import sys; from tests.sampling.test_physics import _frame_json; sys.stdout.write(_frame_json(57))"
     fresh = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True,
-                           env={**os.environ, "PYTHONPATH": str(ROOT)})
+                           env=child_env())
     assert fresh.stdout == here
 
 
@@ -256,7 +257,7 @@ def test_killed_job_resumes_to_the_uninterrupted_result(reference, tmp_path):
     config.write_text(yaml.safe_dump(PILE))
     cmd = [sys.executable, "-m", "vizsynth", "generate", str(config), "--out", str(out), "-n", "8", "--seed", "1",
            "--no-progress"]
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env = child_env()
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT, env=env)
     deadline = time.monotonic() + 120
     while len(list((out / "frames").rglob("*.json"))) < 2 and time.monotonic() < deadline:
@@ -277,7 +278,7 @@ def test_replay_needs_no_pybullet(tmp_path):
             "from vizsynth.cli import main\n"
             f"sys.exit(main(['replay', {str(tmp_path / 'data')!r}, '--frame', '1', '--out', {str(tmp_path / 'r')!r}]))")
     replayed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
-                              env={**os.environ, "PYTHONPATH": str(ROOT)})
+                              env=child_env())
     assert replayed.returncode == 0, replayed.stdout + replayed.stderr
     assert "4/4 files byte-identical" in replayed.stdout
 
@@ -288,7 +289,7 @@ def test_without_pybullet_physics_fails_with_the_install_hint(tmp_path):
             "sys.exit(main(['generate', '--out', sys.argv[1], '-n', '1', '--set', 'objects.placement=physics',"
             " '--set', 'objects.primitive_size_m=0.05', '--set', 'image.width=32', '--set', 'image.height=24']))")
     run = subprocess.run([sys.executable, "-c", code, str(tmp_path / "out")], capture_output=True, text=True,
-                         cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
+                         cwd=ROOT, env=child_env())
     assert run.returncode != 0
     assert "pip install 'vizsynth[physics]'" in run.stderr, run.stderr
 
@@ -296,7 +297,7 @@ def test_without_pybullet_physics_fails_with_the_install_hint(tmp_path):
 def test_importing_vizsynth_does_not_import_pybullet():
     code = ("import sys, vizsynth, vizsynth.sampling.scene_sampler, vizsynth.sampling.physics, vizsynth.cli\n"
             "sys.exit('pybullet' in sys.modules)")
-    assert subprocess.run([sys.executable, "-c", code], cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}).returncode == 0
+    assert subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=child_env()).returncode == 0
 
 
 def test_configs_without_physics_print_as_before():

@@ -9,7 +9,6 @@ sampled alone, in a new process, or by 1 or 2 workers."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -28,6 +27,7 @@ from vizsynth.scene import scene_to_dict
 fcl = pytest.importorskip("fcl")
 pytest.importorskip("pybullet")
 
+from tests.helpers import child_env  # noqa: E402
 from tests.sampling.test_physics import (  # noqa: E402
     TOLERANCE_M,
     _convex,
@@ -257,7 +257,7 @@ def test_a_frame_sampled_alone_in_a_new_process_equals_it_in_its_sequence(thrown
     code = ("import sys; from tests.sampling.test_physics_motion import _frame_json; "
             f"sys.stdout.write(_frame_json({index}))")
     fresh = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True,
-                           env={**os.environ, "PYTHONPATH": str(ROOT)})
+                           env=child_env())
     assert fresh.stdout == here
 
 

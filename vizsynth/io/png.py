@@ -1,11 +1,18 @@
 """16-bit greyscale PNG files (depth and instance maps), compressed with ISA-L's deflate.
 
 OpenCV's PNG encoder (libpng with zlib at level 1) spent ~3 ms on a 640x480 depth map and ~12 ms
-on a 1920x1080 one, nearly all of it in zlib. ISA-L's level-1 deflate is about 8x faster and
-compresses these maps as well (instance maps to less than half). The files are plain PNGs
-(signature, IHDR, one IDAT, IEND) that every reader decodes to the same pixels; the compressed
-bytes depend on the ISA-L build and the CPU features it dispatches on, as OpenCV's depend on its
-libpng and zlib.
+on a 1920x1080 one, nearly all of it in zlib; ISA-L's level-0 deflate takes ~0.2 ms and ~1 ms. The
+files are plain PNGs (signature, IHDR, one IDAT, IEND) that every reader decodes to the same pixels.
+
+The bytes must be a function of the pixels alone (the same frame gives the same files however a
+job is split). ISA-L picks its functions by CPU: at level 1 its Huffman encoder has an AVX-512
+variant, and on an AVX-512 machine (the Xeon of an H100 box) level 1 gave 2 of 15,000 depth maps
+other bytes, with the same pixels, in a second run of the same job (never seen on AVX2 machines).
+Level 0 (static Huffman codes) runs only functions that have no AVX-512 variant, so an AVX-512
+machine runs the same code as an AVX2 one, where it is tested (tests/io/test_png.py). Its files are
+larger than level 1's (depth ~24 KB instead of ~19 KB at 640x480, instance maps ~8 KB instead of
+~3 KB) and about as fast to write. The bytes still depend on ISA-L's version and, on machines
+without AVX2, on the CPU; the golden test pins PNGs by their decoded pixels.
 """
 
 from __future__ import annotations
@@ -18,6 +25,8 @@ from isal import isal_zlib
 
 _SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _FILTERS = {"none": 0, "up": 2}  # PNG row filter types
+# ISA-L level 0: the level whose functions have no AVX-512 variant (see the module docstring)
+_LEVEL = 0
 
 
 def _chunk(kind: bytes, data: bytes) -> bytes:
@@ -53,5 +62,5 @@ def encode_png16(image: np.ndarray, row_filter: str) -> bytes:
         samples[0] = big[0]
         np.subtract(big[1:], big[:-1], out=samples[1:])  # modulo 256, as PNG defines it
     header = struct.pack(">IIBBBBB", width, height, 16, 0, 0, 0, 0)  # 16-bit, greyscale, deflate, no interlace
-    return b"".join((_SIGNATURE, _chunk(b"IHDR", header), _chunk(b"IDAT", isal_zlib.compress(rows, 1)),
+    return b"".join((_SIGNATURE, _chunk(b"IHDR", header), _chunk(b"IDAT", isal_zlib.compress(rows, _LEVEL)),
                      _chunk(b"IEND", b"")))
