@@ -8,7 +8,7 @@ The bytes must be a function of the pixels alone (the same frame gives the same 
 job is split). ISA-L picks its functions by CPU: at level 1 its Huffman encoder has an AVX-512
 variant, and on an AVX-512 machine (the Xeon of an H100 box) level 1 gave 2 of 15,000 depth maps
 other bytes, with the same pixels, in a second run of the same job (never seen on AVX2 machines).
-Level 0 (static Huffman codes) runs only functions that have no AVX-512 variant, so an AVX-512
+Level 0 (precomputed Huffman tables) runs only functions that have no AVX-512 variant, so an AVX-512
 machine runs the same code as an AVX2 one, where it is tested (tests/io/test_png.py). Its files are
 larger than level 1's (depth ~24 KB instead of ~19 KB at 640x480, instance maps ~8 KB instead of
 ~3 KB) and about as fast to write. The bytes still depend on ISA-L's version and, on machines
