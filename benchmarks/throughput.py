@@ -92,7 +92,9 @@ def end_to_end(config, n, seed, workers, scheduler=run_frames):
     assert summary.ok, summary.failed
     # Steady state: frames after the first, between the first and the last arrival (no start-up, no merge).
     steady = (n - 1) / (arrivals[-1] - arrivals[0]) if n > 1 else float("nan")
-    return n / seconds, summary, memory, steady
+    # The job's start-up (to the first frame) and what follows its last frame (workers stopping, the merge's rest).
+    ends = (arrivals[0] - start, start + seconds - arrivals[-1])
+    return n / seconds, summary, memory, steady, ends
 
 
 class _MallInfo2(ctypes.Structure):
@@ -255,7 +257,7 @@ def main() -> None:
     base = None
     for workers in args.workers:
         a = render_only(config, args.num_frames, args.seed, workers)
-        b, summary, memory, steady = end_to_end(config, args.num_frames, args.seed, workers)
+        b, summary, memory, steady, (head, tail) = end_to_end(config, args.num_frames, args.seed, workers)
         base = base or b
         stages = summary.stage_seconds
         per_frame = {k: 1000 * v / args.num_frames for k, v in stages.items()}
@@ -263,6 +265,7 @@ def main() -> None:
         print(f"  (a) render-only : {a:7.1f} frames/s")
         print(f"  (b) end-to-end  : {b:7.1f} frames/s   (b)/(a) = {b / a:.2f}   scaling vs first = {b / base:.2f}x")
         print(f"      steady state: {steady:7.1f} frames/s   (without worker start-up and the final merge)")
+        print(f"      start-up to the first frame {head:.2f} s; after the last frame {tail:.2f} s (workers stopping, the rest of the merge, the manifest)")
         print("  stage ms/frame (summed over workers): " +
               ", ".join(f"{k} {v:.1f}" for k, v in per_frame.items()))
         for pid, rss in sorted(memory.items()):
@@ -275,7 +278,7 @@ def main() -> None:
             from vizsynth.run.ray_executor import RayExecutor
 
             ray.init(num_cpus=os.cpu_count(), include_dashboard=False, log_to_driver=False, configure_logging=False)
-            r, _, _, _ = end_to_end(config, args.num_frames, args.seed, workers, RayExecutor())
+            r, *_ = end_to_end(config, args.num_frames, args.seed, workers, RayExecutor())
             ray.shutdown()
             print(f"  (c) end-to-end on Ray actors: {r:7.1f} frames/s   Ray / local pool = {r / b:.2f}")
 

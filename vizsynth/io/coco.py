@@ -6,11 +6,12 @@ and annotation entries are streamed to two temporary files, which are then joine
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
 import tempfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import cv2
@@ -167,44 +168,94 @@ def coco_frame(index: int, record: FrameRecord, segmentation: str, first_id: int
     return coco_image(index, record), entries
 
 
-def write_coco(out_dir: Path, indices: Iterable[int], categories: list[dict], info: dict,
-               segmentation: str = "rle", report: ValidationReport | None = None) -> int:
-    """Writes ``out_dir/annotations.json`` from the records of ``indices`` (in the order given).
+class CocoWriter:
+    """``out_dir/annotations.json``, built from frame records given one at a time in frame order.
 
-    Image ids are ``index + 1``; annotation ids run from 1 in frame order. Objects with no
-    visible pixel are left out (they stay in the frame records). Returns the number of
-    annotations written. The file appears atomically. When ``report`` is given, each annotation
-    gets the cheap checks of ``vizsynth validate`` (category, box shape and bounds) on the way.
+    ``add`` streams each frame's image and annotations to temporary files in ``out_dir`` (a
+    folder named with TMP_PREFIX; ``temporary`` is its path); ``finish`` writes the file whole, so
+    it appears atomically. Image ids are ``index + 1``; annotation ids run from 1 in the order
+    given. Objects with no visible pixel are left out (they stay in the frame records). When
+    ``report`` is given, each annotation gets the cheap checks of ``vizsynth validate`` (category,
+    box shape and bounds) on the way. Use it as a context manager: leaving the block removes the
+    temporary files, whether ``finish`` ran or not.
     """
-    category_ids = {c["id"] for c in categories}
-    out_dir = Path(out_dir)
-    n_annotations = 0
-    videos: dict[int, dict] = {}
-    with tempfile.TemporaryDirectory(dir=out_dir, prefix=TMP_PREFIX) as tmp:
-        images_path, anns_path = Path(tmp) / "images", Path(tmp) / "annotations"
-        with open(images_path, "w") as images, open(anns_path, "w") as anns:
-            for n, (index, record) in enumerate(iter_records(out_dir, indices)):
-                image, entries = coco_frame(index, record, segmentation, n_annotations + 1)
-                images.write(("" if n == 0 else ",\n") + json.dumps(image, separators=(",", ":")))
-                video = coco_video(record)
-                if video is not None:
-                    videos.setdefault(video["id"], video)
-                for entry in entries:
-                    n_annotations += 1
-                    if report is not None:
-                        check_annotation(entry, image, category_ids, report, masks=False)
-                    anns.write(("" if n_annotations == 1 else ",\n") + json.dumps(entry, separators=(",", ":")))
-        head = {"info": {**info, "conventions": CONVENTIONS}, "licenses": [], "categories": categories}
-        if videos:  # sequences: COCO video fields as TAO and YouTube-VIS readers expect
-            head["videos"] = list(videos.values())
-        partial = out_dir / f"{TMP_PREFIX}{os.getpid()}-annotations.json"
+
+    def __init__(self, out_dir: Path, categories: list[dict], segmentation: str = "rle",
+                 report: ValidationReport | None = None) -> None:
+        self.out_dir = Path(out_dir)
+        self.categories = categories
+        self.segmentation = segmentation
+        self.report = report
+        self.added: list[int] = []
+        self._category_ids = {c["id"] for c in categories}
+        self._annotations = 0
+        self._videos: dict[int, dict] = {}
+        self._tmp = tempfile.TemporaryDirectory(dir=self.out_dir, prefix=TMP_PREFIX)
+        self.temporary = Path(self._tmp.name)
+        self._images = open(self.temporary / "images", "w")
+        self._anns = open(self.temporary / "annotations", "w")
+
+    def __enter__(self) -> "CocoWriter":
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Removes the temporary files (what they hold is discarded: a full disk is no error here)."""
+        for stream in (self._images, self._anns):
+            with contextlib.suppress(OSError):
+                stream.close()
+        self._tmp.cleanup()
+
+    def add(self, index: int, record: FrameRecord) -> None:
+        """Appends frame ``index`` (after every frame added before it)."""
+        image, entries = coco_frame(index, record, self.segmentation, self._annotations + 1)
+        self._images.write(("" if not self.added else ",\n") + json.dumps(image, separators=(",", ":")))
+        self.added.append(index)
+        video = coco_video(record)
+        if video is not None:
+            self._videos.setdefault(video["id"], video)
+        for entry in entries:
+            self._annotations += 1
+            if self.report is not None:
+                check_annotation(entry, image, self._category_ids, self.report, masks=False)
+            self._anns.write(("" if self._annotations == 1 else ",\n") + json.dumps(entry, separators=(",", ":")))
+
+    def finish(self, info: dict) -> int:
+        """Writes annotations.json (``info`` in its head); returns the number of annotations."""
+        self._images.close()
+        self._anns.close()
+        head = {"info": {**info, "conventions": CONVENTIONS}, "licenses": [], "categories": self.categories}
+        if self._videos:  # sequences: COCO video fields as TAO and YouTube-VIS readers expect
+            head["videos"] = list(self._videos.values())
+        partial = self.out_dir / f"{TMP_PREFIX}{os.getpid()}-annotations.json"
         with open(partial, "w") as out:
             out.write(json.dumps(head)[:-1] + ',\n"images": [\n')
-            with open(images_path) as f:
+            with open(self.temporary / "images") as f:
                 shutil.copyfileobj(f, out)
             out.write('\n],\n"annotations": [\n')
-            with open(anns_path) as f:
+            with open(self.temporary / "annotations") as f:
                 shutil.copyfileobj(f, out)
             out.write("\n]}\n")
-        os.replace(partial, out_dir / "annotations.json")
-    return n_annotations
+        os.replace(partial, self.out_dir / "annotations.json")
+        return self._annotations
+
+
+def write_coco(out_dir: Path, indices: Sequence[int], categories: list[dict], info: dict,
+               segmentation: str = "rle", report: ValidationReport | None = None,
+               started: CocoWriter | None = None) -> int:
+    """Writes ``out_dir/annotations.json`` from the records of ``indices`` (in the order given).
+
+    See CocoWriter. ``started``: a writer already given the first of ``indices`` (a job merges
+    frames while it renders), which gets the rest and is finished here. Returns the number of
+    annotations written.
+    """
+    # A started writer is finished (or given up) here too: its temporary files go either way.
+    with started or CocoWriter(out_dir, categories, segmentation, report) as writer:
+        done = len(writer.added)
+        if list(indices[:done]) != writer.added:
+            raise ValueError(f"the started COCO writer holds frames {writer.added[:5]}..., not the first of {list(indices[:5])}...")
+        for index, record in iter_records(out_dir, indices[done:]):
+            writer.add(index, record)
+        return writer.finish(info)

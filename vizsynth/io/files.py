@@ -48,12 +48,14 @@ def write_json_atomic(path: Path, data: object) -> None:
     write_bytes_atomic(path, json.dumps(data, separators=(",", ":")).encode())
 
 
-def remove_stale_temporaries(out_dir: Path) -> int:
+def remove_stale_temporaries(out_dir: Path, keep: Path | None = None) -> int:
     """Deletes temporary files and folders left by a killed job; returns how many.
 
-    Only call it when no writer is active in ``out_dir``.
+    Only call it when no writer is active in ``out_dir`` but the one whose temporary folder is
+    ``keep`` (left alone, with what is in it).
     """
-    stale = sorted(out_dir.rglob(f"{TMP_PREFIX}*"))
+    stale = sorted(p for p in out_dir.rglob(f"{TMP_PREFIX}*")
+                   if keep is None or (p != keep and keep not in p.parents))
     for path in stale:
         if path.is_dir():
             shutil.rmtree(path, ignore_errors=True)

@@ -13,7 +13,7 @@ from pathlib import Path
 from vizsynth.assets.keypoints import NO_KEYPOINTS, KeypointSchema
 from vizsynth.config import OutputConfig
 from vizsynth.io.bop import check_bop_config, write_bop
-from vizsynth.io.coco import write_coco
+from vizsynth.io.coco import CocoWriter, write_coco
 from vizsynth.io.tracks import check_mot_config, write_mot
 from vizsynth.io.yolo import write_yolo
 from vizsynth.validate import ValidationReport
@@ -72,10 +72,14 @@ def check_label_formats(config, catalog) -> None:
 
 
 def write_labels(out_dir: Path, indices: Sequence[int], categories: list[dict], output: OutputConfig,
-                 info: dict, report: ValidationReport | None = None) -> dict[str, int]:
+                 info: dict, report: ValidationReport | None = None,
+                 coco: CocoWriter | None = None) -> dict[str, int]:
     """Writes each format in ``output.formats`` (in registry order); returns {format: labels written}.
 
-    ``report`` collects the cheap validation of the COCO annotations as they are written.
+    ``report`` collects the cheap validation of the COCO annotations as they are written. ``coco``:
+    a COCO writer a job has already given the first of ``indices`` while it rendered (it gets the
+    rest and is finished here, instead of the registry's writer).
     """
-    return {name: writer.write(out_dir, indices, categories, output, info, report)
+    return {name: write_coco(out_dir, indices, categories, info, output.coco_segmentation, report, started=coco)
+            if name == "coco" and coco is not None else writer.write(out_dir, indices, categories, output, info, report)
             for name, writer in WRITERS.items() if name in output.formats}

@@ -18,11 +18,12 @@ from tqdm import tqdm
 
 from vizsynth.assets.catalog import load_config_assets
 from vizsynth.config import DatasetConfig, load_config
-from vizsynth.errors import ConfigError, Interrupted, OutputError
-from vizsynth.io.coco import CONVENTIONS
+from vizsynth.errors import ConfigError, Interrupted, OutputError, RecordError
+from vizsynth.io.coco import CONVENTIONS, CocoWriter
 from vizsynth.io.files import record_path, remove_stale_temporaries, write_bytes_atomic, write_json_atomic
 from vizsynth.io.frame_writer import frame_complete
 from vizsynth.io.labels import check_label_formats, coco_categories
+from vizsynth.io.records import read_record
 from vizsynth.maps import FLOW_FOLDERS, MAP_NAMES
 from vizsynth.render import check_rendering
 from vizsynth.render.devices import deal_devices, egl_device_count, parse_gpus
@@ -40,6 +41,7 @@ from vizsynth.run.outdir import (
     storage_message,
 )
 from vizsynth.run.task import TIMED_STAGES, FrameOutcome, FrameTask
+from vizsynth.validate import ValidationReport
 from vizsynth.version import __version__
 
 Executor = Callable[[FrameTask, Iterable[int], int], Iterator[FrameOutcome]]
@@ -60,7 +62,8 @@ class JobSummary:
         failed: {index: error} of frames that failed twice.
         num_annotations: annotations in annotations.json (visible objects rendered, without COCO).
         seconds: wall time of this run.
-        stage_seconds: summed per-stage seconds of this run's frames (sample, render, annotate, write, merge).
+        stage_seconds: summed per-stage seconds of this run's frames (sample, render, annotate, write) and the
+            merge's (the COCO merge while frames render and everything merged after them).
         acceptance_rate: frames rendered / samples drawn under the frame constraints (1.0 without).
         deterministic_failures: the failed frames whose failure depends only on (config, seed, index).
     """
@@ -184,6 +187,10 @@ def _run_job(config: DatasetConfig, out_dir: Path, num_frames: int, seed: int, w
     last_rendered: int | None = None
     storage_failure: FrameOutcome | None = None
     bar = tqdm(total=num_frames, unit="frame", disable=not progress, dynamic_ncols=True, file=sys.stderr)
+    categories_coco = coco_categories(categories, catalog.category_keypoints())
+    coco = CocoWriter(out_dir, categories_coco, config.output.coco_segmentation, ValidationReport(str(out_dir))) \
+        if "coco" in config.output.formats else None
+    merging = _MergeInOrder(coco, out_dir)
 
     def todo() -> Iterator[int]:
         """Frames still to render, found lazily: nothing before the first frame scales with -n."""
@@ -191,56 +198,106 @@ def _run_job(config: DatasetConfig, out_dir: Path, num_frames: int, seed: int, w
         for index in range(num_frames):
             if resuming and frame_complete(out_dir, index):
                 kept += 1
+                merging.ready.add(index)
                 bar.update(1)
             else:
                 yield index
 
-    with bar, contextlib.closing(executor(task, todo(), workers)) as outcomes:
-        for outcome in outcomes:
-            bar.update(1)
-            if outcome.ok:
-                rendered += 1
-                last_rendered = outcome.index
-                num_objects += outcome.num_objects
-                tries += outcome.tries
-                for stage, seconds in outcome.seconds.items():
-                    stage_seconds[stage] += seconds
-                continue
-            failed[outcome.index] = outcome
-            bar.set_postfix(failed=len(failed))
-            if outcome.storage_error:
-                storage_failure = outcome
-                break  # every further frame would fail the same way: stop handing them out
-    if storage_failure is not None:
-        _stop_on_full_storage(out_dir, manifest, storage_failure, failed, num_frames - kept - rendered, last_rendered)
-    with storage_errors(out_dir):
-        remove_stale_temporaries(out_dir)  # left by a worker that died mid-write; no writer is active now
+    with contextlib.ExitStack() as cleanup:
+        if coco is not None:
+            cleanup.enter_context(coco)  # its temporary files go whatever ends the job
+        with bar, contextlib.closing(executor(task, todo(), workers)) as outcomes:
+            for outcome in outcomes:
+                bar.update(1)
+                if outcome.ok:
+                    rendered += 1
+                    last_rendered = outcome.index
+                    num_objects += outcome.num_objects
+                    tries += outcome.tries
+                    for stage, seconds in outcome.seconds.items():
+                        stage_seconds[stage] += seconds
+                    merging.done(outcome.index, ok=True)
+                    continue
+                failed[outcome.index] = outcome
+                merging.done(outcome.index, ok=False)
+                bar.set_postfix(failed=len(failed))
+                if outcome.storage_error:
+                    storage_failure = outcome
+                    break  # every further frame would fail the same way: stop handing them out
+        if storage_failure is not None:
+            merging.drop()  # its temporary files hold room the manifest needs
+            _stop_on_full_storage(out_dir, manifest, storage_failure, failed, num_frames - kept - rendered,
+                                  last_rendered)
+        with storage_errors(out_dir):
+            # left by a worker that died mid-write; no writer is active now (the COCO writer's are in use)
+            remove_stale_temporaries(out_dir, keep=None if merging.writer is None else merging.writer.temporary)
 
-    merge_started = time.perf_counter()
-    complete = [i for i in range(num_frames) if i not in failed]
-    info = {"description": "vizsynth synthetic dataset", "version": __version__, "seed": seed}
-    manifest.update(
-        status="complete" if not failed else "failed_frames",
-        completed=len(complete),
-        failed=_failure_entries(failed),
-        last_run={"rendered": rendered, "seconds": round(time.perf_counter() - started, 3),
-                  "workers": workers, "objects": num_objects,
-                  "constraint_acceptance_rate": round(rendered / tries, 4) if tries else None,
-                  "stage_seconds": {k: round(v, 3) for k, v in stage_seconds.items()}},
-    )
-    categories_coco = coco_categories(categories, catalog.category_keypoints())
-    try:
-        label_counts = finish_dataset(out_dir, complete, categories_coco, config.output, info, manifest)
-    except OSError as exc:
-        _record_status(out_dir, manifest, "merge_failed", error=str(exc))
-        raise OutputError(storage_message(out_dir, exc) + "; the frames are kept: once the problem is fixed, "
-                          "run the same command with --resume to redo the merge") from None
+        merge_started = time.perf_counter()
+        complete = [i for i in range(num_frames) if i not in failed]
+        info = {"description": "vizsynth synthetic dataset", "version": __version__, "seed": seed}
+        manifest.update(
+            status="complete" if not failed else "failed_frames",
+            completed=len(complete),
+            failed=_failure_entries(failed),
+            last_run={"rendered": rendered, "seconds": round(time.perf_counter() - started, 3),
+                      "workers": workers, "objects": num_objects,
+                      "constraint_acceptance_rate": round(rendered / tries, 4) if tries else None,
+                      "stage_seconds": {k: round(v, 3) for k, v in stage_seconds.items()}},
+        )
+        try:
+            label_counts = finish_dataset(out_dir, complete, categories_coco, config.output, info, manifest,
+                                          coco=merging.writer)
+        except OSError as exc:
+            _record_status(out_dir, manifest, "merge_failed", error=str(exc))
+            raise OutputError(storage_message(out_dir, exc) + "; the frames are kept: once the problem is fixed, "
+                              "run the same command with --resume to redo the merge") from None
     num_annotations = label_counts.get("coco", num_objects)
-    stage_seconds["merge"] = time.perf_counter() - merge_started
+    stage_seconds["merge"] = time.perf_counter() - merge_started + merging.seconds
     seconds = time.perf_counter() - started
     return JobSummary(out_dir, num_frames, len(complete), rendered, {i: o.error for i, o in failed.items()},
                       num_annotations, seconds, stage_seconds, rendered / tries if tries else None,
                       frozenset(i for i, o in failed.items() if o.deterministic))
+
+
+class _MergeInOrder:
+    """Gives the COCO writer each frame as soon as it and every frame before it are done (written,
+    kept from an earlier run, or failed and so left out), so most of the merge runs while later
+    frames render; the merge after the last frame then has only what is left.
+
+    Whatever goes wrong here (a record that does not parse, storage) drops the writer: the merge
+    after the frames then does everything again, and reports the problem as it always did.
+    """
+
+    def __init__(self, writer: CocoWriter | None, out_dir: Path) -> None:
+        self.writer = writer
+        self.out_dir = out_dir
+        self.ready: set[int] = set()  # written or kept, not yet merged
+        self.skipped: set[int] = set()  # failed: not in the labels
+        self.seconds = 0.0  # merging time spent while frames render
+        self._next = 0
+
+    def done(self, index: int, ok: bool) -> None:
+        (self.ready if ok else self.skipped).add(index)
+        if self.writer is None:
+            return
+        started = time.perf_counter()
+        try:
+            while self._next in self.ready or self._next in self.skipped:
+                if self._next in self.ready:
+                    self.ready.discard(self._next)
+                    self.writer.add(self._next, read_record(self.out_dir, self._next))
+                else:
+                    self.skipped.discard(self._next)
+                self._next += 1
+        except (OSError, RecordError):  # the merge after the frames does it all again and reports it
+            self.drop()
+        self.seconds += time.perf_counter() - started
+
+    def drop(self) -> None:
+        """Stops merging early and removes the writer's temporary files."""
+        if self.writer is not None:
+            self.writer.close()
+            self.writer = None
 
 
 def _failure_entries(failed: dict[int, FrameOutcome]) -> list[dict]:

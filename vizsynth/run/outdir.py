@@ -29,6 +29,7 @@ import yaml
 
 from vizsynth.config import OutputConfig
 from vizsynth.errors import OutputError
+from vizsynth.io.coco import CocoWriter
 from vizsynth.io.files import TMP_PREFIX, write_json_atomic
 from vizsynth.io.labels import write_labels
 from vizsynth.maps import FLOW_FOLDERS, MAP_NAMES
@@ -339,17 +340,18 @@ def format_bytes(count: float) -> str:
 
 
 def finish_dataset(out_dir: Path, indices: list[int], categories: list[dict], output: OutputConfig,
-                   info: dict, manifest: dict) -> dict[str, int]:
+                   info: dict, manifest: dict, coco: CocoWriter | None = None) -> dict[str, int]:
     """Writes the label formats from the records of ``indices``, then the final manifest (last).
 
     The COCO annotations get ``vizsynth validate``'s cheap checks as they are written; problems
     (none are expected) are recorded in the manifest under ``validation`` and raise OutputError.
+    ``coco``: a COCO writer already given the first of ``indices`` (with its own report).
 
     Returns:
         {format: labels written}; also recorded in the manifest as ``labels_written``.
     """
-    report = ValidationReport(str(out_dir))
-    counts = write_labels(out_dir, indices, categories, output, info, report)
+    report = coco.report if coco is not None and coco.report is not None else ValidationReport(str(out_dir))
+    counts = write_labels(out_dir, indices, categories, output, info, report, coco=coco)
     validation = {"problems": dict(report.counts), "examples": dict(report.examples)}
     write_json_atomic(out_dir / MANIFEST, {**manifest, "labels_written": counts, "validation": validation})
     if not report.ok:
