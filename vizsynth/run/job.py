@@ -198,7 +198,7 @@ def _run_job(config: DatasetConfig, out_dir: Path, num_frames: int, seed: int, w
         for index in range(num_frames):
             if resuming and frame_complete(out_dir, index):
                 kept += 1
-                merging.ready.add(index)
+                merging.kept(index)
                 bar.update(1)
             else:
                 yield index
@@ -276,10 +276,16 @@ class _MergeInOrder:
         self.seconds = 0.0  # merging time spent while frames render
         self._next = 0
 
+    def kept(self, index: int) -> None:
+        """Frame ``index`` is whole on disk from an earlier run (merged with the next frame done)."""
+        if self.writer is not None:
+            self.ready.add(index)
+
     def done(self, index: int, ok: bool) -> None:
-        (self.ready if ok else self.skipped).add(index)
+        """Frame ``index`` was rendered and written (``ok``) or failed; merges what is now in order."""
         if self.writer is None:
             return
+        (self.ready if ok else self.skipped).add(index)
         started = time.perf_counter()
         try:
             while self._next in self.ready or self._next in self.skipped:
