@@ -1,7 +1,8 @@
 """write_coco: frame records -> annotations.json, streamed in frame order.
 
 Memory does not grow with the number of frames: records are read one at a time, image entries
-and annotation entries are streamed to two temporary files, which are then joined.
+and annotation entries are streamed to two temporary files, which are then joined. CocoWriter
+takes the frames one at a time, so a job can give it each frame while later ones render.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import cv2
@@ -242,7 +243,7 @@ class CocoWriter:
         return self._annotations
 
 
-def write_coco(out_dir: Path, indices: Sequence[int], categories: list[dict], info: dict,
+def write_coco(out_dir: Path, indices: Iterable[int], categories: list[dict], info: dict,
                segmentation: str = "rle", report: ValidationReport | None = None,
                started: CocoWriter | None = None) -> int:
     """Writes ``out_dir/annotations.json`` from the records of ``indices`` (in the order given).
@@ -252,10 +253,12 @@ def write_coco(out_dir: Path, indices: Sequence[int], categories: list[dict], in
     annotations written.
     """
     # A started writer is finished (or given up) here too: its temporary files go either way.
+    indices = list(indices)
     with started or CocoWriter(out_dir, categories, segmentation, report) as writer:
         done = len(writer.added)
-        if list(indices[:done]) != writer.added:
-            raise ValueError(f"the started COCO writer holds frames {writer.added[:5]}..., not the first of {list(indices[:5])}...")
+        if indices[:done] != writer.added:
+            raise ValueError(f"the started COCO writer holds frames {writer.added[:5]}..., "
+                             f"not the first of {indices[:5]}...")
         for index, record in iter_records(out_dir, indices[done:]):
             writer.add(index, record)
         return writer.finish(info)
