@@ -1,4 +1,4 @@
-"""Does a GPU give a frame the same bytes whatever the worker rendered before it?
+"""Does a GPU give a frame the same pixels whatever the worker rendered before it?
 
     python benchmarks/gpu_repeatability.py [--frames 1081 0 1 2 ...] [--sleep 3]
 
@@ -7,7 +7,9 @@ after, and again after a pause; prints, for each frame and later round, how many
 depth (float32, compared bit for bit), instance ids and RGB differ from the first round, the
 largest depth difference, and how many depth pixels change their unit in the PNG
 (``maps.encode_depth``). On llvmpipe every count is 0; a GPU driver that compiles shaders
-in the background or per GL state may give early frames other float bits.
+in the background or per GL state may give early frames other float bits. (Frame 1081, the
+default's first, is the one whose depth PNG differed between two runs on an H100 box: the same
+pixels there, other PNG bytes; see vizsynth/io/png.py.)
 """
 
 from __future__ import annotations
