@@ -216,11 +216,16 @@ def measure(width: int, height: int, frames: int, warmup: int, seed: int = 0) ->
     }
 
 
+def child_env(source: Path) -> dict[str, str]:
+    """The environment for a child Python importing vizsynth from ``source``: ``source`` first on
+    PYTHONPATH, then the caller's PYTHONPATH (where the dependencies may come from)."""
+    return dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(source), os.environ.get("PYTHONPATH")])))
+
+
 def measure_in_process(source: Path, width: int, height: int, frames: int, warmup: int, noop: bool = False) -> dict:
     """``measure`` in a fresh Python process importing vizsynth from ``source`` (its own GL
     context and llvmpipe threads); ``noop``: with Mesa's no-op driver (GALLIUM_NOOP=1)."""
-    # source first, then the caller's PYTHONPATH (where the dependencies may come from)
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(source), os.environ.get("PYTHONPATH")])))
+    env = child_env(source)
     if noop:
         env["GALLIUM_NOOP"] = "1"
     code = (f"import sys, json; sys.path.insert(0, {str(Path(__file__).parent)!r}); import cpu_stages; "

@@ -8,7 +8,8 @@ process. That pays where the job's process has a core the workers leave free: a 
 workers wait on the GPU, or fewer workers than cores. Here the frames are rendered by a pool of
 ``--pool-workers`` worker processes (default 1; vizsynth renders in the job's own process when
 ``workers`` is 1, so the pool is made here), and each run prints the whole job's seconds, the
-seconds from the last frame's arrival to the job's end, and the merge stage's seconds. Small
+seconds from the last frame's arrival to the job's end, and the merge stage's seconds, timed by
+throughput.py's ``end_to_end``. Small
 images keep rendering short, so the merge is a large part of the job.
 """
 
@@ -17,24 +18,29 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import os
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from cpu_stages import REPO, exported
+from cpu_stages import REPO, child_env, exported
+
+BENCHMARKS = Path(__file__).resolve().parent
 
 _RUN = """
-import json, sys, tempfile, time
+import sys
 from concurrent.futures import FIRST_COMPLETED, wait
-import vizsynth
-from vizsynth.run import local
 
-arrivals = []
+sys.path.insert(0, {benchmarks!r})
+from throughput import end_to_end  # noqa: E402
+
+from vizsynth.config import load_config  # noqa: E402
+from vizsynth.run import local  # noqa: E402
+
 
 def pool_executor(task, indices, _workers):
+    \"\"\"run_frames' pool loop with a pool of {pool_workers} (run_frames renders in-process for one).\"\"\"
     pool = local._start_pool(task, {pool_workers}, None)
     todo, in_flight, exhausted = iter(indices), {{}}, False
     try:
@@ -50,33 +56,29 @@ def pool_executor(task, indices, _workers):
             done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
             for future in done:
                 del in_flight[future]
-                outcome = future.result()
-                arrivals.append(time.perf_counter())
-                yield outcome
+                yield future.result()
     finally:
         pool.shutdown(wait=True)
 
+
 if __name__ == "__main__":
-    with tempfile.TemporaryDirectory() as tmp:
-        start = time.perf_counter()
-        summary = vizsynth.generate({config!r}, tmp + "/data", {frames}, workers=2, progress=False,
-                                    executor=pool_executor)
-        end = time.perf_counter()
-    assert summary.ok, summary.failed
-    print(json.dumps({{"job": end - start, "after_last_frame": end - arrivals[-1],
-                      "merge": summary.stage_seconds["merge"]}}))
+    import json
+
+    config = load_config(None, {overrides!r})
+    fps, summary, _, _, (_, tail) = end_to_end(config, {frames}, 0, 2, scheduler=pool_executor)
+    print(json.dumps({{"job": {frames} / fps, "after_last_frame": tail, "merge": summary.stage_seconds["merge"]}}))
 """
 
 
 def run(source: Path, frames: int, pool_workers: int, size: tuple[int, int]) -> dict:
     """One job in a fresh process importing vizsynth from ``source``."""
-    config = {"image": {"width": size[0], "height": size[1]}}
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(source), os.environ.get("PYTHONPATH")])))
+    overrides = [f"image.width={size[0]}", f"image.height={size[1]}"]
     with tempfile.TemporaryDirectory() as tmp:
         script = Path(tmp) / "job.py"
-        script.write_text(_RUN.format(pool_workers=pool_workers, config=config, frames=frames))
-        out = subprocess.run([sys.executable, str(script)], cwd=source, env=env, check=True, capture_output=True,
-                             text=True)
+        script.write_text(_RUN.format(benchmarks=str(BENCHMARKS), pool_workers=pool_workers, overrides=overrides,
+                                      frames=frames))
+        out = subprocess.run([sys.executable, str(script)], cwd=source, env=child_env(source), check=True,
+                             capture_output=True, text=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
