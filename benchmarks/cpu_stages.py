@@ -18,7 +18,10 @@ of each stage:
   finish      background composite and image effects (thread CPU time)
   write       encode and write files and the record, one after another in the worker's thread as
               when every core of the machine has a worker (no writer threads: they add hand-over
-              CPU time and gain nothing there)
+              CPU time and gain nothing there). Two parts of it are shown apart: the record (its
+              dict and JSON text) and the file system's work (creating, writing and renaming the
+              files: kernel time, which depends on the file system more than on vizsynth); the
+              rest is encoding the images (JPEG, PNGs).
   GL wait     wall time of a glFinish before every read-back (and before the multisample resolve):
               the rasteriser working. Not counted as CPU work; on a GPU it is much shorter.
 
@@ -57,6 +60,8 @@ from concurrent.futures import Executor, Future
 from pathlib import Path
 
 STAGES = ("sample", "draw", "read-back", "annotate", "finish", "write")
+# Parts of "write" timed apart (inside it): what is left of "write" is encoding the images.
+WRITE_PARTS = ("write: record", "write: files")
 REPO = Path(__file__).resolve().parents[1]
 
 
@@ -155,6 +160,16 @@ def _install(clock: _Clock) -> None:
     for name in ("background_image", "composite", "apply_effects"):
         _wrap(pipeline, name, clock, "finish")
     _wrap(task, "write_frame", clock, "write", process=True)
+    import vizsynth.io.files as files
+    import vizsynth.io.frame_writer as frame_writer
+
+    # The record (its dict and JSON text) and the file system's work (create, write, rename),
+    # each timed inside "write"; the images are encoded before write_bytes_atomic is called.
+    for name in ("annotation_records", "record_to_dict", "write_json_atomic"):
+        if hasattr(frame_writer, name):
+            _wrap(frame_writer, name, clock, "write: record", process=True)
+    for owner in (files, frame_writer):
+        _wrap(owner, "write_bytes_atomic", clock, "write: files", process=True)
 
 
 def measure(width: int, height: int, frames: int, warmup: int, seed: int = 0) -> dict:
@@ -185,7 +200,7 @@ def measure(width: int, height: int, frames: int, warmup: int, seed: int = 0) ->
             task._writers.shutdown()
         task._writers = _Inline()
         try:
-            per_frame = {k: [] for k in STAGES}
+            per_frame = {k: [] for k in STAGES + WRITE_PARTS}
             for index in range(warmup + frames):
                 if index == warmup:
                     clock.reset()
@@ -197,17 +212,21 @@ def measure(width: int, height: int, frames: int, warmup: int, seed: int = 0) ->
                 if not outcome.ok:
                     raise RuntimeError(f"frame {index} failed: {outcome.error}")
                 if index >= warmup:
-                    for k in STAGES:
+                    for k in STAGES + WRITE_PARTS:
                         per_frame[k].append(clock.cpu.get(k, 0.0) - before.get(k, 0.0))
             faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt - f0
             wall, process = time.perf_counter() - w0, time.process_time() - p0
         finally:
             task.close()
-    ms = {k: 1000 * clock.cpu.get(k, 0.0) / frames for k in STAGES}
+    ms = {k: 1000 * clock.cpu.get(k, 0.0) / frames for k in STAGES + WRITE_PARTS}
+    # "write" as a whole again: the image encoding left in it plus the parts timed apart.
+    for k in WRITE_PARTS:
+        ms["write"] += ms[k]
+        per_frame["write"] = [w + p for w, p in zip(per_frame["write"], per_frame[k])]
     return {
         "size": f"{width}x{height}", "frames": frames, "cpu_ms": ms,
         "cpu_median_ms": {k: 1000 * statistics.median(v) for k, v in per_frame.items()},
-        "cpu_total_ms": sum(ms.values()),
+        "cpu_total_ms": sum(ms[k] for k in STAGES),
         "gl_wait_ms": 1000 * clock.wall.get("GL wait", 0.0) / frames,
         "write_wall_ms": 1000 * clock.wall.get("write", 0.0) / frames,
         "faults": {k: clock.faults.get(k, 0) / frames for k in (*STAGES, "GL wait")},
@@ -242,7 +261,7 @@ def measure_both(source: Path, width: int, height: int, frames: int, warmup: int
     if frame_medians:
         for run in (result, noop_run):
             run["cpu_ms"] = run["cpu_median_ms"]
-            run["cpu_total_ms"] = sum(run["cpu_ms"].values())
+            run["cpu_total_ms"] = sum(run["cpu_ms"][k] for k in STAGES)
     noop = noop_run["cpu_ms"]
     result["noop_ms"] = {k: noop[k] for k in ("draw", "read-back")}
     result["noop_process_ms"] = noop_run["process_cpu_ms"]
@@ -279,6 +298,10 @@ def table(results: list[tuple[str, dict]]) -> str:
     lines = [head, "|---" * (len(results) + 1) + "|"]
     for stage in STAGES:
         lines.append(f"| {stage} (CPU) | " + " | ".join(f"{r['cpu_ms'][stage]:.2f}" for _, r in results) + " |")
+        if stage == "write":
+            for part, words in zip(WRITE_PARTS, ("the record (its dict, JSON)", "files (create, write, rename)")):
+                lines.append(f"| &nbsp;&nbsp;of which {words} | "
+                             + " | ".join(f"{r['cpu_ms'].get(part, 0.0):.2f}" for _, r in results) + " |")
     lines.append("| **CPU work** | " + " | ".join(f"**{r['cpu_total_ms']:.1f}**" for _, r in results) + " |")
     for stage in ("draw", "read-back"):
         lines.append(f"| {stage}, Mesa drawing nothing (CPU) | "
