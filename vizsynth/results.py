@@ -47,6 +47,9 @@ class RenderResult:
             (0 where no surface), when asked for (``normals=True``), else None.
         alpha: (H, W) uint8 coverage of the colour pass when the scene's background is not solid
             (``rgb`` is then over transparent black, ready for compositing), else None.
+        depth_png: (H, W) big-endian uint16 (dtype ``>u2``): the depth PNG's samples, z-depth in
+            units of the ``depth_scale_m`` asked for, as ``vizsynth.maps.encode_depth`` defines
+            them, made by the label pass's shader; None when not asked for.
     """
 
     rgb: np.ndarray
@@ -55,6 +58,7 @@ class RenderResult:
     silhouettes: dict[int, Silhouette] | None = None
     normals: np.ndarray | None = None
     alpha: np.ndarray | None = None
+    depth_png: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -73,6 +77,9 @@ class Frame:
             in the OpenCV camera frame (0 where no surface).
         flow: sequences with ``sequence.flow``: {"forward": FlowMaps (t -> t+1), "backward":
             FlowMaps (t -> t-1)} (``vizsynth.annotate.flow``); empty otherwise.
+        depth_png: the depth PNG's samples made by the renderer (``RenderResult.depth_png``) in
+            units of ``depth_png_scale_m``, or None; the writer encodes ``depth_m`` itself when
+            there are none or its depth scale is another.
     """
 
     index: int
@@ -83,3 +90,5 @@ class Frame:
     annotations: FrameAnnotations
     maps: dict = field(default_factory=dict)
     flow: dict = field(default_factory=dict)
+    depth_png: np.ndarray | None = None
+    depth_png_scale_m: float | None = None

@@ -59,3 +59,65 @@ def test_a_written_frame_is_complete_and_its_files_are_the_frames(frame_and_conf
     np.testing.assert_array_equal(ids, frame.instance_ids)
     depth = cv2.imread(str(tmp_path / "depth" / record.info.depth_file), cv2.IMREAD_UNCHANGED)
     assert (np.abs(depth - frame.depth_m.astype(np.float64) * 1000) <= 0.501).all()  # millimetres, rounded
+
+
+def _depth_file(path, record):
+    import cv2
+
+    return cv2.imread(str(path / "depth" / record.info.depth_file), cv2.IMREAD_UNCHANGED)
+
+
+def test_depth_samples_from_the_renderer_are_written_as_they_are(frame_and_config, renderer, tmp_path):
+    """On a GPU the label pass hands the writer the depth PNG's samples (Frame.depth_png, big-endian):
+    the file holds them as they are; samples made for another depth scale are not used, and the
+    writer encodes the float depth itself."""
+    import dataclasses
+
+    import numpy as np
+
+    from vizsynth.maps import encode_depth
+
+    frame, config = frame_and_config
+    scale = config.output.depth_scale_m
+    frame = dataclasses.replace(frame, depth_png=None, depth_png_scale_m=None)
+    made = renderer.render(frame.spec, depth_scale_m=scale)
+    np.testing.assert_array_equal(made.depth_m, frame.depth_m)  # the same scene: the same float depth
+    doubled = renderer.render(frame.spec, depth_scale_m=2 * scale).depth_png
+    assert not np.array_equal(doubled, made.depth_png)
+    encoded = encode_depth(frame.depth_m, scale)
+    for name, samples, samples_scale, expected in (
+        ("encoded here", None, None, encoded),
+        ("renderer's samples", made.depth_png, scale, made.depth_png),
+        ("samples of another scale", doubled, 2 * scale, encoded),
+    ):
+        path = tmp_path / name
+        record = write_frame(path, dataclasses.replace(frame, depth_png=samples, depth_png_scale_m=samples_scale),
+                             config.output, INFO)
+        np.testing.assert_array_equal(_depth_file(path, record), expected, err_msg=name)
+
+
+def test_a_frame_renderer_on_a_gpu_hands_the_writer_its_depth_samples(frame_and_config, tmp_path):
+    """FrameRenderer asks the label pass for the depth PNG's samples where GL is not a software
+    rasteriser (each way forced here), in the config's depth scale; every other file is the same.
+    (Where GL is Mesa's, the samples equal the writer's own encoding: tests/render.)"""
+    import numpy as np
+
+    from vizsynth.maps import encode_depth
+    from vizsynth.pipeline import FrameRenderer
+
+    _, config = frame_and_config
+    frames = {}
+    for software in (True, False):
+        with FrameRenderer(config, 5) as renderer:
+            renderer._renderer._gl._renderer.software = software
+            frames["cpu" if software else "gpu"] = renderer.frame(0)
+    assert frames["cpu"].depth_png is None and frames["cpu"].depth_png_scale_m is None
+    assert frames["gpu"].depth_png_scale_m == config.output.depth_scale_m
+    expected = {"cpu": encode_depth(frames["cpu"].depth_m, config.output.depth_scale_m),
+                "gpu": frames["gpu"].depth_png}
+    for name, frame in frames.items():
+        record = write_frame(tmp_path / name, frame, config.output, INFO)
+        np.testing.assert_array_equal(_depth_file(tmp_path / name, record), expected[name], err_msg=name)
+    for folder in ("images", "instances", "frames"):
+        [a], [b] = (sorted((tmp_path / name / folder).rglob("*.*")) for name in ("cpu", "gpu"))
+        assert a.read_bytes() == b.read_bytes(), folder

@@ -7,6 +7,7 @@ import pytest
 from OpenGL import GL
 
 from tests.helpers import annotate, camera, single_object_scene
+from vizsynth.maps import encode_depth
 from vizsynth.sampling.objects import sample_rotation
 
 pytestmark = pytest.mark.gl  # every test here renders
@@ -104,6 +105,37 @@ def test_depth_of_a_turned_cube_equals_ray_casting_through_pixel_centres(rendere
     software = any(name in renderer_name for name in ("llvmpipe", "softpipe", "swrast"))
     tolerance = {"rtol": 0, "atol": 3e-6} if software else {"rtol": 1e-5, "atol": 0}
     np.testing.assert_allclose(result.depth_m[v[hit], u[hit]], enter[hit], **tolerance)
+
+
+@pytest.mark.parametrize("depth_scale_m", [1e-3, 1e-4, 2e-5])
+def test_the_label_pass_depth_png_samples_are_its_float_depth_encoded(renderer, depth_scale_m):
+    """The depth PNG's samples made by the label pass's shader (z / scale rounded half to even, 0
+    past 65535, bytes swapped to big-endian) equal ``encode_depth`` of the pass's own float depth,
+    whose rule tests/io/test_depth_encoding.py checks element by element. At 2e-5 m a unit the
+    range ends at 1.31 m, inside the turned cube (1.2-1.5 m away): both rules of the range meet.
+
+    Software rasterisers divide exactly, as NumPy does in float32: equal everywhere. A GPU may
+    divide to within a few ulp, so elsewhere a sample may differ by 1 where the quotient is that
+    close to a rounding tie."""
+    rng = np.random.default_rng(7)
+    K = np.array([[300.0, 0, 79.5], [0, 300.0, 59.5], [0, 0, 1]])
+    pose = _translation(0.0, 0.0, 1.35)
+    pose[:3, :3] = sample_rotation("uniform", rng=rng)
+    result = renderer.render(single_object_scene(camera(K, W, H), "cube", 0.3, pose), depth_scale_m=depth_scale_m)
+    assert result.depth_png.dtype == np.dtype(">u2") and result.depth_png.shape == (H, W)
+    expected = encode_depth(result.depth_m, depth_scale_m)
+    seen = result.instance_ids == 1
+    assert seen.sum() > 1000 and (expected[~seen] == 0).all()
+    if depth_scale_m == 2e-5:
+        assert (expected[seen] == 0).any() and (expected[seen] > 0).any(), "the cube must straddle the range's end"
+    renderer_name = GL.glGetString(GL.GL_RENDERER).decode().lower()  # the renderer's context is current
+    if any(name in renderer_name for name in ("llvmpipe", "softpipe", "swrast")):
+        np.testing.assert_array_equal(result.depth_png, expected)
+        return
+    quotient = result.depth_m / np.float32(depth_scale_m)
+    near_tie = np.abs(quotient - np.floor(quotient) - 0.5) <= 4 * np.spacing(quotient)
+    differs = result.depth_png.astype(np.int64) != expected
+    assert not (differs & ~near_tie).any()
 
 
 def test_world_to_cam_moves_the_camera_not_the_object(renderer):

@@ -14,6 +14,7 @@ from tests.helpers import camera
 from vizsynth import render  # its Renderer (and pyrender) loads on first use, not at collection
 from vizsynth.appearance.textures import Texture
 from vizsynth.assets.meshes import MeshLibrary
+from vizsynth.maps import encode_depth
 from vizsynth.scene import LightSpec, MaterialSpec, ObjectSpec, SceneSpec
 
 pytestmark = pytest.mark.gl  # every test here renders
@@ -57,10 +58,11 @@ def test_every_pass_comes_back_top_row_first(library, antialias):
     with render.Renderer(library, 64, 48, antialias=antialias) as r:
         for on_gpu in (False, True):  # flipped by OpenCV after the read-back, or by a GL blit before it
             r._gl._renderer.flip_on_gpu = on_gpu
-            results[on_gpu] = r.render(scene, normals=True)
-    for name in ("rgb", "instance_ids", "depth_m", "normals"):
+            results[on_gpu] = r.render(scene, normals=True, depth_scale_m=1e-3)
+    for name in ("rgb", "instance_ids", "depth_m", "normals", "depth_png"):
         np.testing.assert_array_equal(getattr(results[False], name), getattr(results[True], name), err_msg=name)
     result = results[True]
+    np.testing.assert_array_equal(result.depth_png, encode_depth(result.depth_m, 1e-3))
     rows = np.nonzero((result.instance_ids == 3).any(axis=1))[0]
     assert rows.size and rows.max() < 24  # the top half only
     np.testing.assert_array_equal(result.depth_m > 0, result.instance_ids == 3)

@@ -115,8 +115,10 @@ def write_frame(out_dir: Path, frame: Frame, output: OutputConfig, record_info: 
     jobs = [
         # A contiguous BGR copy (one SIMD pass) costs a tenth of what encoding the reversed view does.
         (out_dir / "images" / image_file, lambda: _encode(suffix, cv2.cvtColor(frame.rgb, cv2.COLOR_RGB2BGR), rgb_params)),
+        # The renderer's own samples when it made them in this scale (Frame.depth_png), else encoded here.
         (out_dir / "depth" / f"{stem}.png",
-         lambda: encode_png16(encode_depth(frame.depth_m, depth_scale_m), "up")),
+         lambda: encode_png16(frame.depth_png if frame.depth_png_scale_m == depth_scale_m
+                              else encode_depth(frame.depth_m, depth_scale_m), "up")),
         (out_dir / "instances" / f"{stem}.png", lambda: encode_png16(frame.instance_ids, "none")),
     ]
     map_files = {}

@@ -37,14 +37,15 @@ def encode_png16(image: np.ndarray, row_filter: str) -> bytes:
     """The PNG file of a (H, W) uint16 image: 16-bit greyscale, no interlace.
 
     Args:
-        image: (H, W) uint16, H and W >= 1.
+        image: (H, W) uint16, H and W >= 1, in either byte order (a big-endian one, dtype
+            ``>u2``, is PNG's own and is not swapped).
         row_filter: "none" (flat regions: instance maps) or "up" (each byte minus the one above:
             smooth regions, depth), applied to every row.
 
     Raises:
         ValueError: not a non-empty 2D uint16 array, or an unknown ``row_filter``.
     """
-    if image.ndim != 2 or image.dtype != np.uint16 or image.size == 0:
+    if image.ndim != 2 or image.dtype not in (np.dtype("<u2"), np.dtype(">u2")) or image.size == 0:
         raise ValueError(f"encode_png16 takes a non-empty (H, W) uint16 array, got {image.dtype} {image.shape}")
     if row_filter not in _FILTERS:
         raise ValueError(f"row_filter must be one of {sorted(_FILTERS)}, got {row_filter!r}")
@@ -55,7 +56,7 @@ def encode_png16(image: np.ndarray, row_filter: str) -> bytes:
     samples = rows[:, 1:]
     # Swapped to big-endian contiguously first (one SIMD pass), then copied row by row: assigning
     # through a big-endian view of the rows (each one byte off alignment) took NumPy's slow path.
-    big = image.astype(">u2").view(np.uint8)
+    big = image.astype(">u2", copy=False).view(np.uint8)
     if row_filter == "none":
         samples[...] = big
     else:

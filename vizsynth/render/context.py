@@ -158,16 +158,20 @@ class _Pass:
     draw the model matrix and the draw's own uniforms.
 
     Call it as ``draw(primitive, pose, name=(value, unsigned), ...)``; ``end()`` unbinds.
+    ``defines``: the pass's own preprocessor defines, added to each primitive's.
     """
 
-    def __init__(self, programs: _ProgramCache, vertex: str, fragment: str, shared: dict) -> None:
+    def __init__(self, programs: _ProgramCache, vertex: str, fragment: str, shared: dict,
+                 defines: dict | None = None) -> None:
         self._programs, self._vertex, self._fragment, self._shared = programs, vertex, fragment, shared
+        self._defines = defines or {}
         self._bound = None
         self._ready: set[int] = set()
 
     def __call__(self, primitive, pose: np.ndarray, **uniforms) -> None:
         program = self._programs.get_program(self._vertex, self._fragment,
-                                             defines={"INST_M_LOC": _instance_matrix_location(primitive)})
+                                             defines={"INST_M_LOC": _instance_matrix_location(primitive),
+                                                      **self._defines})
         if not program._in_context():
             program._add_to_context()
         if program is not self._bound:
@@ -209,6 +213,7 @@ class _Read:
 
 _SOFTWARE_RASTERISERS = ("llvmpipe", "softpipe", "swrast")
 _ZEROS_U32, _ZEROS_F32, _ONE_F32 = np.zeros(4, np.uint32), np.zeros(4, np.float32), np.ones(1, np.float32)
+_LABEL_FORMATS = (GL.GL_R16UI, GL.GL_R32F, GL.GL_R16UI)  # ids, z-depth, the depth PNG's samples
 
 
 class _Renderer(pyrender.Renderer):
@@ -223,7 +228,8 @@ class _Renderer(pyrender.Renderer):
     def __init__(self, width: int, height: int, antialias: bool) -> None:
         super().__init__(width, height)
         self.antialias = antialias
-        # "single" (colour), "labels", "atlas", "normals", "flow", and "<framebuffer> top": flipped copies
+        # "single" (colour), "labels 2" and "labels 3" (with the depth PNG's samples), "atlas", "normals",
+        # "flow", and "<framebuffer> top": flipped copies
         self._targets: dict[str, _Target] = {}
         # pyrender's own shaders, and vizsynth's: programs that look each uniform's location up once.
         setters = _UniformSetters()
@@ -234,7 +240,8 @@ class _Renderer(pyrender.Renderer):
         # Where read-backs are flipped upright (see _read_pass): on the GPU, unless GL is Mesa's
         # software rasteriser. An attribute, so both ways can be tested on any machine.
         renderer = (GL.glGetString(GL.GL_RENDERER) or b"").decode(errors="replace").lower()
-        self.flip_on_gpu = not any(name in renderer for name in _SOFTWARE_RASTERISERS)
+        self.software = any(name in renderer for name in _SOFTWARE_RASTERISERS)
+        self.flip_on_gpu = not self.software
 
     def _compute_max_n_lights(self, flags):
         """pyrender's per-kind light limits for ``flags``, worked out once per flags value: pyrender
@@ -386,7 +393,7 @@ class _Renderer(pyrender.Renderer):
 
     # --- vizsynth's own passes: geometry drawn with vizsynth's shaders ----------------------------
 
-    def _begin_own_pass(self, vertex: str, fragment: str, shared: dict) -> "_Pass":
+    def _begin_own_pass(self, vertex: str, fragment: str, shared: dict, defines: dict | None = None) -> "_Pass":
         """Sets the GL state vizsynth's passes share and returns the pass's program switcher.
 
         Both faces are drawn: vizsynth makes every material double-sided, so the colour pass draws
@@ -396,18 +403,27 @@ class _Renderer(pyrender.Renderer):
         GL.glDisable(GL.GL_BLEND)
         GL.glPolygonMode(GL.GL_FRONT_AND_BACK, GL.GL_FILL)
         GL.glDisable(GL.GL_MULTISAMPLE)
-        return _Pass(self._own_programs, vertex, fragment, shared)
+        return _Pass(self._own_programs, vertex, fragment, shared, defines)
 
-    def draw_labels(self, scene, ids: dict) -> tuple[np.ndarray, np.ndarray]:
+    def draw_labels(self, scene, ids: dict, depth_scale_m: float | None = None) -> tuple[np.ndarray, ...]:
         """The label pass: each node of ``ids`` ({node: instance id}) drawn with its id, in
         pyrender's draw order (so depth-test ties resolve as in the colour pass).
 
+        Args:
+            depth_scale_m: when given, also the depth PNG's samples in units of it, made by the
+                fragment shader in a third attachment (no pass over the frame on the CPU; on a
+                software rasteriser the extra output and read-back cost more than that saves).
+
         Returns:
             (H, W) uint16 instance ids (0: no object) and (H, W) float32 z-depth in metres of the
-            surface seen at each pixel centre (0: no surface), both new arrays, top row first.
+            surface seen at each pixel centre (0: no surface); with ``depth_scale_m`` also (H, W)
+            big-endian uint16 (dtype ``>u2``) depth in its units, rounded half to even, 0 where
+            no surface or past 65535 (``vizsynth.maps.encode_depth``'s rule); all new arrays, top
+            row first.
         """
         width, height = self.viewport_width, self.viewport_height
-        target = self._target("labels", (width, height), (GL.GL_R16UI, GL.GL_R32F), depth=True)
+        formats = _LABEL_FORMATS if depth_scale_m is not None else _LABEL_FORMATS[:2]
+        target = self._target(f"labels {len(formats)}", (width, height), formats, depth=True)
         GL.glBindFramebuffer(GL.GL_DRAW_FRAMEBUFFER, target)
         GL.glViewport(0, 0, width, height)
         GL.glEnable(GL.GL_DEPTH_TEST)
@@ -418,18 +434,28 @@ class _Renderer(pyrender.Renderer):
         GL.glClearBufferfv(GL.GL_COLOR, 1, _ZEROS_F32)
         GL.glClearBufferfv(GL.GL_DEPTH, 0, _ONE_F32)
         view, projection = self._get_camera_matrices(scene)
-        draw = self._begin_own_pass("labels.vert", "labels.frag", {"V": view, "P": projection})
+        shared, defines = {"V": view, "P": projection}, {}
+        if depth_scale_m is not None:
+            GL.glClearBufferuiv(GL.GL_COLOR, 2, _ZEROS_U32)
+            shared["depth_scale_m"], defines["DEPTH_PNG"] = float(depth_scale_m), 1
+        draw = self._begin_own_pass("labels.vert", "labels.frag", shared, defines)
         for node in self._sorted_visible_mesh_nodes(scene):
             if node in ids:
                 pose = scene.get_pose(node)
                 for primitive in node.mesh.primitives:
                     draw(primitive, pose, instance_id=(ids[node], True))
         draw.end()
-        ids, depth = self._read_pass(target, (GL.GL_R16UI, GL.GL_R32F), [
+        reads = [
             _Read("ids", (height, width), np.uint16, GL.GL_RED_INTEGER, GL.GL_UNSIGNED_SHORT),
             _Read("depth", (height, width), np.float32, GL.GL_RED, GL.GL_FLOAT, attachment=1),
-        ])
-        return ids, depth
+        ]
+        if depth_scale_m is None:
+            return tuple(self._read_pass(target, formats, reads))
+        reads.append(_Read("depth png", (height, width), np.uint16, GL.GL_RED_INTEGER, GL.GL_UNSIGNED_SHORT,
+                           attachment=2))
+        ids, depth, depth_png = self._read_pass(target, formats, reads)
+        # The shader swapped each sample's bytes: read as big-endian, the numbers are the units.
+        return ids, depth, depth_png.view(">u2")
 
     def draw_silhouettes(self, scene, jobs: list, atlas_size: tuple[int, int]) -> np.ndarray:
         """Draws each job's node alone into its own tile of an atlas, in one pass and one read-back.
@@ -598,11 +624,17 @@ class GLContext:
         rgba, _ = self._renderer.render(scene, self._colour_flags)
         return rgba
 
-    def labels(self, scene: pyrender.Scene, ids: dict, width: int, height: int) -> tuple[np.ndarray, np.ndarray]:
+    @property
+    def software(self) -> bool:
+        """Whether GL is a software rasteriser (Mesa's llvmpipe, softpipe, swrast): the CPU draws."""
+        return self._renderer.software
+
+    def labels(self, scene: pyrender.Scene, ids: dict, width: int, height: int,
+               depth_scale_m: float | None = None) -> tuple[np.ndarray, ...]:
         """See ``_Renderer.draw_labels``."""
         self._platform.make_current()
         self._renderer.viewport_width, self._renderer.viewport_height = width, height
-        return self._renderer.draw_labels(scene, ids)
+        return self._renderer.draw_labels(scene, ids, depth_scale_m)
 
     def normals(self, scene: pyrender.Scene, nodes: list, width: int, height: int) -> np.ndarray:
         """See ``_Renderer.draw_normals``."""

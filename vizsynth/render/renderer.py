@@ -209,9 +209,16 @@ class Renderer:
         if len(spec.objects) > MAX_INSTANCES:
             raise RenderError(f"a frame holds at most {MAX_INSTANCES} objects, got {len(spec.objects)}")
 
-    def render(self, spec: SceneSpec, amodal: bool = False, normals: bool = False) -> RenderResult:
+    @property
+    def software(self) -> bool:
+        """Whether this renderer's GL is a software rasteriser (the CPU draws)."""
+        return self._gl.software
+
+    def render(self, spec: SceneSpec, amodal: bool = False, normals: bool = False,
+               depth_scale_m: float | None = None) -> RenderResult:
         """Renders one scene: colour pass, label pass, and when asked every object's silhouette
-        (``amodal``) and a surface-normal pass (``normals``).
+        (``amodal``), a surface-normal pass (``normals``) and the depth PNG's samples in units of
+        ``depth_scale_m`` (``RenderResult.depth_png``).
 
         Raises:
             RenderError: more than 65535 objects, or the GL context is closed.
@@ -223,11 +230,12 @@ class Renderer:
         # The RGBA buffer is the context's: take what is kept (one SIMD pass each) before any other pass.
         rgb = cv2.cvtColor(rgba, cv2.COLOR_RGBA2RGB)
         alpha = None if spec.background.kind == "solid" else cv2.extractChannel(rgba, 3)
-        ids, depth_m = self._gl.labels(self._scene, {node: i for i, node in nodes.items()}, width, height)
+        ids, depth_m, *depth_png = self._gl.labels(self._scene, {node: i for i, node in nodes.items()}, width,
+                                                   height, depth_scale_m)
         silhouettes = self._silhouettes(spec, nodes) if amodal else None
         normal_map = self._gl.normals(self._scene, list(nodes.values()), width, height) if normals else None
         return RenderResult(rgb=rgb, depth_m=depth_m, instance_ids=ids, silhouettes=silhouettes, normals=normal_map,
-                            alpha=alpha)
+                            alpha=alpha, depth_png=depth_png[0] if depth_png else None)
 
     # --- sequences: the passes optical flow and motion blur need ---------------------------------
 
