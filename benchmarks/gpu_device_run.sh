@@ -102,7 +102,8 @@ PY
   # GL tests on the GPU driver (not the golden bytes: those pixels are llvmpipe's), and the PNG bytes
   # test on that machine's CPU (AVX-512 on the H100 box)
   step 240 python3 -m pytest -q -p no:cacheprovider -n 16 tests/render tests/annotate tests/run/test_gpus.py \
-    tests/test_determinism.py tests/test_flow.py tests/io/test_png.py tests/run/test_merge_in_order.py 2>&1 | tail -40 | tee "$out/tests.txt"
+    tests/test_determinism.py tests/test_flow.py tests/io/test_png.py tests/io/test_frame_writer.py \
+    tests/run/test_merge_in_order.py 2>&1 | tail -40 | tee "$out/tests.txt"
   step 60 python3 -m vizsynth validate /tmp/big 2>&1 | progressless | tail -3 | tee -a "$out/tests.txt"
 fi
 
