@@ -228,8 +228,9 @@ def measure(width: int, height: int, frames: int, warmup: int, seed: int = 0) ->
         "cpu_median_ms": {k: 1000 * statistics.median(v) for k, v in per_frame.items()},
         "cpu_total_ms": sum(ms[k] for k in STAGES),
         "gl_wait_ms": 1000 * clock.wall.get("GL wait", 0.0) / frames,
-        "write_wall_ms": 1000 * clock.wall.get("write", 0.0) / frames,
-        "faults": {k: clock.faults.get(k, 0) / frames for k in (*STAGES, "GL wait")},
+        "write_wall_ms": 1000 * sum(clock.wall.get(k, 0.0) for k in ("write", *WRITE_PARTS)) / frames,
+        "faults": {k: sum(clock.faults.get(part, 0) for part in ((k, *WRITE_PARTS) if k == "write" else (k,))) / frames
+                   for k in (*STAGES, "GL wait")},
         "faults_per_frame": faults / frames,
         "wall_ms": 1000 * wall / frames, "process_cpu_ms": 1000 * process / frames,
     }
