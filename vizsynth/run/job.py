@@ -271,29 +271,25 @@ class _MergeInOrder:
     def __init__(self, writer: CocoWriter | None, out_dir: Path) -> None:
         self.writer = writer
         self.out_dir = out_dir
-        self.ready: set[int] = set()  # written or kept, not yet merged
-        self.skipped: set[int] = set()  # failed: not in the labels
         self.seconds = 0.0  # merging time spent while frames render
+        self._waiting: dict[int, bool] = {}  # done, not yet merged: in the labels (True) or failed
         self._next = 0
 
     def kept(self, index: int) -> None:
         """Frame ``index`` is whole on disk from an earlier run (merged with the next frame done)."""
         if self.writer is not None:
-            self.ready.add(index)
+            self._waiting[index] = True
 
     def done(self, index: int, ok: bool) -> None:
         """Frame ``index`` was rendered and written (``ok``) or failed; merges what is now in order."""
         if self.writer is None:
             return
-        (self.ready if ok else self.skipped).add(index)
+        self._waiting[index] = ok
         started = time.perf_counter()
         try:
-            while self._next in self.ready or self._next in self.skipped:
-                if self._next in self.ready:
-                    self.ready.discard(self._next)
+            while self._next in self._waiting:
+                if self._waiting.pop(self._next):
                     self.writer.add(self._next, read_record(self.out_dir, self._next))
-                else:
-                    self.skipped.discard(self._next)
                 self._next += 1
         except (OSError, RecordError):  # the merge after the frames does it all again and reports it
             self.drop()
