@@ -20,7 +20,7 @@ import numpy as np
 from pycocotools import mask as coco_mask
 
 from vizsynth.frame_record import COCO_INSTANCE_KEY, FrameRecord, ObjectRecord, object_to_dict
-from vizsynth.io.files import TMP_PREFIX
+from vizsynth.io.files import TMP_PREFIX, compact_json
 from vizsynth.io.records import iter_records
 from vizsynth.io.tracks import coco_annotation_fields, coco_image_fields, coco_video
 from vizsynth.validate import ValidationReport, check_annotation
@@ -212,7 +212,7 @@ class CocoWriter:
     def add(self, index: int, record: FrameRecord) -> None:
         """Appends frame ``index`` (after every frame added before it)."""
         image, entries = coco_frame(index, record, self.segmentation, self._annotations + 1)
-        self._images.write(("" if not self.added else ",\n") + json.dumps(image, separators=(",", ":")))
+        self._images.write(("" if not self.added else ",\n") + compact_json(image))
         self.added.append(index)
         video = coco_video(record)
         if video is not None:
@@ -221,7 +221,7 @@ class CocoWriter:
             self._annotations += 1
             if self.report is not None:
                 check_annotation(entry, image, self._category_ids, self.report, masks=False)
-            self._anns.write(("" if self._annotations == 1 else ",\n") + json.dumps(entry, separators=(",", ":")))
+            self._anns.write(("" if self._annotations == 1 else ",\n") + compact_json(entry))
 
     def finish(self, info: dict) -> int:
         """Writes annotations.json (``info`` in its head); returns the number of annotations."""

@@ -44,13 +44,18 @@ def write_bytes_atomic(path: Path, data: bytes) -> None:
     os.replace(tmp, path)
 
 
-# Compact JSON, as json.dumps(data, separators=(",", ":")) writes it. What vizsynth writes is a tree
-# of plain values (never a cycle): skipping the encoder's cycle check is ~15% of a record's text.
+# What vizsynth writes is a tree of plain values (never a cycle): skipping the encoder's cycle check
+# is ~15% of a record's text.
 _JSON = json.JSONEncoder(separators=(",", ":"), check_circular=False)
 
 
+def compact_json(data: object) -> str:
+    """JSON text without spaces, as ``json.dumps(data, separators=(",", ":"))`` writes it."""
+    return _JSON.encode(data)
+
+
 def write_json_atomic(path: Path, data: object) -> None:
-    write_bytes_atomic(path, _JSON.encode(data).encode())
+    write_bytes_atomic(path, compact_json(data).encode())
 
 
 def remove_stale_temporaries(out_dir: Path, keep: Path | None = None) -> int:
