@@ -405,7 +405,8 @@ class _Renderer(pyrender.Renderer):
         GL.glDisable(GL.GL_MULTISAMPLE)
         return _Pass(self._own_programs, vertex, fragment, shared, defines)
 
-    def draw_labels(self, scene, ids: dict, depth_scale_m: float | None = None) -> tuple[np.ndarray, ...]:
+    def draw_labels(self, scene, ids: dict, depth_scale_m: float | None = None) \
+            -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
         """The label pass: each node of ``ids`` ({node: instance id}) drawn with its id, in
         pyrender's draw order (so depth-test ties resolve as in the colour pass).
 
@@ -416,10 +417,10 @@ class _Renderer(pyrender.Renderer):
 
         Returns:
             (H, W) uint16 instance ids (0: no object) and (H, W) float32 z-depth in metres of the
-            surface seen at each pixel centre (0: no surface); with ``depth_scale_m`` also (H, W)
+            surface seen at each pixel centre (0: no surface), and with ``depth_scale_m`` (H, W)
             big-endian uint16 (dtype ``>u2``) depth in its units, rounded half to even, 0 where
-            no surface or past 65535 (``vizsynth.maps.encode_depth``'s rule); all new arrays, top
-            row first.
+            no surface or past 65535 (``vizsynth.maps.encode_depth``'s rule), else None; all new
+            arrays, top row first.
         """
         width, height = self.viewport_width, self.viewport_height
         formats = _LABEL_FORMATS if depth_scale_m is not None else _LABEL_FORMATS[:2]
@@ -450,7 +451,8 @@ class _Renderer(pyrender.Renderer):
             _Read("depth", (height, width), np.float32, GL.GL_RED, GL.GL_FLOAT, attachment=1),
         ]
         if depth_scale_m is None:
-            return tuple(self._read_pass(target, formats, reads))
+            ids, depth = self._read_pass(target, formats, reads)
+            return ids, depth, None
         reads.append(_Read("depth png", (height, width), np.uint16, GL.GL_RED_INTEGER, GL.GL_UNSIGNED_SHORT,
                            attachment=2))
         ids, depth, depth_png = self._read_pass(target, formats, reads)
@@ -630,7 +632,7 @@ class GLContext:
         return self._renderer.software
 
     def labels(self, scene: pyrender.Scene, ids: dict, width: int, height: int,
-               depth_scale_m: float | None = None) -> tuple[np.ndarray, ...]:
+               depth_scale_m: float | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
         """See ``_Renderer.draw_labels``."""
         self._platform.make_current()
         self._renderer.viewport_width, self._renderer.viewport_height = width, height

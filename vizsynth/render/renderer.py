@@ -230,12 +230,12 @@ class Renderer:
         # The RGBA buffer is the context's: take what is kept (one SIMD pass each) before any other pass.
         rgb = cv2.cvtColor(rgba, cv2.COLOR_RGBA2RGB)
         alpha = None if spec.background.kind == "solid" else cv2.extractChannel(rgba, 3)
-        ids, depth_m, *depth_png = self._gl.labels(self._scene, {node: i for i, node in nodes.items()}, width,
-                                                   height, depth_scale_m)
+        ids, depth_m, depth_png = self._gl.labels(self._scene, {node: i for i, node in nodes.items()}, width,
+                                                  height, depth_scale_m)
         silhouettes = self._silhouettes(spec, nodes) if amodal else None
         normal_map = self._gl.normals(self._scene, list(nodes.values()), width, height) if normals else None
         return RenderResult(rgb=rgb, depth_m=depth_m, instance_ids=ids, silhouettes=silhouettes, normals=normal_map,
-                            alpha=alpha, depth_png=depth_png[0] if depth_png else None)
+                            alpha=alpha, depth_png=depth_png)
 
     # --- sequences: the passes optical flow and motion blur need ---------------------------------
 
@@ -257,8 +257,9 @@ class Renderer:
         The same pass as ``render``'s, without the colour pass (for a frame's neighbours).
         """
         nodes = self._stage_geometry(spec)
-        return self._gl.labels(self._scene, {node: i for i, node in nodes.items()}, spec.camera.width,
-                               spec.camera.height)
+        ids, depth_m, _ = self._gl.labels(self._scene, {node: i for i, node in nodes.items()}, spec.camera.width,
+                                          spec.camera.height)
+        return ids, depth_m
 
     def flow(self, spec: SceneSpec, other: SceneSpec) -> np.ndarray:
         """The flow pass: ``spec``'s geometry rasterised like its label pass, each pixel carrying where
